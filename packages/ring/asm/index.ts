@@ -1,0 +1,4 @@
+// Entry of the WebAssembly kernel module (compiled by scripts/build-wasm.mjs into dist/kernels.wasm).
+export * from './elementwise';
+export * from './patch';
+export * from './gemm';

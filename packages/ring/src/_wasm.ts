@@ -1,0 +1,110 @@
+/**
+ * The WebAssembly kernel module (built from ../asm by scripts/build-wasm.mjs), its shared memory, and a
+ * stack-like scratch arena. Kernel calls copy operands into the arena, run, and copy results out; the
+ * arena is rewound after every call, so nothing is allocated per element and nothing leaks.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+
+/** Exports of dist/kernels.wasm. Pointers and sizes are i32 (pointers above 2 GiB wrap, which wasm reads back as u32). */
+export interface Kernels {
+  addI64(out: number, a: number, b: number, n: number): void;
+  subI64(out: number, a: number, b: number, n: number): void;
+  mulI64(out: number, a: number, b: number, n: number): void;
+  negI64(out: number, a: number, n: number): void;
+  affineI64(out: number, a: number, n: number, sLo: number, sHi: number, tLo: number, tHi: number): void;
+  shrSI64(out: number, a: number, n: number, bits: number): void;
+  shrUI64(out: number, a: number, n: number, bits: number): void;
+  shlI64(out: number, a: number, n: number, bits: number): void;
+  sumAxisI64(dst: number, src: number, outer: number, len: number, inner: number): void;
+  patchSumI64(out: number, x: number, planes: number, H: number, W: number, ph: number, pw: number): void;
+  patchExpandI64(out: number, s: number, planes: number, H: number, W: number, ph: number, pw: number): void;
+  packA(ap: number, a: number, M: number, K: number, lda: number): void;
+  matmulRange(ap: number, M4: number, b: number, K: number, N: number, c: number, ldc: number,
+    p0: number, p1: number, scratch: number): void;
+  convRange(ap: number, M4: number, x: number, prm: number, c: number, ldc: number,
+    p0: number, p1: number, scratch: number): void;
+  scatterRows(out: number, c: number, ldc: number, Og: number, O: number, oOff: number, N: number, P: number): void;
+  convDepthwiseRange(out: number, x: number, w: number, prm: number, r0: number, r1: number): void;
+  scratchBytes(K: number): number;
+}
+
+const PAGE = 65536;
+/** wasm32 limit: 65536 pages = 4 GiB, declared as the maximum of the shared memory. */
+const MAX_PAGES = 65536;
+/** The first page is kept for small parameter blocks (conv geometry). */
+export const PARAM_PTR = 1024;
+const HEAP_BASE = PAGE;
+
+function loadModule(): WebAssembly.Module {
+  // Same relative path from src/ (tests, via the @si/source condition) and from dist/ (published).
+  const url = new URL('../dist/kernels.wasm', import.meta.url);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(url);
+  } catch (e) {
+    throw new Error(`@si/ring: cannot read ${url.pathname}; build the package first (pnpm build)`, { cause: e });
+  }
+  return new WebAssembly.Module(new Uint8Array(bytes));
+}
+
+export const wasmModule: WebAssembly.Module = loadModule();
+export const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
+export const kernels = new WebAssembly.Instance(wasmModule, { env: { memory } }).exports as unknown as Kernels;
+
+let top = HEAP_BASE;
+let i64: BigInt64Array = new BigInt64Array(memory.buffer);
+let u32: Uint32Array = new Uint32Array(memory.buffer);
+let i32: Int32Array = new Int32Array(memory.buffer);
+let u8: Uint8Array = new Uint8Array(memory.buffer);
+
+function refreshViews(): void {
+  if (i64.buffer.byteLength !== memory.buffer.byteLength) {
+    i64 = new BigInt64Array(memory.buffer);
+    u32 = new Uint32Array(memory.buffer);
+    i32 = new Int32Array(memory.buffer);
+    u8 = new Uint8Array(memory.buffer);
+  }
+}
+
+/** Views of the whole wasm memory (re-created after growth). */
+export function heap(): { i64: BigInt64Array; u32: Uint32Array; i32: Int32Array; u8: Uint8Array } {
+  refreshViews();
+  return { i64, u32, i32, u8 };
+}
+
+/** Reserves `bytes` (64-byte aligned) at the top of the arena, growing memory if needed. */
+export function alloc(bytes: number): number {
+  const start = Math.ceil(top / 64) * 64;
+  const end = start + bytes;
+  if (end > MAX_PAGES * PAGE) {
+    throw new RangeError(`@si/ring: kernel scratch of ${end} bytes exceeds the 4 GiB wasm32 memory; split the operation`);
+  }
+  const have = memory.buffer.byteLength;
+  if (end > have) memory.grow(Math.ceil((end - have) / PAGE));
+  top = end;
+  return start;
+}
+
+/** Runs `fn` with the arena rewound afterwards (kernel calls nest like a stack). */
+export function scoped<T>(fn: () => T): T {
+  const mark = top;
+  try {
+    return fn();
+  } finally {
+    top = mark;
+  }
+}
+
+/** Copies a BigInt64Array into a fresh arena block; returns its pointer. */
+export function copyIn(src: BigInt64Array): number {
+  const p = alloc(src.length * 8);
+  heap().i64.set(src, p / 8);
+  return p;
+}
+
+/** Copies n i64 values from the arena at ptr into dst. */
+export function copyOut(dst: BigInt64Array, ptr: number, n = dst.length): void {
+  const h = heap().i64;
+  dst.set(h.subarray(ptr / 8, ptr / 8 + n));
+}

@@ -1,0 +1,14 @@
+/**
+ * @si/ring: tensors over Z_2^64 with WebAssembly kernels, fixed point, Z_2^k and Z_67 helpers.
+ * @module
+ */
+export { RingTensor, addInto, subInto, mulInto, negInto, affineInto, shrInto, shrLogicalInto, shlInto, words } from './tensor.ts';
+export { matmul } from './matmul.ts';
+export { conv2d, convGeometry, type Conv2dOptions, type ConvGeometry } from './conv.ts';
+export { patchSum, patchExpand, patchCount } from './patch.ts';
+export { encodeFixed, decodeFixed, DEFAULT_FRAC_BITS } from './fixed.ts';
+export { reduceK, addK, subK, negK, msbK, toSignedK } from './smallring.ts';
+export { ZP, packZp7, unpackZp7, packedZpBytes, addZp, subZp, mulZp } from './zp.ts';
+export { bitsMsbFirst, bitsMsbFirstK } from './bits.ts';
+export { aint, ashape, ashapeLike, ai64, abytes, afn, shapeSize } from './guards.ts';
+export { getThreads, setThreads } from './_pool.ts';
