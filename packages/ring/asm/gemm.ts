@@ -9,17 +9,18 @@
 //   packed A ("row panel"): for each block of 4 rows, for each k: the 4 row values (32 bytes).
 //   packed B ("column panel"): for each block of 4 columns, for each k: lo words of the 4 values,
 //   then hi words (32 bytes). Produced by packB (matmul) or im2col (conv).
-//   C: row-major with leading dimension ldc; a micro tile stores 4 rows x 4 columns.
+// A job covers a rectangle of row blocks x column panels and packs what it reads itself, so jobs on
+// different threads share nothing but the read-only inputs and write disjoint parts of the output.
+// Full 4x4 tiles are stored straight into the output; edge tiles go through a temp tile.
 
-/** Packs rows [0, M) of A (row stride lda elements) into row panels; rows past M are zero. */
-export function packA(ap: usize, a: usize, M: i32, K: i32, lda: i32): void {
-  const M4 = (M + 3) >> 2;
+/** Packs rows [r0, r1) of A (row stride lda elements) into row panels; rows past r1 are zero. */
+function packA(ap: usize, a: usize, r0: i32, r1: i32, K: i32, lda: i32): void {
   let q = ap;
-  for (let blk = 0; blk < M4; blk++) {
+  for (let blk = r0; blk < r1; blk += 4) {
     for (let k = 0; k < K; k++) {
       for (let r = 0; r < 4; r++) {
-        const row = blk * 4 + r;
-        store<i64>(q, row < M ? load<i64>(a + (<usize>(row * lda + k) << 3)) : 0);
+        const row = blk + r;
+        store<i64>(q, row < r1 ? load<i64>(a + (<usize>(row * lda + k) << 3)) : 0);
         q += 8;
       }
     }
@@ -89,16 +90,45 @@ function packB(bp: usize, b: usize, K: i32, N: i32, p0: i32, p1: i32): void {
   v128.store(q, i64x2.add(l31, i64x2.shl(i64x2.extend_high_i32x4_u(h3), 32)), 16);
 }
 
-/** C[:, panels p0..p0+np) = packed A (M4 row blocks) x np packed B panels starting at bp. */
-function gemmChunk(ap: usize, M4: i32, K: i32, bp: usize, np: i32, c: usize, ldc: i32, p0: i32): void {
+// Where GEMM results go: C[row, col] with col = n * P + p lands at out[n, oOff + row, p] of an
+// [nImg, O, P] tensor (NCHW conv output; a plain [M, N] matrix is nImg = 1, O = M, P = N). `rows` is
+// the number of valid rows, `cols` = nImg * P the number of valid columns. (Plain parameters, no
+// objects: the stub runtime's allocator is neither freed nor thread-safe.)
+
+/** Stores a 4x4 tile computed into `temp` (4 rows of 4) at rows r0.., columns c0.., skipping the padding. */
+function storeEdge(out: usize, rows: i32, O: i32, oOff: i32, P: i32, cols: i32, temp: usize, r0: i32, c0: i32): void {
+  for (let t = 0; t < 4; t++) {
+    const col = c0 + t;
+    if (col >= cols) break;
+    const n = col / P, p = col - n * P;
+    for (let r = 0; r < 4; r++) {
+      const row = r0 + r;
+      if (row >= rows) break;
+      store<i64>(out + (<usize>((n * O + oOff + row) * P + p) << 3), load<i64>(temp + (<usize>(r * 4 + t) << 3)));
+    }
+  }
+}
+
+/** Row blocks [b0, b1) of packed A times np packed B panels (global panel index q0..) into out. */
+function gemmChunk(ap: usize, b0: i32, b1: i32, K: i32, bp: usize, np: i32, q0: i32,
+                   out: usize, rows: i32, O: i32, oOff: i32, P: i32, cols: i32, temp: usize): void {
   const panelBytes = <usize>K << 5;
-  const ldcBytes = <usize>ldc << 3;
+  const ldP = <usize>P << 3;
   // A block outer: its 32*K bytes stay in L1/L2 while the chunk of B panels streams past it.
-  for (let i = 0; i < M4; i++) {
-    const pa = ap + <usize>i * panelBytes;
-    const crow = c + <usize>(i * 4) * ldcBytes;
-    for (let p = 0; p < np; p++) {
-      micro(pa, bp + <usize>p * panelBytes, crow + (<usize>((p0 + p) * 4) << 3), ldcBytes, K);
+  for (let b = b0; b < b1; b++) {
+    const pa = ap + <usize>(b - b0) * panelBytes;
+    const r0 = b * 4;
+    const fullRows = r0 + 4 <= rows;
+    for (let j = 0; j < np; j++) {
+      const c0 = (q0 + j) * 4;
+      const n = c0 / P, p = c0 - n * P;
+      const pb = bp + <usize>j * panelBytes;
+      if (fullRows && p + 4 <= P) {
+        micro(pa, pb, out + (<usize>((n * O + oOff + r0) * P + p) << 3), ldP, K);
+      } else {
+        micro(pa, pb, temp, 32, K);
+        storeEdge(out, rows, O, oOff, P, cols, temp, r0, c0);
+      }
     }
   }
 }
@@ -108,27 +138,33 @@ function chunkPanels(K: i32): i32 {
   return max(1, (256 * 1024) / (K * 32));
 }
 
-/**
- * C = A x B for column panels [p0, p1): A already packed (M4 row blocks), B row-major [K, N],
- * C [4*M4, ldc] (ldc >= 4*ceil(N/4)). scratch holds chunkPanels(K) packed panels.
- */
-export function matmulRange(ap: usize, M4: i32, b: usize, K: i32, N: i32, c: usize, ldc: i32,
-                            p0: i32, p1: i32, scratch: usize): void {
-  const cp = chunkPanels(K);
-  for (let s = p0; s < p1; s += cp) {
-    const e = min(p1, s + cp);
-    packB(scratch, b, K, N, s, e);
-    gemmChunk(ap, M4, K, scratch, e - s, c, ldc, s);
-  }
+/** Scratch bytes one job needs: packed A rows for `rowBlocks` blocks, a chunk of B panels, a temp tile. */
+export function jobScratchBytes(K: i32, rowBlocks: i32): i32 {
+  return rowBlocks * K * 32 + chunkPanels(K) * K * 32 + 128;
 }
 
-export function scratchBytes(K: i32): i32 {
-  return chunkPanels(K) * K * 32;
+/**
+ * out = a [M, K] x b [K, N] for row blocks [b0, b1) (4 rows each) and column panels [q0, q1)
+ * (4 columns each); out is row-major [M, N].
+ */
+export function matmulJob(a: usize, b: usize, out: usize, M: i32, N: i32, K: i32,
+                          b0: i32, b1: i32, q0: i32, q1: i32, scratch: usize): void {
+  const ap = scratch;
+  const bp = ap + <usize>(b1 - b0) * (<usize>K << 5);
+  const temp = bp + <usize>chunkPanels(K) * (<usize>K << 5);
+  packA(ap, a, b0 * 4, min(b1 * 4, M), K, K);
+  const cp = chunkPanels(K);
+  for (let s = q0; s < q1; s += cp) {
+    const e = min(q1, s + cp);
+    packB(bp, b, K, N, s, e);
+    gemmChunk(ap, b0, b1, K, bp, e - s, s, out, M, M, 0, N, N, temp);
+  }
 }
 
 // Conv parameter block (i32 words), written by the JS side.
 const P_N = 0, P_C = 1, P_H = 2, P_W = 3, P_COFF = 4, P_CG = 5, P_KH = 6, P_KW = 7, P_SH = 8,
-  P_SW = 9, P_PH = 10, P_PW = 11, P_DH = 12, P_DW = 13, P_OH = 14, P_OW = 15, P_O = 16, P_OG = 17;
+  P_SW = 9, P_PH = 10, P_PW = 11, P_DH = 12, P_DW = 13, P_OH = 14, P_OW = 15, P_O = 16, P_OG = 17,
+  P_OOFF = 18;
 
 // @ts-ignore: decorator
 @inline function prm(p: usize, i: i32): i32 { return load<i32>(p + (<usize>i << 2)); }
@@ -138,67 +174,121 @@ const P_N = 0, P_C = 1, P_H = 2, P_W = 3, P_COFF = 4, P_CG = 5, P_KH = 6, P_KW =
  * whole batch; row k = (c, ki, kj) over the group's Cg input channels. Out-of-map taps are 0.
  */
 function im2colPacked(bp: usize, x: usize, prmp: usize, p0: i32, p1: i32): void {
-  const N = prm(prmp, P_N), C = prm(prmp, P_C), H = prm(prmp, P_H), W = prm(prmp, P_W);
-  const cOff = prm(prmp, P_COFF), Cg = prm(prmp, P_CG), KH = prm(prmp, P_KH), KW = prm(prmp, P_KW);
-  const SH = prm(prmp, P_SH), SW = prm(prmp, P_SW), PH = prm(prmp, P_PH), PW = prm(prmp, P_PW);
-  const DH = prm(prmp, P_DH), DW = prm(prmp, P_DW), OH = prm(prmp, P_OH), OW = prm(prmp, P_OW);
-  const P = OH * OW, total = N * P, K = Cg * KH * KW;
-  const HW = <usize>(H * W);
+  const N = prm(prmp, P_N), OH = prm(prmp, P_OH), OW = prm(prmp, P_OW);
+  const K = prm(prmp, P_CG) * prm(prmp, P_KH) * prm(prmp, P_KW);
+  const P = OH * OW, total = N * P;
   let q = bp;
   for (let p = p0; p < p1; p++) {
-    for (let t = 0; t < 4; t++) {
-      const col = p * 4 + t;
-      let d = q + (<usize>t << 2);
-      if (col >= total) {
-        for (let k = 0; k < K; k++) { store<u32>(d, 0); store<u32>(d, 0, 16); d += 32; }
-        continue;
-      }
-      const n = col / P, r = col - n * P;
-      const oh = r / OW, ow = r - oh * OW;
-      const ih0 = oh * SH - PH, iw0 = ow * SW - PW;
-      const base = x + ((<usize>(n * C + cOff) * HW) << 3);
-      for (let c = 0; c < Cg; c++) {
-        const cb = base + ((<usize>c * HW) << 3);
-        for (let ki = 0; ki < KH; ki++) {
-          const ih = ih0 + ki * DH;
-          const rowOk = ih >= 0 && ih < H;
-          const rb = cb + (<usize>(ih * W) << 3);
-          for (let kj = 0; kj < KW; kj++) {
-            const iw = iw0 + kj * DW;
-            const v: i64 = rowOk && iw >= 0 && iw < W ? load<i64>(rb + (<usize>iw << 3)) : 0;
-            store<u32>(d, <u32>v);
-            store<u32>(d, <u32>(v >>> 32), 16);
-            d += 32;
-          }
-        }
-      }
-    }
+    const col = p * 4;
+    const n = col / P, r = col - n * P;
+    const oh = r / OW, ow = r - oh * OW;
+    if (ow + 3 < OW && col + 3 < total) im2colRow(q, x, prmp, n, oh, ow);
+    else for (let t = 0; t < 4; t++) im2colPixel(q + (<usize>t << 2), x, prmp, col + t, P, total);
     q += <usize>K << 5;
   }
 }
 
-/** Conv as GEMM for column panels [p0, p1): C[o, col] = sum_k W_g[o, k] * im2col[k, col]. */
-export function convRange(ap: usize, M4: i32, x: usize, prmp: usize, c: usize, ldc: i32,
-                          p0: i32, p1: i32, scratch: usize): void {
-  const K = prm(prmp, P_CG) * prm(prmp, P_KH) * prm(prmp, P_KW);
-  const cp = chunkPanels(K);
-  for (let s = p0; s < p1; s += cp) {
-    const e = min(p1, s + cp);
-    im2colPacked(scratch, x, prmp, s, e);
-    gemmChunk(ap, M4, K, scratch, e - s, c, ldc, s);
+/** The common case: the panel's 4 pixels are neighbours (n, oh, ow..ow+3) in one output row. */
+function im2colRow(q: usize, x: usize, prmp: usize, n: i32, oh: i32, ow: i32): void {
+  const C = prm(prmp, P_C), H = prm(prmp, P_H), W = prm(prmp, P_W);
+  const cOff = prm(prmp, P_COFF), Cg = prm(prmp, P_CG), KH = prm(prmp, P_KH), KW = prm(prmp, P_KW);
+  const SH = prm(prmp, P_SH), SW = prm(prmp, P_SW), PH = prm(prmp, P_PH), PW = prm(prmp, P_PW);
+  const DH = prm(prmp, P_DH), DW = prm(prmp, P_DW);
+  const HW = <usize>(H * W);
+  const ih0 = oh * SH - PH, iw0 = ow * SW - PW;
+  const sw = <usize>SW << 3;
+  let d = q;
+  for (let c = 0; c < Cg; c++) {
+    const cb = x + ((<usize>(n * C + cOff + c) * HW) << 3);
+    for (let ki = 0; ki < KH; ki++) {
+      const ih = ih0 + ki * DH;
+      if (ih < 0 || ih >= H) {
+        memory.fill(d, 0, <usize>KW << 5);
+        d += <usize>KW << 5;
+        continue;
+      }
+      const rb = cb + (<usize>(ih * W) << 3);
+      for (let kj = 0; kj < KW; kj++) {
+        const iw = iw0 + kj * DW;
+        let v0: v128, v1: v128;
+        if (iw >= 0 && iw + 3 * SW < W) {
+          const s = rb + (<usize>iw << 3);
+          if (SW == 1) {
+            v0 = v128.load(s);
+            v1 = v128.load(s, 16);
+          } else {
+            v0 = v128.load64_lane(s + sw, v128.load64_zero(s), 1);
+            v1 = v128.load64_lane(s + 3 * sw, v128.load64_zero(s + 2 * sw), 1);
+          }
+        } else {
+          v0 = i64x2.replace_lane(i64x2.splat(tap(rb, iw, W)), 1, tap(rb, iw + SW, W));
+          v1 = i64x2.replace_lane(i64x2.splat(tap(rb, iw + 2 * SW, W)), 1, tap(rb, iw + 3 * SW, W));
+        }
+        v128.store(d, i32x4.shuffle(v0, v1, 0, 2, 4, 6));
+        v128.store(d, i32x4.shuffle(v0, v1, 1, 3, 5, 7), 16);
+        d += 32;
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function tap(rb: usize, iw: i32, W: i32): i64 {
+  return iw >= 0 && iw < W ? load<i64>(rb + (<usize>iw << 3)) : 0;
+}
+
+/** One column (pixel) of a panel, any position; lane t of each 32-byte row starts at q. */
+function im2colPixel(q: usize, x: usize, prmp: usize, col: i32, P: i32, total: i32): void {
+  const C = prm(prmp, P_C), H = prm(prmp, P_H), W = prm(prmp, P_W), OW = prm(prmp, P_OW);
+  const cOff = prm(prmp, P_COFF), Cg = prm(prmp, P_CG), KH = prm(prmp, P_KH), KW = prm(prmp, P_KW);
+  const SH = prm(prmp, P_SH), SW = prm(prmp, P_SW), PH = prm(prmp, P_PH), PW = prm(prmp, P_PW);
+  const DH = prm(prmp, P_DH), DW = prm(prmp, P_DW);
+  const K = Cg * KH * KW;
+  let d = q;
+  if (col >= total) {
+    for (let k = 0; k < K; k++) { store<u32>(d, 0); store<u32>(d, 0, 16); d += 32; }
+    return;
+  }
+  const n = col / P, r = col - n * P;
+  const oh = r / OW, ow = r - oh * OW;
+  const ih0 = oh * SH - PH, iw0 = ow * SW - PW;
+  const HW = <usize>(H * W);
+  for (let c = 0; c < Cg; c++) {
+    const cb = x + ((<usize>(n * C + cOff + c) * HW) << 3);
+    for (let ki = 0; ki < KH; ki++) {
+      const ih = ih0 + ki * DH;
+      const rowOk = ih >= 0 && ih < H;
+      const rb = cb + (<usize>(ih * W) << 3);
+      for (let kj = 0; kj < KW; kj++) {
+        const v: i64 = rowOk ? tap(rb, iw0 + kj * DW, W) : 0;
+        store<u32>(d, <u32>v);
+        store<u32>(d, <u32>(v >>> 32), 16);
+        d += 32;
+      }
+    }
   }
 }
 
 /**
- * Scatter GEMM rows into NCHW: out[n, oOff + o, :] = C[o, n*P .. n*P+P) for o < Og.
- * (With N = 1, O = Og, oOff = 0 this is the plain row copy that drops the padding of a matmul.)
+ * One group of a conv as GEMM, for row blocks [b0, b1) of the group's Og output channels and column
+ * panels [q0, q1) of the N*OH*OW output pixels: out[n, oOff + o, p] = sum_k W_g[o, k] * im2col[k, (n, p)].
+ * wg points at the group's weights [Og, K]; the parameter block gives the geometry and cOff/oOff.
  */
-export function scatterRows(out: usize, c: usize, ldc: i32, Og: i32, O: i32, oOff: i32, N: i32, P: i32): void {
-  const pb = <usize>P << 3;
-  for (let o = 0; o < Og; o++) {
-    for (let n = 0; n < N; n++) {
-      memory.copy(out + <usize>(n * O + oOff + o) * pb, c + (<usize>(o * ldc + n * P) << 3), pb);
-    }
+export function convJob(wg: usize, x: usize, prmp: usize, out: usize,
+                        b0: i32, b1: i32, q0: i32, q1: i32, scratch: usize): void {
+  const Og = prm(prmp, P_OG);
+  const K = prm(prmp, P_CG) * prm(prmp, P_KH) * prm(prmp, P_KW);
+  const ap = scratch;
+  const bp = ap + <usize>(b1 - b0) * (<usize>K << 5);
+  const temp = bp + <usize>chunkPanels(K) * (<usize>K << 5);
+  packA(ap, wg, b0 * 4, min(b1 * 4, Og), K, K);
+  const O = prm(prmp, P_O), oOff = prm(prmp, P_OOFF);
+  const P = prm(prmp, P_OH) * prm(prmp, P_OW), cols = prm(prmp, P_N) * P;
+  const cp = chunkPanels(K);
+  for (let s = q0; s < q1; s += cp) {
+    const e = min(q1, s + cp);
+    im2colPacked(bp, x, prmp, s, e);
+    gemmChunk(ap, b0, b1, K, bp, e - s, s, out, Og, O, oOff, P, cols, temp);
   }
 }
 

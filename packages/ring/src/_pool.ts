@@ -51,6 +51,12 @@ interface Slot {
 }
 
 const slots: Slot[] = [];
+let offloaded = 0;
+
+/** Number of kernel jobs that ran on worker threads since the process started (for tests and benches). */
+export function workerJobCount(): number {
+  return offloaded;
+}
 let threads = defaultThreads();
 
 function defaultThreads(): number {
@@ -119,6 +125,7 @@ export function runJobs(jobs: Job[]): void {
     const target = Atomics.add(c, SEQ, 1) + 1;
     Atomics.notify(c, SEQ);
     sent.push({ slot, target });
+    offloaded++;
   }
   try {
     for (const [name, ...args] of here) (kernels[name] as (...a: number[]) => void)(...args);

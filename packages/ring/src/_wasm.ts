@@ -19,14 +19,12 @@ export interface Kernels {
   sumAxisI64(dst: number, src: number, outer: number, len: number, inner: number): void;
   patchSumI64(out: number, x: number, planes: number, H: number, W: number, ph: number, pw: number): void;
   patchExpandI64(out: number, s: number, planes: number, H: number, W: number, ph: number, pw: number): void;
-  packA(ap: number, a: number, M: number, K: number, lda: number): void;
-  matmulRange(ap: number, M4: number, b: number, K: number, N: number, c: number, ldc: number,
-    p0: number, p1: number, scratch: number): void;
-  convRange(ap: number, M4: number, x: number, prm: number, c: number, ldc: number,
-    p0: number, p1: number, scratch: number): void;
-  scatterRows(out: number, c: number, ldc: number, Og: number, O: number, oOff: number, N: number, P: number): void;
+  jobScratchBytes(K: number, rowBlocks: number): number;
+  matmulJob(a: number, b: number, out: number, M: number, N: number, K: number,
+    b0: number, b1: number, q0: number, q1: number, scratch: number): void;
+  convJob(wg: number, x: number, prm: number, out: number,
+    b0: number, b1: number, q0: number, q1: number, scratch: number): void;
   convDepthwiseRange(out: number, x: number, w: number, prm: number, r0: number, r1: number): void;
-  scratchBytes(K: number): number;
 }
 
 const PAGE = 65536;

@@ -6,8 +6,8 @@
  */
 import { aint } from './guards.ts';
 import { alloc, copyIn, copyOut, heap, kernels, PARAM_PTR, scoped } from './_wasm.ts';
-import { runJobs, splitRange, type Job } from './_pool.ts';
-import { threadsFor } from './matmul.ts';
+import { getThreads, runJobs, splitRange, type Job } from './_pool.ts';
+import { gemmTiles, PARALLEL_MACS } from './matmul.ts';
 import { RingTensor } from './tensor.ts';
 
 /** Options of conv2d; a number applies to both spatial dimensions. */
@@ -68,8 +68,8 @@ export function convGeometry(xShape: readonly number[], wShape: readonly number[
   return { N, C, H, W, O, Cg, Og: O / groups, groups, KH, KW, SH, SW, padTop, padLeft, padBottom, padRight, DH, DW, OH, OW };
 }
 
-function writeParams(g: ConvGeometry, cOff: number): number {
-  const v = [g.N, g.C, g.H, g.W, cOff, g.Cg, g.KH, g.KW, g.SH, g.SW, g.padTop, g.padLeft, g.DH, g.DW, g.OH, g.OW, g.O, g.Og];
+function writeParams(g: ConvGeometry, group: number): number {
+  const v = [g.N, g.C, g.H, g.W, group * g.Cg, g.Cg, g.KH, g.KW, g.SH, g.SW, g.padTop, g.padLeft, g.DH, g.DW, g.OH, g.OW, g.O, g.Og, group * g.Og];
   heap().i32.set(v, PARAM_PTR / 4);
   return PARAM_PTR;
 }
@@ -93,18 +93,15 @@ export function conv2d(x: RingTensor, w: RingTensor, opts: Conv2dOptions = {}): 
     if (g.Cg === 1) {
       const prm = writeParams(g, 0);
       const planes = g.N * g.O;
-      const ranges = splitRange(planes, threadsFor(out.length * K, planes));
-      runJobs(ranges.map(([r0, r1]): Job => ['convDepthwiseRange', po, px, pw, prm, r0, r1]));
+      const t = out.length * K < PARALLEL_MACS ? 1 : getThreads();
+      runJobs(splitRange(planes, t).map(([r0, r1]): Job => ['convDepthwiseRange', po, px, pw, prm, r0, r1]));
     } else {
-      const M4 = Math.ceil(g.Og / 4), NP = Math.ceil((g.N * P) / 4), ldc = NP * 4;
-      const ap = alloc(M4 * 32 * K), c = alloc(M4 * 4 * ldc * 8);
-      const ranges = splitRange(NP, threadsFor(g.Og * g.N * P * K, NP));
-      const scratch = ranges.map(() => alloc(kernels.scratchBytes(K)));
+      const tiles = gemmTiles(Math.ceil(g.Og / 4), Math.ceil((g.N * P) / 4), g.Og * g.N * P * K);
+      const scratch = tiles.map(([b0, b1]) => alloc(kernels.jobScratchBytes(K, b1 - b0)));
       for (let gi = 0; gi < g.groups; gi++) {
-        kernels.packA(ap, pw + gi * g.Og * K * 8, g.Og, K, K);
-        const prm = writeParams(g, gi * g.Cg);
-        runJobs(ranges.map(([p0, p1], t): Job => ['convRange', ap, M4, px, prm, c, ldc, p0, p1, scratch[t]!]));
-        kernels.scatterRows(po, c, ldc, g.Og, g.O, gi * g.Og, g.N, P);
+        const prm = writeParams(g, gi);
+        const wg = pw + gi * g.Og * K * 8;
+        runJobs(tiles.map(([b0, b1, q0, q1], t): Job => ['convJob', wg, px, prm, po, b0, b1, q0, q1, scratch[t]!]));
       }
     }
     copyOut(out, po);

@@ -1,19 +1,29 @@
 /**
- * Matrix product mod 2^64: [m, k] x [k, n] -> [m, n], on WASM SIMD kernels, split over threads by
- * column panels when the product is large.
+ * Matrix product mod 2^64: [m, k] x [k, n] -> [m, n], on WASM SIMD kernels, split over threads when
+ * the product is large.
  * @module
  */
 import { ashape } from './guards.ts';
 import { alloc, copyIn, copyOut, kernels, scoped } from './_wasm.ts';
-import { getThreads, runJobs, splitRange, type Job } from './_pool.ts';
+import { getThreads, runJobs, splitRange } from './_pool.ts';
 import { RingTensor } from './tensor.ts';
 
 /** Products smaller than this many multiply-adds stay on the calling thread. */
 export const PARALLEL_MACS = 1 << 21;
 
-/** Threads worth using for `macs` multiply-adds over `panels` independent column panels. */
-export function threadsFor(macs: number, panels: number): number {
-  return macs < PARALLEL_MACS ? 1 : Math.max(1, Math.min(getThreads(), panels));
+/** A job's rectangle: row blocks [b0, b1) x column panels [q0, q1) (4 rows / 4 columns each). */
+export type Tile = [b0: number, b1: number, q0: number, q1: number];
+
+/**
+ * Splits a GEMM of `rowBlocks` x `panels` over the threads worth using for `macs` multiply-adds. Each job
+ * packs the A rows and B columns it reads, so the axis that is split is the one whose other side is
+ * cheaper to pack twice: columns when A is the smaller operand, rows otherwise.
+ */
+export function gemmTiles(rowBlocks: number, panels: number, macs: number): Tile[] {
+  const t = macs < PARALLEL_MACS ? 1 : getThreads();
+  if (t === 1 || rowBlocks === 0 || panels === 0) return [[0, rowBlocks, 0, panels]];
+  if (rowBlocks <= panels) return splitRange(panels, t).map(([q0, q1]): Tile => [0, rowBlocks, q0, q1]);
+  return splitRange(rowBlocks, t).map(([b0, b1]): Tile => [b0, b1, 0, panels]);
 }
 
 /**
@@ -25,6 +35,8 @@ export function threadsFor(macs: number, panels: number): number {
  * @example matmul(RingTensor.from([1, 2], [1, 2]), RingTensor.from([3, 4], [2, 1])) // [[11]]
  */
 export function matmul(a: RingTensor, b: RingTensor): RingTensor {
+  if (!(a instanceof RingTensor)) throw new TypeError(`"a" expected a RingTensor`);
+  if (!(b instanceof RingTensor)) throw new TypeError(`"b" expected a RingTensor`);
   if (a.ndim !== 2) throw new RangeError(`"a" expected shape [m,k], got [${a.shape.join(',')}]`);
   const [m, k] = a.shape as [number, number];
   ashape(b.shape, [k, -1], 'b');
@@ -32,16 +44,9 @@ export function matmul(a: RingTensor, b: RingTensor): RingTensor {
   const out = new BigInt64Array(m * n);
   if (out.length === 0 || k === 0) return new RingTensor(out, [m, n]);
   scoped(() => {
-    const pa = copyIn(a.data), pb = copyIn(b.data);
-    const M4 = Math.ceil(m / 4), NP = Math.ceil(n / 4), ldc = NP * 4;
-    const ap = alloc(M4 * 32 * k);
-    kernels.packA(ap, pa, m, k, k);
-    const c = alloc(M4 * 4 * ldc * 8);
-    const ranges = splitRange(NP, threadsFor(m * n * k, NP));
-    const jobs: Job[] = ranges.map(([p0, p1]) => ['matmulRange', ap, M4, pb, k, n, c, ldc, p0, p1, alloc(kernels.scratchBytes(k))]);
-    runJobs(jobs);
-    const po = alloc(m * n * 8);
-    kernels.scatterRows(po, c, ldc, m, m, 0, 1, n);
+    const pa = copyIn(a.data), pb = copyIn(b.data), po = alloc(out.length * 8);
+    const tiles = gemmTiles(Math.ceil(m / 4), Math.ceil(n / 4), m * n * k);
+    runJobs(tiles.map(([b0, b1, q0, q1]) => ['matmulJob', pa, pb, po, m, n, k, b0, b1, q0, q1, alloc(kernels.jobScratchBytes(k, b1 - b0))]));
     copyOut(out, po);
   });
   return new RingTensor(out, [m, n]);

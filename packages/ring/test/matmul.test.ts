@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getThreads, matmul, RingTensor, setThreads } from '../src/index.ts';
+import { workerJobCount } from '../src/_pool.ts';
 import { matmulRef, randInt, randomTensor, rng, sameI64 } from './_helpers.ts';
 
 const r = rng('matmul');
@@ -34,8 +35,10 @@ test('large products use the worker threads and give the same result as one thre
   try {
     setThreads(1);
     assert.is(sameI64(matmul(a, b).data, want), true, 'one thread');
+    const jobs = workerJobCount();
     setThreads(2);
     assert.is(sameI64(matmul(a, b).data, want), true, 'two threads');
+    assert.is(workerJobCount(), jobs + 1, 'one range ran on a worker');
     setThreads(3);
     assert.is(sameI64(matmul(a, b).data, want), true, 'three threads');
   } finally {

@@ -1,0 +1,55 @@
+// Shared bench helpers: flags, timing on a noisy machine, JSON-line output.
+import seedrandom from 'seedrandom';
+
+/** Command-line flags (a bare `--` from `pnpm x -- --quick` is ignored). */
+export function flags(): { quick: boolean; seed: string } {
+  const argv = process.argv.slice(2).filter((a) => a !== '--');
+  const unknown = argv.filter((a) => a !== '--quick' && !a.startsWith('--seed='));
+  if (unknown.length > 0) {
+    console.error(`unknown arguments: ${unknown.join(' ')} (known: --quick, --seed=S)`);
+    process.exit(2);
+  }
+  const seed = argv.find((a) => a.startsWith('--seed='))?.slice(7) ?? 'bench';
+  return { quick: argv.includes('--quick'), seed };
+}
+
+/** Prints one JSON object per line. */
+export function emit(obj: Record<string, unknown>): void {
+  console.log(JSON.stringify(obj));
+}
+
+/** Seconds taken by fn. */
+export function time(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * Runs each variant `rounds` times, interleaved (A B C A B C ...), and keeps each one's fastest time:
+ * on a shared machine the minimum is the least disturbed measurement, and interleaving exposes all
+ * variants to the same background load. `warmup` untimed rounds come first: V8 starts WebAssembly in
+ * its baseline compiler and tiers hot functions up after a few calls, separately in each worker.
+ */
+export function bestOf(rounds: number, variants: Record<string, () => void>, warmup = 1): Record<string, number> {
+  const best: Record<string, number> = {};
+  for (let r = 0; r < warmup; r++) for (const fn of Object.values(variants)) fn();
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of Object.entries(variants)) {
+      const t = time(fn);
+      if (!(name in best) || t < best[name]!) best[name] = t;
+    }
+  }
+  return best;
+}
+
+/** Deterministic random 64-bit test data (seedrandom: test data only). */
+export function randomI64(seed: string, n: number): BigInt64Array {
+  const r = seedrandom(seed);
+  const out = new BigInt64Array(n);
+  const w = new Int32Array(out.buffer);
+  for (let i = 0; i < w.length; i++) w[i] = r.int32();
+  return out;
+}
+
+export const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
