@@ -18,13 +18,13 @@ export function matmulBigInt(a: BigInt64Array, b: BigInt64Array, c: BigInt64Arra
         const a4 = a[ai + k + 4]!, a5 = a[ai + k + 5]!, a6 = a[ai + k + 6]!, a7 = a[ai + k + 7]!;
         const b0 = k * N, b1 = b0 + N, b2 = b1 + N, b3 = b2 + N, b4 = b3 + N, b5 = b4 + N, b6 = b5 + N, b7 = b6 + N;
         for (let j = 0; j < N; j++) {
-          c[ci + j] += a0 * b[b0 + j]! + a1 * b[b1 + j]! + a2 * b[b2 + j]! + a3 * b[b3 + j]!
+          c[ci + j] = c[ci + j]! + a0 * b[b0 + j]! + a1 * b[b1 + j]! + a2 * b[b2 + j]! + a3 * b[b3 + j]!
             + a4 * b[b4 + j]! + a5 * b[b5 + j]! + a6 * b[b6 + j]! + a7 * b[b7 + j]!;
         }
       }
       for (; k < k1; k++) {
         const aik = a[ai + k]!, bk = k * N;
-        for (let j = 0; j < N; j++) c[ci + j] += aik * b[bk + j]!;
+        for (let j = 0; j < N; j++) c[ci + j] = c[ci + j]! + aik * b[bk + j]!;
       }
     }
   }
