@@ -1,0 +1,12 @@
+/**
+ * @si/net: links between parties (in-memory, TCP, TLS 1.3 with mutual authentication), framing, and a
+ * byte/round ledger that every transport goes through.
+ * @module
+ */
+export { Link, type LinkOptions, type Payload, type Transport, type Sink } from './link.ts';
+export { Ledger, type LedgerRow, type Phase } from './ledger.ts';
+export { memoryLinkPair } from './memory.ts';
+export { LinkServer, connectLink, type ListenOptions, type ConnectOptions, type TlsCredentials } from './tcp.ts';
+export { createCA, issueCert, certRole, type CertPair } from './certs.ts';
+export { FrameDecoder, encodeHeader, HEADER_BYTES, FRAME_VERSION, type Frame } from './frame.ts';
+export { LinkClosedError, LinkTimeoutError, ProtocolError, FrameError } from './errors.ts';

@@ -1,0 +1,326 @@
+/**
+ * TCP and TLS 1.3 (mutually authenticated) transports, and how links are set up over them.
+ *
+ * One side listens (LinkServer), the other connects (connectLink). The connector opens with a hello
+ * naming itself and the party it wants; the listener checks both (and, under TLS, that the peer
+ * certificate's common name is the claimed role), answers with its own hello, and hands out the link.
+ * Under TLS both sides accept only certificates of the deployment CA whose common name is the role they
+ * expect. Hellos are not protocol traffic: the ledger starts after them (TLS record overhead is not
+ * counted either).
+ * @module
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FrameDecoder, encodeHeader } from './frame.ts';
+import { LinkClosedError, ProtocolError } from './errors.ts';
+import { Link, type LinkOptions, type Sink, type Transport } from './link.ts';
+
+/** Credentials of this party in a TLS deployment (PEM). Never log `key`. */
+export interface TlsCredentials {
+  /** The deployment CA certificate: the only issuer trusted for peers. */
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+class SocketTransport implements Transport {
+  private err: Error | undefined;
+  constructor(private readonly socket: net.Socket, readonly describe: string, private readonly leftover: Uint8Array[]) {}
+
+  bind(sink: Sink): void {
+    for (const c of this.leftover) sink.data(c);
+    this.socket.on('data', (d: Buffer) => sink.data(d));
+    this.socket.on('error', (e) => (this.err ??= e));
+    this.socket.on('close', () => sink.close(this.err));
+    if (this.socket.destroyed) queueMicrotask(() => sink.close(this.err ?? new Error('socket closed during the handshake')));
+    this.socket.resume();
+  }
+
+  write(parts: Uint8Array[]): void {
+    // One copy: the caller may reuse its buffers as soon as send() returns, and one write per message.
+    let n = 0;
+    for (const p of parts) n += p.length;
+    const buf = Buffer.allocUnsafe(n);
+    let o = 0;
+    for (const p of parts) {
+      buf.set(p, o);
+      o += p.length;
+    }
+    this.socket.write(buf);
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+}
+
+const HELLO = 'si-hello';
+const PROTO = 'si/1';
+const HELLO_MAX = 4096;
+
+interface Hello {
+  proto: string;
+  from: string;
+  to: string;
+}
+
+function writeHello(socket: net.Socket, h: Hello): void {
+  const body = new TextEncoder().encode(JSON.stringify(h));
+  socket.write(Buffer.concat([encodeHeader(HELLO, 0, body.length), body]));
+}
+
+/** Reads the hello frame straight off the socket; leaves the socket paused with any extra bytes returned. */
+function readHello(socket: net.Socket, who: string, timeoutMs: number): Promise<{ hello: Hello; leftover: Uint8Array[] }> {
+  return new Promise((resolve, reject) => {
+    const dec = new FrameDecoder({ maxPayload: HELLO_MAX });
+    const done = (err: Error | null, value?: { hello: Hello; leftover: Uint8Array[] }): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.off('error', onError);
+      socket.pause();
+      if (err) reject(err);
+      else resolve(value!);
+    };
+    const onData = (d: Buffer): void => {
+      try {
+        const frames = dec.push(d);
+        if (frames.length === 0) return;
+        const f = frames[0]!;
+        if (f.tag !== HELLO) throw new ProtocolError(who, `${who} opened with "${f.tag}" instead of a hello`);
+        let o: Partial<Hello>;
+        try {
+          o = JSON.parse(new TextDecoder().decode(f.payload));
+        } catch {
+          throw new ProtocolError(who, `hello from ${who} is not JSON`);
+        }
+        if (o === null || typeof o !== 'object' || o.proto !== PROTO || typeof o.from !== 'string' || typeof o.to !== 'string')
+          throw new ProtocolError(who, `hello from ${who} is malformed (expected {"proto":"${PROTO}","from":…,"to":…})`);
+        // Frames after the hello (none in this protocol) are handed on as raw bytes.
+        const rest = frames.slice(1).length ? null : dec.drain();
+        if (rest === null) throw new ProtocolError(who, `${who} sent data before the hello was answered`);
+        done(null, { hello: o as Hello, leftover: rest });
+      } catch (e) {
+        done(e instanceof ProtocolError ? e : new ProtocolError(who, `bad hello from ${who}: ${(e as Error).message}`));
+      }
+    };
+    let sockErr: Error | undefined;
+    const onError = (e: Error): void => void (sockErr ??= e);
+    const onClose = (): void => done(new LinkClosedError(who, `${who} closed the connection during the hello${sockErr ? `: ${sockErr.message}` : ''}`, { cause: sockErr }));
+    const timer = setTimeout(() => done(new LinkClosedError(who, `no hello from ${who} within ${timeoutMs} ms`)), timeoutMs);
+    socket.on('data', onData);
+    socket.on('close', onClose);
+    socket.on('error', onError);
+    socket.resume();
+  });
+}
+
+function certRoleOf(socket: net.Socket): string | undefined {
+  if (!(socket instanceof tls.TLSSocket)) return undefined;
+  const cn = socket.getPeerCertificate()?.subject?.CN;
+  return Array.isArray(cn) ? cn[0] : cn;
+}
+
+const tlsBase = (c: TlsCredentials) => ({ ca: c.ca, cert: c.cert, key: c.key, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }) as const;
+
+export interface ListenOptions {
+  /** This party's role name. */
+  self: string;
+  /** Address to bind (default 127.0.0.1). */
+  host?: string;
+  /** Port to listen on (0 = any free port; read `server.port`). */
+  port: number;
+  /** TLS credentials. Without them the link is plain TCP: only for tests on a trusted loopback. */
+  tls?: TlsCredentials;
+  /** Options of the links handed out. */
+  link?: LinkOptions;
+  /** Time a new connection has to say hello (default 10 s). */
+  helloTimeoutMs?: number;
+}
+
+/** Listens for peers and hands out one link per expected peer role. */
+export class LinkServer {
+  private readonly waiting = new Map<string, { resolve(l: Link): void; reject(e: Error): void }>();
+  private readonly ready = new Map<string, Link>();
+  private readonly problems: Error[] = [];
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(private readonly server: net.Server, private readonly opts: ListenOptions) {
+    server.on(opts.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => void this.onSocket(socket));
+    if (opts.tls) server.on('tlsClientError', (e: Error) => this.problems.push(new Error(`TLS handshake refused: ${e.message}`)));
+  }
+
+  /** Starts listening. */
+  static async listen(opts: ListenOptions): Promise<LinkServer> {
+    const server = opts.tls ? tls.createServer({ ...tlsBase(opts.tls), requestCert: true, rejectUnauthorized: true }) : net.createServer();
+    const s = new LinkServer(server, opts);
+    server.listen(opts.port, opts.host ?? '127.0.0.1');
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
+    return s;
+  }
+
+  /** The port actually bound. */
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** Connections refused so far (bad certificate, wrong role, malformed hello), for diagnostics. */
+  get refused(): readonly Error[] {
+    return this.problems;
+  }
+
+  /**
+   * Waits for the peer with role `peer` to connect and say hello.
+   * @throws {LinkClosedError} after `timeoutMs` (default 60 s) without that peer, listing refused attempts
+   */
+  accept(peer: string, timeoutMs = 60_000): Promise<Link> {
+    const have = this.ready.get(peer);
+    if (have) {
+      this.ready.delete(peer);
+      return Promise.resolve(have);
+    }
+    if (this.waiting.has(peer)) return Promise.reject(new Error(`already waiting for ${peer}`));
+    return new Promise<Link>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(peer);
+        const why = this.problems.length ? `; refused: ${this.problems.map((e) => e.message).join('; ')}` : '';
+        reject(new LinkClosedError(peer, `${peer} did not connect to ${this.opts.self} on port ${this.port} within ${timeoutMs} ms${why}`));
+      }, timeoutMs);
+      this.waiting.set(peer, {
+        resolve: (l) => (clearTimeout(timer), resolve(l)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+    });
+  }
+
+  private async onSocket(socket: net.Socket): Promise<void> {
+    const from = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.setNoDelay(true);
+    let got: { hello: Hello; leftover: Uint8Array[] };
+    try {
+      got = await readHello(socket, `connection from ${from}`, this.opts.helloTimeoutMs ?? 10_000);
+      const { hello } = got;
+      if (hello.to !== this.opts.self) throw new ProtocolError(from, `${from} asked for "${hello.to}", this is "${this.opts.self}"`);
+      const role = certRoleOf(socket);
+      if (this.opts.tls && role !== hello.from)
+        throw new ProtocolError(from, `${from} claims to be "${hello.from}" but its certificate is for "${role}"`);
+      if (!this.waiting.has(hello.from) && this.ready.has(hello.from))
+        throw new ProtocolError(from, `"${hello.from}" is already connected`);
+    } catch (e) {
+      this.problems.push(e as Error);
+      socket.destroy();
+      return;
+    }
+    writeHello(socket, { proto: PROTO, from: this.opts.self, to: got.hello.from });
+    const link = new Link(this.opts.self, got.hello.from, new SocketTransport(socket, from, got.leftover), this.opts.link);
+    const w = this.waiting.get(got.hello.from);
+    if (w) {
+      this.waiting.delete(got.hello.from);
+      w.resolve(link);
+    } else this.ready.set(got.hello.from, link);
+  }
+
+  /** Stops listening; links already handed out stay open. */
+  async close(): Promise<void> {
+    for (const [peer, w] of this.waiting) w.reject(new LinkClosedError(peer, `${this.opts.self} stopped listening before ${peer} connected`));
+    this.waiting.clear();
+    for (const l of this.ready.values()) l.close();
+    this.ready.clear();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+export interface ConnectOptions {
+  /** This party's role name. */
+  self: string;
+  /** The role of the party listening there. */
+  peer: string;
+  host?: string;
+  port: number;
+  tls?: TlsCredentials;
+  link?: LinkOptions;
+  /** Keep retrying a refused connection (the peer may not be listening yet) for this long (default 30 s). */
+  connectTimeoutMs?: number;
+}
+
+function openSocket(o: ConnectOptions): Promise<net.Socket> {
+  const host = o.host ?? '127.0.0.1';
+  return new Promise((resolve, reject) => {
+    const socket = o.tls
+      ? tls.connect({
+          ...tlsBase(o.tls), host, port: o.port, rejectUnauthorized: true,
+          // The peer is identified by role (certificate common name), not by host name.
+          checkServerIdentity: (_h, cert) => {
+            const cn = Array.isArray(cert.subject.CN) ? cert.subject.CN[0] : cert.subject.CN;
+            return cn === o.peer ? undefined : new Error(`${host}:${o.port} presented a certificate for "${cn}", expected "${o.peer}"`);
+          },
+        })
+      : net.connect({ host, port: o.port });
+    const ok = o.tls ? 'secureConnect' : 'connect';
+    const onErr = (e: Error): void => {
+      socket.off(ok, onOk);
+      socket.destroy();
+      reject(e);
+    };
+    const onOk = (): void => {
+      socket.off('error', onErr);
+      resolve(socket);
+    };
+    socket.once(ok, onOk);
+    socket.once('error', onErr);
+  });
+}
+
+/**
+ * Connects to a listening peer and returns the link once both hellos are through.
+ * @throws {LinkClosedError} naming the peer when it cannot be reached, refuses us, or is not who we expect
+ */
+export async function connectLink(o: ConnectOptions): Promise<Link> {
+  const deadline = Date.now() + (o.connectTimeoutMs ?? 30_000);
+  const where = `${o.peer} at ${o.host ?? '127.0.0.1'}:${o.port}`;
+  let socket: net.Socket | undefined;
+  let last: Error | undefined;
+  for (let wait = 20; socket === undefined; wait = Math.min(wait * 2, 500)) {
+    try {
+      socket = await openSocket(o);
+    } catch (e) {
+      last = e as Error;
+      const code = (e as NodeJS.ErrnoException).code;
+      const retry = code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EAI_AGAIN';
+      if (!retry || Date.now() + wait > deadline)
+        throw new LinkClosedError(o.peer, `cannot connect to ${where}: ${last.message}`, { cause: last });
+      await sleep(wait);
+    }
+  }
+  socket.setNoDelay(true);
+  writeHello(socket, { proto: PROTO, from: o.self, to: o.peer });
+  let got: { hello: Hello; leftover: Uint8Array[] };
+  try {
+    got = await readHello(socket, where, Math.max(1000, deadline - Date.now()));
+  } catch (e) {
+    socket.destroy();
+    const err = e as Error;
+    throw new LinkClosedError(o.peer, `${where} refused the connection (${err.message}); under TLS this usually means our certificate was rejected`, { cause: err });
+  }
+  if (got.hello.from !== o.peer || got.hello.to !== o.self) {
+    socket.destroy();
+    throw new ProtocolError(o.peer, `${where} answered as "${got.hello.from}" (to "${got.hello.to}"), expected "${o.peer}"`);
+  }
+  return new Link(o.self, o.peer, new SocketTransport(socket, where, got.leftover), o.link);
+}

@@ -1,0 +1,73 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { encodeHeader, FrameDecoder, FrameError, HEADER_BYTES } from '../src/index.ts';
+
+function frame(tag: string, payload: Uint8Array, depth = 0): Uint8Array {
+  const h = encodeHeader(tag, depth, payload.length);
+  const out = new Uint8Array(h.length + payload.length);
+  out.set(h);
+  out.set(payload, h.length);
+  return out;
+}
+
+function bytes(n: number, seed: number): Uint8Array {
+  return Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+}
+
+test('frames survive every way of chunking the stream', () => {
+  const msgs = [['a', bytes(0, 1)], ['beaver.EF', bytes(1, 2)], ['x', bytes(17, 3)], ['long-tag.' + 'z'.repeat(200), bytes(1000, 4)]] as const;
+  const stream = new Uint8Array(msgs.reduce((s, [t, p]) => s + HEADER_BYTES + t.length + p.length, 0));
+  let o = 0;
+  msgs.forEach(([t, p], i) => {
+    const f = frame(t, p, i + 1);
+    stream.set(f, o);
+    o += f.length;
+  });
+  for (const step of [1, 2, 3, 7, 16, 17, 64, 1000, stream.length]) {
+    const d = new FrameDecoder({ maxPayload: 1 << 20 });
+    const got = [];
+    for (let i = 0; i < stream.length; i += step) got.push(...d.push(stream.subarray(i, i + step)));
+    assert.equal(got.map((f) => f.tag), msgs.map(([t]) => t), `step ${step}`);
+    assert.equal(got.map((f) => f.depth), [1, 2, 3, 4]);
+    got.forEach((f, i) => {
+      assert.equal([...f.payload], [...msgs[i]![1]]);
+      assert.is(f.payload.byteOffset % 8, 0, 'payload aligned for typed-array views');
+    });
+    assert.is(d.pending, 0);
+  }
+});
+
+test('bad magic, version, tag and oversize frames are refused and the decoder stays failed', () => {
+  const good = frame('ok', bytes(4, 0));
+  const cases: [string, (f: Uint8Array) => void, RegExp][] = [
+    ['magic', (f) => (f[0] = 0x47), /bad frame magic/],
+    ['version', (f) => (f[2] = 9), /unsupported frame version 9/],
+    ['empty tag', (f) => (f[3] = 0), /frame tag is empty/],
+    ['tag chars', (f) => (f[HEADER_BYTES] = 0x20), /not printable ASCII/],
+    ['huge length', (f) => (f[15] = 0xff), /does not fit in 53 bits/],
+  ];
+  for (const [what, mutate, re] of cases) {
+    const f = good.slice();
+    mutate(f);
+    const d = new FrameDecoder({ maxPayload: 100 });
+    assert.throws(() => d.push(f), (e: Error) => e instanceof FrameError && re.test(e.message), what);
+    assert.throws(() => d.push(good), /decoder already failed/);
+  }
+  const d = new FrameDecoder({ maxPayload: 3 });
+  assert.throws(() => d.push(good), /frame of 4 bytes is over the limit of 3 bytes/);
+  assert.throws(() => encodeHeader('has space', 0, 1), /printable ASCII/);
+  assert.throws(() => encodeHeader('', 0, 1), /tag must be/);
+  assert.throws(() => encodeHeader('t', -1, 1), /depth must be a u32/);
+});
+
+test('drain hands back bytes past the last complete frame', () => {
+  const d = new FrameDecoder({ maxPayload: 100 });
+  const f = frame('a', bytes(3, 0));
+  const both = new Uint8Array(f.length + 5);
+  both.set(f);
+  both.set([9, 9, 9, 9, 9], f.length);
+  assert.is(d.push(both).length, 1);
+  assert.equal(d.drain().flatMap((c) => [...c]), [9, 9, 9, 9, 9]);
+});
+
+test.run();

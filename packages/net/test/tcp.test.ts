@@ -1,0 +1,146 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import net from 'node:net';
+import { X509Certificate } from 'node:crypto';
+import { connectLink, createCA, encodeHeader, issueCert, Ledger, LinkClosedError, LinkServer, type TlsCredentials } from '../src/index.ts';
+
+const ca = createCA();
+const other = createCA({ name: 'someone else' });
+const creds = (role: string, authority = ca): TlsCredentials => ({ ca: ca.cert, ...issueCert(authority, { role }) });
+
+async function pair(server: TlsCredentials | undefined, client: TlsCredentials | undefined, roles = { s: 'server', c: 'client', claim: 'client' }) {
+  const srv = await LinkServer.listen({ self: roles.s, port: 0, tls: server, helloTimeoutMs: 2000 });
+  const accepted = srv.accept(roles.claim, 3000);
+  const connected = connectLink({ self: roles.claim, peer: roles.s, port: srv.port, tls: client, connectTimeoutMs: 3000 });
+  return { srv, accepted, connected };
+}
+
+async function settle<T>(p: Promise<T>): Promise<T | Error> {
+  return p.catch((e: Error) => e);
+}
+
+test('plain TCP: large messages in order, ledger counts payload bytes', async () => {
+  const ls = new Ledger(), lc = new Ledger();
+  const srv = await LinkServer.listen({ self: 'server', port: 0, link: { ledger: ls } });
+  const [s, c] = await Promise.all([srv.accept('client'), connectLink({ self: 'client', peer: 'server', port: srv.port, link: { ledger: lc } })]);
+  const big = new BigInt64Array(3_000_000).map((_, i) => BigInt(i) * 0x1234567n - 77n);
+  c.send('big', big);
+  c.send('small', new Uint8Array([1, 2]));
+  const got = await s.recvI64('big', big.length);
+  assert.ok(got.every((v, i) => v === big[i]));
+  assert.equal([...(await s.recv('small'))], [1, 2]);
+  const [x, y] = await Promise.all([s.exchangeI64('swap', BigInt64Array.of(1n)), c.exchangeI64('swap', BigInt64Array.of(2n))]);
+  assert.equal([x[0], y[0]], [2n, 1n]);
+  assert.is(lc.totals().sent, big.byteLength + 2 + 8);
+  assert.is(ls.totals().received, big.byteLength + 2 + 8);
+  c.close();
+  s.close();
+  await srv.close();
+});
+
+test('a peer dying mid-protocol rejects pending receives with an error naming it, in bounded time', async () => {
+  const srv = await LinkServer.listen({ self: 'helper', port: 0 });
+  const [h, c] = await Promise.all([srv.accept('client'), connectLink({ self: 'client', peer: 'helper', port: srv.port })]);
+  const pending = c.recv('correction');
+  const t0 = Date.now();
+  (h as unknown as { transport: { destroy(): void } }).transport.destroy(); // the helper's socket dies
+  const e = await settle(pending);
+  assert.instance(e, LinkClosedError);
+  assert.match((e as Error).message, /link to helper .* closed/);
+  assert.ok(Date.now() - t0 < 2000);
+  await srv.close();
+});
+
+test('TLS 1.3 with mutual authentication connects parties of the deployment CA', async () => {
+  const { srv, accepted, connected } = await pair(creds('server'), creds('client'));
+  const [s, c] = await Promise.all([accepted, connected]);
+  c.send('hi', new Uint8Array([5]));
+  assert.equal([...(await s.recv('hi'))], [5]);
+  const sock = (c as unknown as { transport: { socket: import('node:tls').TLSSocket } }).transport.socket;
+  assert.is(sock.getProtocol(), 'TLSv1.3');
+  c.close();
+  s.close();
+  await srv.close();
+});
+
+test('TLS refuses a client whose certificate is from another CA', async () => {
+  const { srv, accepted, connected } = await pair(creds('server'), creds('client', other));
+  const [a, b] = await Promise.all([settle(accepted), settle(connected)]);
+  assert.instance(a, LinkClosedError);
+  assert.match((a as Error).message, /client did not connect to server .* refused: TLS handshake refused/);
+  assert.instance(b, LinkClosedError);
+  assert.match((b as Error).message, /server at 127\.0\.0\.1:\d+ refused the connection/);
+  await srv.close();
+});
+
+test('TLS refuses a server whose certificate is from another CA', async () => {
+  const { srv, accepted, connected } = await pair(creds('server', other), creds('client'));
+  const b = await settle(connected);
+  assert.instance(b, LinkClosedError);
+  assert.match((b as Error).message, /cannot connect to server at .*: (unable to verify|self.signed|certificate)/i);
+  await settle(accepted);
+  await srv.close();
+});
+
+test('TLS refuses a party claiming another role, and a server with the wrong role', async () => {
+  // The client has a valid certificate for "client" but says it is the helper.
+  const { srv, accepted, connected } = await pair(creds('server'), creds('client'), { s: 'server', c: 'client', claim: 'helper' });
+  const [a, b] = await Promise.all([settle(accepted), settle(connected)]);
+  assert.match((a as Error).message, /claims to be "helper" but its certificate is for "client"/);
+  assert.instance(b, LinkClosedError);
+  await srv.close();
+  // A listener whose certificate says "helper" is not the server the client wants.
+  const srv2 = await LinkServer.listen({ self: 'server', port: 0, tls: creds('helper') });
+  const e = await settle(connectLink({ self: 'client', peer: 'server', port: srv2.port, tls: creds('client'), connectTimeoutMs: 2000 }));
+  assert.match((e as Error).message, /presented a certificate for "helper", expected "server"/);
+  await srv2.close();
+});
+
+test('a plain TCP client on a TLS port gets nowhere, and the server says why', async () => {
+  const srv = await LinkServer.listen({ self: 'server', port: 0, tls: creds('server') });
+  const accepted = settle(srv.accept('client', 1500));
+  const e = await settle(connectLink({ self: 'client', peer: 'server', port: srv.port, connectTimeoutMs: 1500 }));
+  assert.instance(e, LinkClosedError);
+  const a = await accepted;
+  assert.match((a as Error).message, /client did not connect/);
+  assert.ok(srv.refused.length > 0);
+  await srv.close();
+});
+
+test('garbage and oversize frames close the connection', async () => {
+  const srv = await LinkServer.listen({ self: 'server', port: 0, link: { maxPayload: 1000 } });
+  // Garbage instead of a hello.
+  const raw = net.connect({ port: srv.port, host: '127.0.0.1' });
+  await new Promise((r) => raw.once('connect', r));
+  raw.write('GET / HTTP/1.1\r\n\r\n');
+  await new Promise((r) => raw.once('close', r));
+  assert.match(srv.refused.map((e) => e.message).join('\n'), /bad frame magic/);
+  // An oversize frame after a good hello.
+  const [s, c] = await Promise.all([srv.accept('client'), connectLink({ self: 'client', peer: 'server', port: srv.port })]);
+  const pending = settle(s.recv('x'));
+  (c as unknown as { transport: { write(p: Uint8Array[]): void } }).transport.write([encodeHeader('x', 0, 5000)]);
+  const e = await pending;
+  assert.match((e as Error).message, /malformed data from client: frame of 5000 bytes is over the limit of 1000 bytes/);
+  await settle(c.recv('y')).then((x) => assert.instance(x, LinkClosedError));
+  await srv.close();
+});
+
+test('certificates: CA flag, roles, validity well beyond a month, OpenSSL-compatible chain', () => {
+  const caX = new X509Certificate(ca.cert);
+  const p = issueCert(ca, { role: 'helper', hosts: ['p2.example', '10.0.0.3'] });
+  const x = new X509Certificate(p.cert);
+  assert.ok(caX.ca);
+  assert.not.ok(x.ca);
+  assert.ok(x.verify(caX.publicKey));
+  assert.ok(x.checkIssued(caX));
+  assert.not.ok(x.verify(new X509Certificate(other.cert).publicKey));
+  assert.match(x.subject, /CN=helper/);
+  assert.is(x.subjectAltName, 'DNS:p2.example, IP Address:10.0.0.3');
+  const days = (Date.parse(x.validTo) - Date.now()) / 86_400_000;
+  assert.ok(days > 700, `valid ${days} days`);
+  assert.ok(Date.parse(x.validFrom) < Date.now());
+  assert.throws(() => issueCert(ca, { role: 'bad role!' }), /"role" expected/);
+  assert.throws(() => createCA({ days: 0 }), /"days" expected/);
+});
+
+test.run();
