@@ -86,8 +86,11 @@ export class FrameDecoder {
     return c;
   }
 
-  /** Adds a chunk of the stream; returns the frames it completes. @throws {FrameError} */
-  push(chunk: Uint8Array): Frame[] {
+  /**
+   * Adds a chunk of the stream; returns the frames it completes (at most `maxFrames`; bytes past them
+   * stay buffered). @throws {FrameError}
+   */
+  push(chunk: Uint8Array, maxFrames = Infinity): Frame[] {
     if (this.failed) throw new FrameError('decoder already failed');
     if (chunk.length > 0) {
       this.chunks.push(chunk);
@@ -95,7 +98,7 @@ export class FrameDecoder {
     }
     const out: Frame[] = [];
     try {
-      for (;;) {
+      while (out.length < maxFrames) {
         if (this.header === null) {
           if (this.buffered < HEADER_BYTES) break;
           const fixed = this.peek(HEADER_BYTES);

@@ -7,6 +7,11 @@
  * receive with a LinkClosedError naming the peer; a receive that waits longer than the timeout rejects
  * with LinkTimeoutError and closes the link. Received frames beyond `maxQueuedBytes` pause the
  * transport (no unbounded buffering).
+ *
+ * Two control messages travel in band, after the data sent before them: `close()` sends a bye (the
+ * session ended normally) and `abort(reason)` sends the reason of a failure, so a party that fails can
+ * tell the others why instead of leaving them waiting. A link that ends any other way (the peer died,
+ * a timeout, malformed data, an abort) is a failure, reported to `onFailure` listeners.
  * @module
  */
 import { FrameDecoder, encodeHeader, type Frame } from './frame.ts';
@@ -47,6 +52,9 @@ export interface LinkOptions {
 /** Typed arrays or a list of them (sent back to back as one message). */
 export type Payload = ArrayBufferView | readonly ArrayBufferView[];
 
+/** Tags reserved for control messages; protocols cannot send them. */
+const BYE = 'si-bye', ABORT = 'si-abort';
+
 interface Waiter {
   tag: string;
   bytes: number | undefined;
@@ -70,6 +78,9 @@ export class Link {
   private waiters: Waiter[] = [];
   private paused = false;
   private closedWith: LinkClosedError | null = null;
+  private readonly failureListeners: ((e: LinkClosedError) => void)[] = [];
+  /** The link ended by a close() on either side (not a failure). */
+  private graceful = false;
 
   /**
    * @param self - this party's name (e.g. 'client')
@@ -86,6 +97,13 @@ export class Link {
     });
   }
 
+  /** Calls `fn` once if the link fails (anything but a close by either side's close()). */
+  onFailure(fn: (e: LinkClosedError) => void): void {
+    if (this.closedWith && !this.graceful) fn(this.closedWith);
+    else this.failureListeners.push(fn);
+  }
+
+
   /** True once the link is closed (by either side or by an error). */
   get closed(): boolean {
     return this.closedWith !== null;
@@ -97,6 +115,7 @@ export class Link {
    */
   send(tag: string, payload: Payload): void {
     if (this.closedWith) throw this.closedWith;
+    if (tag === BYE || tag === ABORT) throw new RangeError(`"${tag}" is a reserved control tag`);
     const parts = (ArrayBuffer.isView(payload) ? [payload] : payload).map(asBytes);
     let length = 0;
     for (const p of parts) length += p.length;
@@ -158,11 +177,26 @@ export class Link {
     return new BigInt64Array(p.buffer, p.byteOffset, mine.length);
   }
 
-  /** Closes the link gracefully; pending receives reject. */
+  /** Ends the session on this link normally: the peer is told (after the data already sent); pending receives reject. */
   close(): void {
     if (this.closedWith) return;
+    this.control(BYE, '');
+    this.graceful = true;
     this.fail(new LinkClosedError(this.peer, `link to ${this.peer} was closed by ${this.self}`), false);
     this.transport.end();
+  }
+
+  /** Ends the link because of a failure elsewhere; the peer's pending and later receives fail with `reason`. */
+  abort(reason: string): void {
+    if (this.closedWith) return;
+    this.control(ABORT, reason);
+    this.fail(new LinkClosedError(this.peer, `link to ${this.peer} aborted by ${this.self}: ${reason}`), false);
+    this.transport.end();
+  }
+
+  private control(tag: string, text: string): void {
+    const body = new TextEncoder().encode(text.slice(0, 2000));
+    this.transport.write([encodeHeader(tag, 0, body.length), body]);
   }
 
   private onData(chunk: Uint8Array): void {
@@ -176,6 +210,14 @@ export class Link {
       return;
     }
     for (const f of frames) {
+      if (f.tag === BYE || f.tag === ABORT) {
+        const why = new TextDecoder().decode(f.payload);
+        if (f.tag === BYE) this.graceful = true;
+        const msg = f.tag === BYE ? `${this.peer} ended the session` : `${this.peer} aborted: ${why}`;
+        this.fail(new LinkClosedError(this.peer, msg), false);
+        this.transport.end();
+        return;
+      }
       const w = this.waiters.shift();
       if (w !== undefined) this.deliver(w, f, false);
       else {
@@ -214,7 +256,10 @@ export class Link {
     w.resolve(f.payload);
   }
 
-  /** Closes the link with an error: every waiting receive rejects with it; later calls throw it. */
+  /**
+   * Closes the link with an error: every waiting receive rejects with it; later receives get it once the
+   * queue is empty; sends throw it. Failure listeners hear of it unless the close was graceful.
+   */
   private fail(err: LinkClosedError, destroy = true): void {
     if (this.closedWith) return;
     this.closedWith = err;
@@ -225,5 +270,6 @@ export class Link {
       w.reject(err);
     }
     if (destroy) this.transport.destroy(err);
+    if (!this.graceful) for (const fn of this.failureListeners.splice(0)) fn(err);
   }
 }

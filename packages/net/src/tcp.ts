@@ -98,7 +98,7 @@ function readHello(socket: net.Socket, who: string, timeoutMs: number): Promise<
     };
     const onData = (d: Buffer): void => {
       try {
-        const frames = dec.push(d);
+        const frames = dec.push(d, 1);
         if (frames.length === 0) return;
         const f = frames[0]!;
         if (f.tag !== HELLO) throw new ProtocolError(who, `${who} opened with "${f.tag}" instead of a hello`);
@@ -110,10 +110,8 @@ function readHello(socket: net.Socket, who: string, timeoutMs: number): Promise<
         }
         if (o === null || typeof o !== 'object' || o.proto !== PROTO || typeof o.from !== 'string' || typeof o.to !== 'string')
           throw new ProtocolError(who, `hello from ${who} is malformed (expected {"proto":"${PROTO}","from":…,"to":…})`);
-        // Frames after the hello (none in this protocol) are handed on as raw bytes.
-        const rest = frames.slice(1).length ? null : dec.drain();
-        if (rest === null) throw new ProtocolError(who, `${who} sent data before the hello was answered`);
-        done(null, { hello: o as Hello, leftover: rest });
+        // Bytes after the hello (the peer may send right after it) go on to the link.
+        done(null, { hello: o as Hello, leftover: dec.drain() });
       } catch (e) {
         done(e instanceof ProtocolError ? e : new ProtocolError(who, `bad hello from ${who}: ${(e as Error).message}`));
       }
@@ -152,12 +150,17 @@ export interface ListenOptions {
   helloTimeoutMs?: number;
 }
 
+interface Greeted {
+  socket: net.Socket;
+  from: string;
+  leftover: Uint8Array[];
+}
+
 /** Listens for peers and hands out one link per expected peer role. */
 export class LinkServer {
-  private readonly waiting = new Map<string, { resolve(l: Link): void; reject(e: Error): void }>();
-  private readonly ready = new Map<string, Link>();
+  private readonly waiting = new Map<string, { resolve(g: Greeted): void; reject(e: Error): void }>();
+  private readonly ready = new Map<string, Greeted>();
   private readonly problems: Error[] = [];
-  private readonly sockets = new Set<net.Socket>();
 
   private constructor(private readonly server: net.Server, private readonly opts: ListenOptions) {
     server.on(opts.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => void this.onSocket(socket));
@@ -185,23 +188,30 @@ export class LinkServer {
 
   /**
    * Waits for the peer with role `peer` to connect and say hello.
-   * @throws {LinkClosedError} after `timeoutMs` (default 60 s) without that peer, listing refused attempts
+   * @param opts.timeoutMs - how long to wait (default 60 s)
+   * @param opts.link - options of the link (ledger, timeouts); default: the listener's
+   * @throws {LinkClosedError} after the timeout without that peer, listing refused attempts
    */
-  accept(peer: string, timeoutMs = 60_000): Promise<Link> {
+  async accept(peer: string, opts: { timeoutMs?: number; link?: LinkOptions } = {}): Promise<Link> {
+    const g = await this.greeted(peer, opts.timeoutMs ?? 60_000);
+    return new Link(this.opts.self, peer, new SocketTransport(g.socket, g.from, g.leftover), opts.link ?? this.opts.link);
+  }
+
+  private greeted(peer: string, timeoutMs: number): Promise<Greeted> {
     const have = this.ready.get(peer);
     if (have) {
       this.ready.delete(peer);
       return Promise.resolve(have);
     }
     if (this.waiting.has(peer)) return Promise.reject(new Error(`already waiting for ${peer}`));
-    return new Promise<Link>((resolve, reject) => {
+    return new Promise<Greeted>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(peer);
         const why = this.problems.length ? `; refused: ${this.problems.map((e) => e.message).join('; ')}` : '';
         reject(new LinkClosedError(peer, `${peer} did not connect to ${this.opts.self} on port ${this.port} within ${timeoutMs} ms${why}`));
       }, timeoutMs);
       this.waiting.set(peer, {
-        resolve: (l) => (clearTimeout(timer), resolve(l)),
+        resolve: (g) => (clearTimeout(timer), resolve(g)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
     });
@@ -209,8 +219,6 @@ export class LinkServer {
 
   private async onSocket(socket: net.Socket): Promise<void> {
     const from = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
     socket.setNoDelay(true);
     let got: { hello: Hello; leftover: Uint8Array[] };
     try {
@@ -220,29 +228,31 @@ export class LinkServer {
       const role = certRoleOf(socket);
       if (this.opts.tls && role !== hello.from)
         throw new ProtocolError(from, `${from} claims to be "${hello.from}" but its certificate is for "${role}"`);
-      if (!this.waiting.has(hello.from) && this.ready.has(hello.from))
-        throw new ProtocolError(from, `"${hello.from}" is already connected`);
+      if (this.ready.has(hello.from)) throw new ProtocolError(from, `"${hello.from}" is already connected`);
     } catch (e) {
       this.problems.push(e as Error);
       socket.destroy();
       return;
     }
     writeHello(socket, { proto: PROTO, from: this.opts.self, to: got.hello.from });
-    const link = new Link(this.opts.self, got.hello.from, new SocketTransport(socket, from, got.leftover), this.opts.link);
+    const g: Greeted = { socket, from, leftover: got.leftover };
     const w = this.waiting.get(got.hello.from);
     if (w) {
       this.waiting.delete(got.hello.from);
-      w.resolve(link);
-    } else this.ready.set(got.hello.from, link);
+      w.resolve(g);
+    } else this.ready.set(got.hello.from, g);
   }
 
-  /** Stops listening; links already handed out stay open. */
+  /**
+   * Stops listening. Links already handed out stay open (so this does not wait for them); greeted peers
+   * not yet accepted are dropped.
+   */
   async close(): Promise<void> {
     for (const [peer, w] of this.waiting) w.reject(new LinkClosedError(peer, `${this.opts.self} stopped listening before ${peer} connected`));
     this.waiting.clear();
-    for (const l of this.ready.values()) l.close();
+    for (const g of this.ready.values()) g.socket.destroy();
     this.ready.clear();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    this.server.close();
   }
 }
 

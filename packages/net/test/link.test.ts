@@ -50,33 +50,42 @@ test('a wrong tag or size is a protocol error that closes the link on both sides
   }
 });
 
-test('the peer closing rejects pending and future receives, naming the peer; queued messages still arrive', async () => {
+test('the peer ending the session rejects pending and future receives, naming it; queued messages still arrive', async () => {
   const [a, b] = memoryLinkPair('helper', 'server');
-  const pending = b.recv('x');
-  const pending2 = b.recv('y');
+  const failures: Error[] = [];
+  b.onFailure((e) => failures.push(e));
+  const pending = [b.recv('x'), b.recv('y')];
   a.close();
-  for (const p of [pending, pending2]) {
-    try {
-      await p;
-      assert.unreachable();
-    } catch (e) {
-      assert.instance(e, LinkClosedError);
-      assert.is((e as LinkClosedError).peer, 'helper');
-      assert.match((e as Error).message, /link to helper .* closed by the peer/);
-    }
+  const errs = await Promise.all(pending.map((p) => p.then(() => null, (e: Error) => e)));
+  for (const e of errs) {
+    assert.instance(e, LinkClosedError);
+    assert.is((e as LinkClosedError).peer, 'helper');
+    assert.match(e!.message, /helper ended the session/);
   }
-  try {
-    await b.recv('z');
-    assert.unreachable();
-  } catch (e) {
-    assert.match((e as Error).message, /closed by the peer/);
-  }
-  assert.throws(() => b.send('late', new Uint8Array(1)), /closed/);
+  const later = await b.recv('z').then(() => null, (e: Error) => e);
+  assert.match(later!.message, /helper ended the session/);
+  assert.throws(() => b.send('late', new Uint8Array(1)), /ended the session/);
+  assert.equal(failures, [], 'a normal end is not a failure');
   const [c, d] = memoryLinkPair('helper', 'server');
   c.send('last', new Uint8Array([42]));
   c.close();
   assert.equal([...(await d.recv('last'))], [42]);
   await d.recv('more').then(() => assert.unreachable(), (e) => assert.instance(e, LinkClosedError));
+});
+
+test('a peer that dies or aborts is a failure; the abort carries its reason', async () => {
+  const [a, b] = memoryLinkPair('helper', 'server');
+  const failures: string[] = [];
+  b.onFailure((e) => failures.push(e.message));
+  const pending = b.recv('x').then(() => null, (e: Error) => e);
+  (a as unknown as { transport: { destroy(e: Error): void } }).transport.destroy(new Error('killed'));
+  assert.match((await pending)!.message, /link to helper \(memory server->helper\) closed: connection reset by peer/);
+  assert.equal(failures.length, 1);
+  const [c, d] = memoryLinkPair('client', 'server');
+  const waiting = d.recv('E').then(() => null, (e: Error) => e);
+  c.abort('client: link to helper closed by the peer');
+  assert.match((await waiting)!.message, /^client aborted: client: link to helper closed by the peer$/);
+  assert.throws(() => memoryLinkPair('a', 'b')[0].send('si-bye', new Uint8Array(0)), /"si-bye" is a reserved control tag/);
 });
 
 test('a receive that waits too long times out and closes the link', async () => {

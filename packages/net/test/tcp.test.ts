@@ -10,7 +10,7 @@ const creds = (role: string, authority = ca): TlsCredentials => ({ ca: ca.cert, 
 
 async function pair(server: TlsCredentials | undefined, client: TlsCredentials | undefined, roles = { s: 'server', c: 'client', claim: 'client' }) {
   const srv = await LinkServer.listen({ self: roles.s, port: 0, tls: server, helloTimeoutMs: 2000 });
-  const accepted = srv.accept(roles.claim, 3000);
+  const accepted = srv.accept(roles.claim, { timeoutMs: 3000 });
   const connected = connectLink({ self: roles.claim, peer: roles.s, port: srv.port, tls: client, connectTimeoutMs: 3000 });
   return { srv, accepted, connected };
 }
@@ -98,7 +98,7 @@ test('TLS refuses a party claiming another role, and a server with the wrong rol
 
 test('a plain TCP client on a TLS port gets nowhere, and the server says why', async () => {
   const srv = await LinkServer.listen({ self: 'server', port: 0, tls: creds('server') });
-  const accepted = settle(srv.accept('client', 1500));
+  const accepted = settle(srv.accept('client', { timeoutMs: 1500 }));
   const e = await settle(connectLink({ self: 'client', peer: 'server', port: srv.port, connectTimeoutMs: 1500 }));
   assert.instance(e, LinkClosedError);
   const a = await accepted;
