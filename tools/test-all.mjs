@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Runs every package's tests through nx (which builds what they depend on first), streams the output,
+// Type-checks every package and runs its tests through nx (which builds what they depend on first),
+// streams the output,
 // and ends with one line summing uvu's totals over all packages: "N passed, N failed".
 // A package whose test task fails without reporting a failed test (a crash) counts as one failure.
 import { spawn } from 'node:child_process';
 
-const args = ['exec', 'nx', 'run-many', '-t', 'test', '--outputStyle=static', ...process.argv.slice(2)];
-const env = { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', FORCE_COLOR: process.env.FORCE_COLOR ?? '0' };
+const args = ['exec', 'nx', 'run-many', '-t', 'typecheck', 'test', '--outputStyle=static', ...process.argv.slice(2)];
+const env = { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true' };
 const child = spawn('pnpm', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
 
 let text = '';
