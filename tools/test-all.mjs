@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // Type-checks every package and runs its tests through nx (which builds what they depend on first),
-// streams the output,
-// and ends with one line summing uvu's totals over all packages: "N passed, N failed".
+// streams the output, and ends with one line summing uvu's totals over all packages: "N passed, N failed".
 // A package whose test task fails without reporting a failed test (a crash) counts as one failure.
 import { spawn } from 'node:child_process';
 
