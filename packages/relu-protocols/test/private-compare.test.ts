@@ -1,0 +1,83 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import seedrandom from 'seedrandom';
+import { subZp, unpackZp7 } from '@si/ring';
+import { measuredCost } from '@si/sharing';
+import { privateCompare, privateCompareClear, privateCompareCost } from '../src/index.ts';
+import { closeAll, labeled, TRANSPORTS } from './_parties.ts';
+
+/** Bits of n random m-bit values with the interesting cases mixed in. */
+function cases(seed: string, n: number, m: number): { x: Uint8Array; r: Uint8Array; beta: Uint8Array } {
+  const rnd = seedrandom(seed);
+  const x = new Uint8Array(n * m), r = new Uint8Array(n * m), beta = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const kind = i % 8;
+    for (let b = 0; b < m; b++) {
+      const xb = rnd() < 0.5 ? 1 : 0;
+      x[i * m + b] = kind === 4 ? 1 : xb;
+      r[i * m + b] = kind === 0 || kind === 1 ? 1 : kind === 2 ? 0 : kind === 3 ? xb : rnd() < 0.5 ? 1 : 0; // all ones, zero, equal
+    }
+    if (kind === 5 && m > 1) r[i * m + m - 1] = 1 - x[i * m + m - 1]!; // differ only in the last bit
+    beta[i] = kind === 0 ? 1 : kind === 1 ? 0 : rnd() < 0.5 ? 1 : 0;
+  }
+  return { x, r, beta };
+}
+
+for (const [transport, make] of TRANSPORTS) {
+  test(`[${transport}] PrivateCompare equals beta XOR (x > r) for every branch and width; ledger == declared`, async () => {
+    const ps = await make();
+    try {
+      for (const m of [1, 2, 15, 63, 64]) {
+        const n = 200;
+        const { x, r, beta } = cases(`pc${m}`, n, m);
+        const rnd = seedrandom(`shares${m}`);
+        const x0 = Uint8Array.from({ length: n * m }, () => Math.floor(rnd() * 67));
+        const x1 = subZp(x, x0);
+        const label = `pc${m}`;
+        const out = await labeled(ps, label, (p) => privateCompare(p, n, m, p.id === 2 ? undefined : { x: p.id === 0 ? x0 : x1, r, beta }));
+        assert.is(out[0], null);
+        assert.equal([...out[2]!], [...privateCompareClear(x, r, beta, m)], `m=${m}`);
+        assert.equal(measuredCost(ps, label), privateCompareCost(n, m), `cost m=${m}`);
+      }
+    } finally {
+      closeAll(ps);
+    }
+  });
+}
+
+test('what the helper receives: each vector alone is uniform, and the zero moves between positions', async () => {
+  const ps = await TRANSPORTS[0]![1]();
+  try {
+    // The same comparison for every element (x = 10000000b > r = 0, decided at the top bit).
+    const n = 2000, m = 8;
+    const x = new Uint8Array(n * m), r = new Uint8Array(n * m), beta = new Uint8Array(n);
+    for (let i = 0; i < n; i++) x[i * m] = 1;
+    const x0 = new Uint8Array(n * m), x1 = x.slice(); // P0's shares all zero: the worst case for P0's vector
+    const seen: Uint8Array[] = [];
+    for (const party of [ps[0], ps[1]]) {
+      const link = party.link(2);
+      const send = link.send.bind(link);
+      link.send = (tag, payload) => (seen.push(unpackZp7(payload as Uint8Array, n * m)), send(tag, payload));
+    }
+    const out = await labeled(ps, 'pcsec', (p) => privateCompare(p, n, m, p.id === 2 ? undefined : { x: p.id === 0 ? x0 : x1, r, beta }));
+    assert.ok(out[2]!.every((b) => b === 1));
+    const [d0, d1] = seen as [Uint8Array, Uint8Array];
+    // Alone, P0's digits are uniform on Z_67 (the additive mask), zeros included.
+    const counts = new Array(67).fill(0);
+    for (const v of d0) counts[v]++;
+    const expect = (n * m) / 67;
+    assert.ok(counts.every((c) => c > expect * 0.5 && c < expect * 1.5), `P0 digit counts ${Math.min(...counts)}..${Math.max(...counts)}`);
+    // Together they have exactly one zero per element, at a position that is uniform over 0..m-1.
+    const where = new Array(m).fill(0);
+    for (let i = 0; i < n; i++) {
+      let zeros = 0;
+      for (let b = 0; b < m; b++) if ((d0[i * m + b]! + d1[i * m + b]!) % 67 === 0) (zeros++, where[b]++);
+      assert.is(zeros, 1);
+    }
+    assert.ok(where.every((c) => c > (n / m) * 0.6 && c < (n / m) * 1.4), `zero positions ${where.join(',')}`);
+  } finally {
+    closeAll(ps);
+  }
+});
+
+test.run();
