@@ -31,7 +31,9 @@ class SocketTransport implements Transport {
 
   bind(sink: Sink): void {
     for (const c of this.leftover) sink.data(c);
-    this.socket.on('data', (d: Buffer) => sink.data(d));
+    // Plain Uint8Array views, not Buffers: Buffer#slice shares memory where Uint8Array#slice copies,
+    // and payloads handed to protocols must behave like the Uint8Arrays they are typed as.
+    this.socket.on('data', (d: Buffer) => sink.data(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
     this.socket.on('error', (e) => (this.err ??= e));
     this.socket.on('close', () => sink.close(this.err));
     if (this.socket.destroyed) queueMicrotask(() => sink.close(this.err ?? new Error('socket closed during the handshake')));

@@ -28,7 +28,10 @@ test('plain TCP: large messages in order, ledger counts payload bytes', async ()
   c.send('small', new Uint8Array([1, 2]));
   const got = await s.recvI64('big', big.length);
   assert.ok(got.every((v, i) => v === big[i]));
-  assert.equal([...(await s.recv('small'))], [1, 2]);
+  const small = await s.recv('small');
+  assert.equal([...small], [1, 2]);
+  assert.not.ok(Buffer.isBuffer(small), 'payloads are plain Uint8Arrays (slice copies)');
+  assert.is(small.slice(1).buffer.byteLength, 1);
   const [x, y] = await Promise.all([s.exchangeI64('swap', BigInt64Array.of(1n)), c.exchangeI64('swap', BigInt64Array.of(2n))]);
   assert.equal([x[0], y[0]], [2n, 1n]);
   assert.is(lc.totals().sent, big.byteLength + 2 + 8);

@@ -10,3 +10,5 @@ export {
 export { SharedBit, mulBit, mulBitClear, mulBitCost, pick, bitsToRing } from './bit.ts';
 export { select, selectClear, selectCost } from './select.ts';
 export { maxpool, maxpoolClear, maxpoolCost, type PoolOptions } from './maxpool.ts';
+export { shareConvert, shareConvertClear, shareConvertCost } from './share-convert.ts';
+export { computeMsb, computeMsbCost, dreluSecureNN, dreluSecureNNCost } from './compute-msb.ts';

@@ -13,7 +13,7 @@ test('maxpool 3x3/s2/p1 and 2x2/s2 equal the signed window maximum; ledger == de
       ['2x2s2', [1, 2, 4, 5], { kernel: 2, stride: 2 }],
       ['1x1', [1, 1, 2, 2], { kernel: 1 }],
     ] as const) {
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
       const x = activations(`mp-${name}`, n, 30).reshape(shape);
       x.data[0] = -(2n ** 62n);
       x.data[1] = 2n ** 62n;
