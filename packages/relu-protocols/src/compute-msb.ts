@@ -10,10 +10,10 @@
  * factors of what SecureNN multiplies with a Beaver triple, so it deals v's share instead (DESIGN §4).
  * @module
  */
-import { bitsMsbFirst, packZp7, packedZpBytes, RingTensor, subZp, unpackZp7 } from '@si/ring';
+import { bitsMsbFirst, dealBitShares, packedZpBytes, RingTensor } from '@si/ring';
 import { CLIENT, HELPER, SERVER, sequential, type Cost, type Party, type Shared } from '@si/sharing';
 import { privateCompare, privateCompareCost } from './private-compare.ts';
-import { bits as randomBits, uniformDigits } from './_sample.ts';
+import { bits as randomBits, source, uniformDigits } from './_sample.ts';
 import { addN, lsb } from './_oddring.ts';
 import { bitsToRing, SharedBit } from './bit.ts';
 import { ringN, shareConvert, shareConvertCost } from './share-convert.ts';
@@ -24,8 +24,7 @@ export async function computeMsb(p: Party, a: Shared): Promise<SharedBit> {
   const label = p.label('msb');
   if (p.id === HELPER) {
     const x = addN(ringN(p, CLIENT, `${label}:x`, n), ringN(p, SERVER, `${label}:x`, n));
-    const digits0 = uniformDigits(p.prf(CLIENT).draw(`${label}:xbits`), n * 64);
-    p.link(SERVER).send('msb.xbits', packZp7(subZp(bitsMsbFirst(x), digits0)));
+    p.link(SERVER).send('msb.xbits', dealBitShares(bitsMsbFirst(x), source(p.prf(CLIENT).draw(`${label}:xbits`))));
     const betaP = (await privateCompare(p, n, 64))!;
     const v = lsb(x).map((b, i) => b ^ betaP[i]!);
     p.link(SERVER).send('msb.v', bitsToRing(v, [n]).sub(p.prf(CLIENT).ring(`${label}:v`, [n])).data);
@@ -34,9 +33,9 @@ export async function computeMsb(p: Party, a: Shared): Promise<SharedBit> {
   const peer = p.id === CLIENT ? SERVER : CLIENT;
   const aj = a.share!.reshape([n]).data;
   const rj = addN(addN(aj, aj), ringN(p, HELPER, `${label}:x`, n));
-  const digitsP = p.id === CLIENT
+  const digitsP: Promise<Uint8Array | { packed: Uint8Array }> = p.id === CLIENT
     ? Promise.resolve(uniformDigits(p.prf(HELPER).draw(`${label}:xbits`), n * 64))
-    : p.link(HELPER).recv('msb.xbits', packedZpBytes(n * 64)).then((b) => unpackZp7(b, n * 64));
+    : p.link(HELPER).recv('msb.xbits', packedZpBytes(n * 64)).then((packed) => ({ packed }));
   const r = addN(rj, await p.link(peer).exchangeI64('msb.r', rj));
   const beta = randomBits(p.prf(peer).draw(`${label}:beta`), n);
   await privateCompare(p, n, 64, { x: await digitsP, r: bitsMsbFirst(r), beta });

@@ -29,10 +29,10 @@
  * k from the activation range. (Plus local truncation's wrap error, probability about |x| / 2^64.)
  * @module
  */
-import { aint, packZp7, packedZpBytes, reduceK, RingTensor, subZp, unpackZp7, words as ringWords } from '@si/ring';
+import { aint, dealBitShares, packedZpBytes, reduceK, RingTensor, splitTopBits, words as ringWords } from '@si/ring';
 import { CLIENT, HELPER, SERVER, Shared, type Cost, type Party } from '@si/sharing';
 import { privateCompare, privateCompareCost } from './private-compare.ts';
-import { bits as randomBits, uniformDigits, words as randomWords } from './_sample.ts';
+import { bits as randomBits, source, uniformDigits, words as randomWords } from './_sample.ts';
 import { bitsToRing, combineProduct, SharedBit } from './bit.ts';
 
 export type DreluMode =
@@ -109,9 +109,9 @@ function addMod(a: Uint32Array | BigInt64Array, b: Uint32Array | BigInt64Array, 
 
 /** Top bit and the k-1 low bits (MSB first) of each k-bit value. */
 function splitBits(z: Uint32Array | BigInt64Array, k: number): { top: Uint8Array; low: Uint8Array } {
-  const n = z.length, m = k - 1;
-  const top = new Uint8Array(n), low = new Uint8Array(n * m);
   if (z instanceof BigInt64Array) {
+    const n = z.length, m = k - 1;
+    const top = new Uint8Array(n), low = new Uint8Array(n * m);
     const w = ringWords(z);
     for (let i = 0; i < n; i++) {
       const lo = w[2 * i]!, hi = w[2 * i + 1]!;
@@ -122,13 +122,7 @@ function splitBits(z: Uint32Array | BigInt64Array, k: number): { top: Uint8Array
     }
     return { top, low };
   }
-  for (let i = 0; i < n; i++) {
-    const v = z[i]!;
-    top[i] = (v >>> (k - 1)) & 1;
-    let o = i * m;
-    for (let b = k - 2; b >= 0; b--) low[o++] = (v >>> b) & 1;
-  }
-  return { top, low };
+  return splitTopBits(z, k);
 }
 
 /** The helper's mask r = r0 + r1 (mod 2^k), drawn like P0 and P1 draw their shares of it. */
@@ -160,8 +154,7 @@ async function core(p: Party, x: Shared, mode: DreluMode, product: Product | nul
   if (p.id === HELPER) {
     const r = addMod(maskShare(p, CLIENT, label, n, k), maskShare(p, SERVER, label, n, k), k);
     const { top: rh, low: rl } = splitBits(r, k);
-    const digits0 = uniformDigits(p.prf(CLIENT).draw(`${label}:rbits`), n * m);
-    p.link(SERVER).send('drelu.rbits', packZp7(subZp(rl, digits0)));
+    p.link(SERVER).send('drelu.rbits', dealBitShares(rl, source(p.prf(CLIENT).draw(`${label}:rbits`))));
     const betaPrime = (await privateCompare(p, n, m))!;
     const v = rh.map((h, i) => h ^ betaPrime[i]!);
     const vRing = bitsToRing(v, [n]);
@@ -186,9 +179,9 @@ async function core(p: Party, x: Shared, mode: DreluMode, product: Product | nul
     out.push(new Uint8Array(wMine.data.buffer));
   }
   const zLen = n * zBytes, wLen = product ? 8 * product.x.size : 0;
-  const digitsP = p.id === CLIENT
+  const digitsP: Promise<Uint8Array | { packed: Uint8Array }> = p.id === CLIENT
     ? Promise.resolve(uniformDigits(p.prf(HELPER).draw(`${label}:rbits`), n * m))
-    : p.link(HELPER).recv('drelu.rbits', packedZpBytes(n * m)).then((b) => unpackZp7(b, n * m));
+    : p.link(HELPER).recv('drelu.rbits', packedZpBytes(n * m)).then((packed) => ({ packed }));
   const theirs = await p.link(peer).exchange('drelu.z', out, zLen + wLen);
   const z = addMod(zMine, decodeZ(theirs.subarray(0, zLen).slice(), n, k, zBytes, full), k);
   const { top: zh, low: zl } = splitBits(z, k);

@@ -16,25 +16,19 @@
  * Digits travel 7 bits each.
  * @module
  */
-import { packZp7, packedZpBytes, unpackZp7, ZP } from '@si/ring';
+import { compareMessage, findZeroPacked, packedZpBytes } from '@si/ring';
 import { CLIENT, HELPER, SERVER, type Cost, type Party } from '@si/sharing';
-import { nonZeroDigits, permutations, uniformDigits } from './_sample.ts';
+import { source } from './_sample.ts';
 
 /** What P0 and P1 bring (P2 brings nothing). */
 export interface PcInput {
-  /** This party's Z_67 shares of x's bits, n rows of m digits, MSB first. */
-  x: Uint8Array;
+  /** This party's Z_67 shares of x's bits, n rows of m digits, MSB first (or 7-bit packed, as received). */
+  x: Uint8Array | { packed: Uint8Array };
   /** The public r's bits, n rows of m bits, MSB first. */
   r: Uint8Array;
   /** The common random bit per element. */
   beta: Uint8Array;
 }
-
-const MUL = (() => {
-  const t = new Uint8Array(ZP * ZP);
-  for (let a = 0; a < ZP; a++) for (let b = 0; b < ZP; b++) t[a * ZP + b] = (a * b) % ZP;
-  return t;
-})();
 
 /**
  * Runs PrivateCompare on n elements of m bits.
@@ -44,88 +38,21 @@ export async function privateCompare(p: Party, n: number, m: number, input?: PcI
   const bytes = packedZpBytes(n * m);
   if (p.id === HELPER) {
     const [d0, d1] = await Promise.all([p.link(CLIENT).recv('pc.d', bytes), p.link(SERVER).recv('pc.d', bytes)]);
-    return findZero(unpackZp7(d0, n * m), unpackZp7(d1, n * m), n, m);
+    return findZeroPacked(d0, d1, n, m);
   }
   if (input === undefined) throw new Error(`${p.role} must bring its bit shares, r and beta to PrivateCompare`);
-  if (input.x.length !== n * m || input.r.length !== n * m || input.beta.length !== n)
-    throw new RangeError(`PrivateCompare expects ${n}x${m} digits and bits and ${n} betas`);
-  const d = maskedDigits(p, n, m, input);
-  p.link(HELPER).send('pc.d', packZp7(d));
-  return null;
-}
-
-/** This party's masked, permuted vector d (see the module comment). */
-function maskedDigits(p: Party, n: number, m: number, { x, r, beta }: PcInput): Uint8Array {
-  const j = p.id; // 0 or 1
+  const j = p.id as 0 | 1;
   const common = p.prf(j === CLIENT ? SERVER : CLIENT);
   const label = p.label('pc');
-  const s = nonZeroDigits(common.draw(`${label}:s`), n * m);
-  const rho = uniformDigits(common.draw(`${label}:rho`), n * m);
-  const perm = permutations(common.draw(`${label}:perm`), n, m);
-  // Elements in the third branch (beta = 1 and r all ones) get random u from their own draw.
-  let third = 0;
-  for (let i = 0; i < n; i++) if (beta[i] === 1 && allOnes(r, i * m, m)) third++;
-  const u = third > 0 ? uniformDigits(common.draw(`${label}:u`), third * m) : new Uint8Array(0);
-  const t = new Uint8Array(m);
-  const d = new Uint8Array(n * m);
-  for (let i = 0, ui = 0; i < n; i++) {
-    const o = i * m;
-    if (beta[i] === 1 && allOnes(r, o, m)) {
-      for (let b = 0; b < m; b++) {
-        const ub = u[ui * m + b]!;
-        // Shares of c_0 = 0 and c_b = 1: P0 holds (u_b + 1) or u_0, P1 holds -u_b.
-        const c = j === 0 ? (b === 0 ? ub : (ub + 1) % ZP) : (ZP - ub) % ZP;
-        place(d, o, perm, s, rho, b, c, j);
-      }
-      ui++;
-      continue;
-    }
-    // t = r (beta = 0) or r + 1 (beta = 1; no overflow in this branch).
-    let carry = beta[i]!;
-    for (let b = m - 1; b >= 0; b--) {
-      const v = r[o + b]! + carry;
-      t[b] = v & 1;
-      carry = v >> 1;
-    }
-    let sum = 0; // share of sum_{b' < b} w_{b'}, mod 67
-    for (let b = 0; b < m; b++) {
-      const xb = x[o + b]!, tb = t[b]!;
-      let c: number;
-      if (beta[i] === 0) c = (j * tb - xb + j + sum + 2 * ZP) % ZP;
-      else c = (xb - j * tb + j + sum + 2 * ZP) % ZP;
-      place(d, o, perm, s, rho, b, c, j);
-      // w_b = x_b + j t_b - 2 t_b x_b
-      sum = (sum + (tb ? j + ZP - xb : xb)) % ZP;
-    }
-  }
-  return d;
-}
-
-function allOnes(r: Uint8Array, o: number, m: number): boolean {
-  for (let b = 0; b < m; b++) if (r[o + b] !== 1) return false;
-  return true;
-}
-
-function place(d: Uint8Array, o: number, perm: Uint8Array, s: Uint8Array, rho: Uint8Array, b: number, c: number, j: number): void {
-  const sc = MUL[s[o + b]! * ZP + c]!;
-  const rb = rho[o + b]!;
-  d[o + perm[o + b]!] = j === 0 ? (sc + rb) % ZP : (sc + ZP - rb) % ZP;
-}
-
-/** beta'_i = 1 iff some position of element i sums to 0 mod 67. */
-function findZero(d0: Uint8Array, d1: Uint8Array, n: number, m: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const o = i * m;
-    for (let b = 0; b < m; b++) {
-      const v = d0[o + b]! + d1[o + b]!;
-      if (v === 0 || v === ZP) {
-        out[i] = 1;
-        break;
-      }
-    }
-  }
-  return out;
+  const sources = {
+    s: source(common.draw(`${label}:s`)),
+    rho: source(common.draw(`${label}:rho`)),
+    perm: source(common.draw(`${label}:perm`)),
+    u: source(common.draw(`${label}:u`)),
+  };
+  const x = input.x instanceof Uint8Array ? { digits: input.x } : input.x;
+  p.link(HELPER).send('pc.d', compareMessage(n, m, j, x, input.r, input.beta, sources));
+  return null;
 }
 
 /** Twin: beta XOR (x > r), on bits (MSB first). */

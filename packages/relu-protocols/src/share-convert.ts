@@ -12,10 +12,10 @@
  * Cost: a~ both to P2, 64 bit digits to P1, PrivateCompare, and delta and eta' shares to P1; 4 rounds.
  * @module
  */
-import { bitsMsbFirst, packZp7, packedZpBytes, RingTensor, subZp, unpackZp7 } from '@si/ring';
+import { bitsMsbFirst, dealBitShares, packedZpBytes, RingTensor } from '@si/ring';
 import { CLIENT, HELPER, SERVER, Shared, type Cost, type Party } from '@si/sharing';
 import { privateCompare, privateCompareCost } from './private-compare.ts';
-import { bits as randomBits, uniformDigits } from './_sample.ts';
+import { bits as randomBits, source, uniformDigits } from './_sample.ts';
 import { addN, canonN, signN, smallN, subN, wrapBits } from './_oddring.ts';
 
 /** Z_N shares drawn from a PRF stream (uniform up to a 2^-64 bias). */
@@ -31,9 +31,8 @@ export async function shareConvert(p: Party, a: Shared): Promise<Shared> {
     const [t0, t1] = await Promise.all([p.link(CLIENT).recvI64('sc.a', n), p.link(SERVER).recvI64('sc.a', n)]);
     const x = new RingTensor(t0, [n]).add(new RingTensor(t1, [n]));
     const delta = wrapBits(t0, t1);
-    const digits0 = uniformDigits(p.prf(CLIENT).draw(`${label}:xbits`), n * 64);
     const delta1 = subN(smallN(delta), ringN(p, CLIENT, `${label}:delta`, n));
-    p.link(SERVER).send('sc.xbits', [packZp7(subZp(bitsMsbFirst(x), digits0)), new Uint8Array(delta1.buffer)]);
+    p.link(SERVER).send('sc.xbits', [dealBitShares(bitsMsbFirst(x), source(p.prf(CLIENT).draw(`${label}:xbits`))), new Uint8Array(delta1.buffer)]);
     const etaP = (await privateCompare(p, n, 64))!;
     p.link(SERVER).send('sc.eta', subN(smallN(etaP), ringN(p, CLIENT, `${label}:eta`, n)));
     return new Shared(a.shape, null);
@@ -48,14 +47,14 @@ export async function shareConvert(p: Party, a: Shared): Promise<Shared> {
   const tj = aj.add(rj);
   const betaJ = wrapBits(aj.data, rj.data);
   p.link(HELPER).send('sc.a', tj.data);
-  let digits: Uint8Array, deltaJ: BigInt64Array;
+  let digits: Uint8Array | { packed: Uint8Array }, deltaJ: BigInt64Array;
   if (j === CLIENT) {
     digits = uniformDigits(p.prf(HELPER).draw(`${label}:xbits`), n * 64);
     deltaJ = ringN(p, HELPER, `${label}:delta`, n);
   } else {
     const raw = await p.link(HELPER).recv('sc.xbits', packedZpBytes(n * 64) + 8 * n);
     const db = packedZpBytes(n * 64);
-    digits = unpackZp7(raw.subarray(0, db), n * 64);
+    digits = { packed: raw.subarray(0, db) };
     deltaJ = new BigInt64Array(raw.slice(db).buffer);
   }
   const etaPP = randomBits(common.draw(`${label}:eta''`), n);

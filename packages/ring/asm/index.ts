@@ -2,3 +2,4 @@
 export * from './elementwise';
 export * from './patch';
 export * from './gemm';
+export * from './zp';

@@ -25,6 +25,17 @@ export interface Kernels {
   convJob(wg: number, x: number, prm: number, out: number,
     b0: number, b1: number, q0: number, q1: number, scratch: number): void;
   convDepthwiseRange(out: number, x: number, w: number, prm: number, r0: number, r1: number): void;
+  zpSample(src: number, srcLen: number, out: number, want: number, nonZero: number): number;
+  zpPermutations(src: number, srcLen: number, out: number, n: number, m: number, row0: number): number;
+  zpCompareDigits(x: number, r: number, beta: number, s: number, rho: number, perm: number, u: number,
+    out: number, n: number, m: number, j: number): void;
+  zpFindZero(d0: number, d1: number, out: number, n: number, m: number): void;
+  zpSub(out: number, a: number, b: number, n: number): void;
+  zpPack7(out: number, d: number, n: number): number;
+  zpUnpack7(out: number, src: number, n: number): number;
+  zpCountThird(r: number, beta: number, n: number, m: number): number;
+  bitsOfU32(out: number, v: number, n: number, k: number): void;
+  splitTopBits(top: number, low: number, v: number, n: number, k: number): void;
 }
 
 const PAGE = 65536;
@@ -99,6 +110,18 @@ export function copyIn(src: BigInt64Array): number {
   const p = alloc(src.length * 8);
   heap().i64.set(src, p / 8);
   return p;
+}
+
+/** Copies bytes into a fresh arena block; returns its pointer. */
+export function copyInBytes(src: Uint8Array): number {
+  const p = alloc(src.length);
+  heap().u8.set(src, p);
+  return p;
+}
+
+/** Copies n bytes from the arena at ptr into a new Uint8Array. */
+export function copyOutBytes(ptr: number, n: number): Uint8Array {
+  return heap().u8.slice(ptr, ptr + n);
 }
 
 /** Copies n i64 values from the arena at ptr into dst. */

@@ -8,7 +8,10 @@ export { conv2d, convGeometry, type Conv2dOptions, type ConvGeometry } from './c
 export { patchSum, patchExpand, patchCount } from './patch.ts';
 export { encodeFixed, decodeFixed, DEFAULT_FRAC_BITS } from './fixed.ts';
 export { reduceK, addK, subK, negK, msbK, toSignedK } from './smallring.ts';
-export { ZP, packZp7, unpackZp7, packedZpBytes, addZp, subZp, mulZp } from './zp.ts';
+export {
+  ZP, packZp7, unpackZp7, packedZpBytes, addZp, subZp, mulZp, sampleZp, samplePermutations, compareMessage, findZeroPacked,
+  dealBitShares, bitsOfWords, splitTopBits, type ByteSource, type CompareSources,
+} from './zp.ts';
 export { bitsMsbFirst, bitsMsbFirstK } from './bits.ts';
 export { aint, ashape, ashapeLike, ai64, abytes, afn, shapeSize } from './guards.ts';
 export { getThreads, setThreads } from './_pool.ts';
