@@ -132,53 +132,71 @@ function maskShare(p: Party, peer: typeof HELPER | typeof CLIENT | typeof SERVER
   return randomWords(ks, n, k);
 }
 
-/** Optional fused product: x * DReLU(bit) computed in the same three rounds (ReLU). */
-interface Product {
-  x: Shared;
+/** The k-bit windows to compare (this party's shares of them; null at the helper) and their wire size. */
+export interface Windows {
+  n: number;
+  k: number;
+  zBytes: number;
+  t: Uint32Array | BigInt64Array | null;
 }
 
-interface CoreResult {
+/** This party's windows of x under a mode (local). */
+export function windowsOf(p: Party, x: Shared, mode: DreluMode): Windows {
+  const { k, d, zBytes } = windowOf(mode);
+  return { n: x.size, k, zBytes, t: p.id === HELPER ? null : windowShare(p, x.share!, k, d) };
+}
+
+/**
+ * A product computed in the same rounds: y = x * expand(b). `expand` maps the per-window bits to the
+ * elements of x (e.g. one patch bit to every pixel of the patch); default: one bit per element.
+ */
+export interface Product {
+  x: Shared;
+  expand?: { bytes(b: Uint8Array): Uint8Array; ring(t: RingTensor): RingTensor };
+}
+
+export interface CoreResult {
   bit: SharedBit;
   product: Shared | null;
 }
 
 /**
- * The comparison core on the k-bit window of x: returns DReLU(x) as a SharedBit and, when asked, the
- * product x * DReLU(x) (which needs no extra round: the masked opening of x rides with z).
+ * The comparison core: DReLU of each window as a SharedBit (shape `shape`) and, when asked, the product
+ * x * expand(DReLU) (the masked opening of x rides with z, so it costs no extra round).
  */
-async function core(p: Party, x: Shared, mode: DreluMode, product: Product | null): Promise<CoreResult> {
-  const { k, d, zBytes } = windowOf(mode);
-  const n = x.size, m = k - 1;
+export async function compareWindows(p: Party, w: Windows, shape: readonly number[], product: Product | null): Promise<CoreResult> {
+  const { n, k, zBytes } = w;
+  const m = k - 1;
   const label = p.label('drelu');
   const full = k === 64;
+  const pShape = product?.x.shape ?? [0];
+  const pSize = product?.x.size ?? 0;
   if (p.id === HELPER) {
     const r = addMod(maskShare(p, CLIENT, label, n, k), maskShare(p, SERVER, label, n, k), k);
     const { top: rh, low: rl } = splitBits(r, k);
     p.link(SERVER).send('drelu.rbits', dealBitShares(rl, source(p.prf(CLIENT).draw(`${label}:rbits`))));
     const betaPrime = (await privateCompare(p, n, m))!;
     const v = rh.map((h, i) => h ^ betaPrime[i]!);
-    const vRing = bitsToRing(v, [n]);
-    const v1 = vRing.sub(p.prf(CLIENT).ring(`${label}:v`, [n]));
+    const v1 = bitsToRing(v, [n]).subInPlace(p.prf(CLIENT).ring(`${label}:v`, [n]));
     if (product === null) {
       p.link(SERVER).send('drelu.v', v1.data);
     } else {
-      const shape = product.x.shape;
-      const mask = p.prf(CLIENT).ring(`${label}:m`, shape).addInPlace(p.prf(SERVER).ring(`${label}:m`, shape));
-      const vm1 = mask.mulInPlace(vRing.reshape(shape)).subInPlace(p.prf(CLIENT).ring(`${label}:vm`, shape));
+      const vPix = bitsToRing(product.expand ? product.expand.bytes(v) : v, pShape);
+      const mask = p.prf(CLIENT).ring(`${label}:m`, pShape).addInPlace(p.prf(SERVER).ring(`${label}:m`, pShape));
+      const vm1 = mask.mulInPlace(vPix).subInPlace(p.prf(CLIENT).ring(`${label}:vm`, pShape));
       p.link(SERVER).send('drelu.v', [v1.data, vm1.data]);
     }
-    return { bit: new SharedBit(x.shape, null, null, v), product: product ? new Shared(product.x.shape, null) : null };
+    return { bit: new SharedBit(shape, null, null, v), product: product ? new Shared(pShape, null) : null };
   }
   const peer = p.id === CLIENT ? SERVER : CLIENT;
-  const t = windowShare(p, x.share!, k, d);
-  const zMine = addMod(t, maskShare(p, HELPER, label, n, k), k);
+  const zMine = addMod(w.t!, maskShare(p, HELPER, label, n, k), k);
   const out: Uint8Array[] = [encodeZ(zMine, k, zBytes)];
   let wMine: RingTensor | null = null;
   if (product) {
-    wMine = product.x.share!.add(p.prf(HELPER).ring(`${label}:m`, product.x.shape));
+    wMine = product.x.share!.add(p.prf(HELPER).ring(`${label}:m`, pShape));
     out.push(new Uint8Array(wMine.data.buffer));
   }
-  const zLen = n * zBytes, wLen = product ? 8 * product.x.size : 0;
+  const zLen = n * zBytes, wLen = 8 * pSize;
   const digitsP: Promise<Uint8Array | { packed: Uint8Array }> = p.id === CLIENT
     ? Promise.resolve(uniformDigits(p.prf(HELPER).draw(`${label}:rbits`), n * m))
     : p.link(HELPER).recv('drelu.rbits', packedZpBytes(n * m)).then((packed) => ({ packed }));
@@ -190,19 +208,38 @@ async function core(p: Party, x: Shared, mode: DreluMode, product: Product | nul
   // MSB = u XOR v with u = z_h XOR beta; DReLU = NOT MSB.
   const u = zh.map((h, i) => h ^ beta[i]! ^ 1);
   let vShare: RingTensor, vmShare: RingTensor | null = null;
-  const pShape = product?.x.shape ?? [0];
   if (p.id === CLIENT) {
     vShare = p.prf(HELPER).ring(`${label}:v`, [n]);
     if (product) vmShare = p.prf(HELPER).ring(`${label}:vm`, pShape);
   } else {
-    const got = await p.link(HELPER).recvI64('drelu.v', n + (product ? product.x.size : 0));
+    const got = await p.link(HELPER).recvI64('drelu.v', n + pSize);
     vShare = new RingTensor(got.slice(0, n), [n]);
     if (product) vmShare = new RingTensor(got.slice(n), pShape);
   }
-  const bit = new SharedBit(x.shape, u, vShare.reshape(x.shape), null);
+  const bit = new SharedBit(shape, u, vShare.reshape(shape), null);
   if (!product) return { bit, product: null };
-  const w = wMine!.addInPlace(new RingTensor(new BigInt64Array(theirs.slice(zLen).buffer), pShape));
-  return { bit, product: new Shared(pShape, combineProduct(bit, product.x.share!, w, vmShare!)) };
+  const wAll = wMine!.addInPlace(new RingTensor(new BigInt64Array(theirs.slice(zLen).buffer), pShape));
+  const e = product.expand;
+  const pixBit = e ? new SharedBit(pShape, e.bytes(u), e.ring(vShare).reshape(pShape), null) : bit.reshape(pShape);
+  return { bit, product: new Shared(pShape, combineProduct(pixBit, product.x.share!, wAll, vmShare!)) };
+}
+
+async function core(p: Party, x: Shared, mode: DreluMode, product: Product | null): Promise<CoreResult> {
+  return compareWindows(p, windowsOf(p, x, mode), x.shape, product);
+}
+
+/** Bytes of the comparison on n windows of k bits (zBytes each on the wire), plus a fused product on `pixels` elements. */
+export function compareCost(n: number, k: number, zBytes: number, pixels = 0): Cost {
+  const digits = packedZpBytes(n * (k - 1));
+  const pc = privateCompareCost(n, k - 1).bytes;
+  if (n === 0) return { bytes: {}, rounds: 0 };
+  return {
+    bytes: {
+      '0>1': n * zBytes + 8 * pixels, '1>0': n * zBytes + 8 * pixels, '2>1': digits + 8 * n + 8 * pixels,
+      '0>2': pc['0>2']!, '1>2': pc['1>2']!,
+    },
+    rounds: 3,
+  };
 }
 
 /**
@@ -248,21 +285,13 @@ export function dreluClear(x0: RingTensor, x1: RingTensor, mode: DreluMode = FUL
 /** Per-call cost of DReLU on n elements. */
 export function dreluCost(n: number, mode: DreluMode = FULL): Cost {
   const { k, zBytes } = windowOf(mode);
-  const digits = packedZpBytes(n * (k - 1));
-  const pc = privateCompareCost(n, k - 1).bytes;
-  return {
-    bytes: { '0>1': n * zBytes, '1>0': n * zBytes, '2>1': digits + 8 * n, '0>2': pc['0>2']!, '1>2': pc['1>2']! },
-    rounds: 3,
-  };
+  return compareCost(n, k, zBytes);
 }
 
 /** Per-call cost of ReLU on n elements: DReLU plus the masked x both ways and the helper's share of v*m. */
 export function reluCost(n: number, mode: DreluMode = FULL): Cost {
-  const c = dreluCost(n, mode);
-  return {
-    bytes: { ...c.bytes, '0>1': c.bytes['0>1']! + 8 * n, '1>0': c.bytes['1>0']! + 8 * n, '2>1': c.bytes['2>1']! + 8 * n },
-    rounds: 3,
-  };
+  const { k, zBytes } = windowOf(mode);
+  return compareCost(n, k, zBytes, n);
 }
 
 /** Bits per element of a cost over n elements (all parties). */

@@ -5,7 +5,8 @@
  */
 export { privateCompare, privateCompareClear, privateCompareCost, type PcInput } from './private-compare.ts';
 export {
-  drelu, msb, relu, reluWithBit, dreluClear, dreluCost, reluCost, windowOf, bitsPerElement, researchDreluBits, FULL, type DreluMode,
+  drelu, msb, relu, reluWithBit, dreluClear, dreluCost, reluCost, windowOf, windowsOf, compareWindows, compareCost, bitsPerElement,
+  researchDreluBits, FULL, type DreluMode, type Windows, type Product, type CoreResult,
 } from './drelu.ts';
 export { SharedBit, mulBit, mulBitClear, mulBitCost, pick, bitsToRing } from './bit.ts';
 export { select, selectClear, selectCost } from './select.ts';

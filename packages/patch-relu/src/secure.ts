@@ -1,0 +1,207 @@
+/**
+ * Secure patch ReLU for a whole layer, any batch size.
+ *
+ *   1. Channels are grouped by patch size; each group's patch sums are local (sums of shares).
+ *   2. One comparison for the whole layer: DReLU of every patch sum (any @si/relu-protocols mode). In
+ *      truncated modes the dropped low bits grow by ceil(log2(ph*pw)) for a group, so the window holds
+ *      the sum of ph*pw pixels as it holds one pixel (the sign of sum / 2^c is the sign of the sum).
+ *   3. In the same three rounds, the pixels of the active channels are opened masked (w = x + m) and the
+ *      helper deals v*m at pixel resolution; the patch bit is broadcast to its pixels locally (no
+ *      traffic) and multiplied: y = x * expand(bit).
+ *   4. Identity channels pass through and zero channels become 0, for free.
+ * Cost: the comparison on every patch plus 24 bytes per active pixel (see patchReluCost).
+ * @module
+ */
+import { patchCount, patchExpand, patchSum, RingTensor } from '@si/ring';
+import { HELPER, Shared, type Cost, type Party } from '@si/sharing';
+import { compareCost, compareWindows, dreluClear, windowOf, windowsOf, type DreluMode } from '@si/relu-protocols';
+import { kindOf, type PatchSize } from './spec.ts';
+
+interface Group {
+  ph: number;
+  pw: number;
+  channels: number[];
+}
+
+interface Plan {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  groups: Group[];
+  identity: number[];
+  patches: number;
+  pixels: number;
+}
+
+function plan(shape: readonly number[], sizes: readonly PatchSize[]): Plan {
+  if (shape.length !== 4) throw new RangeError(`"x" expected shape [N,C,H,W], got [${shape.join(',')}]`);
+  const [N, C, H, W] = shape as [number, number, number, number];
+  if (sizes.length !== C) throw new RangeError(`${sizes.length} patch sizes for ${C} channels`);
+  const byKey = new Map<string, Group>();
+  const identity: number[] = [];
+  sizes.forEach((s, c) => {
+    const k = kindOf(s);
+    if (k === 'identity') identity.push(c);
+    if (k !== 'relu' && k !== 'patch') return;
+    const ph = Math.min(s[0], H), pw = Math.min(s[1], W);
+    const key = `${ph}x${pw}`;
+    let g = byKey.get(key);
+    if (!g) byKey.set(key, (g = { ph, pw, channels: [] }));
+    g.channels.push(c);
+  });
+  const groups = [...byKey.values()];
+  let patches = 0, pixels = 0;
+  for (const g of groups) {
+    patches += N * g.channels.length * patchCount(H, g.ph) * patchCount(W, g.pw);
+    pixels += N * g.channels.length * H * W;
+  }
+  return { N, C, H, W, groups, identity, patches, pixels };
+}
+
+/** The mode for the sums of a group: more low bits dropped in truncated modes. */
+export function widened(mode: DreluMode, ph: number, pw: number): DreluMode {
+  if (mode.mode === 'full') return mode;
+  const extra = Math.ceil(Math.log2(ph * pw));
+  return { ...mode, dropLowBits: Math.min(62, mode.dropLowBits + extra) };
+}
+
+/** Channels `cs` of an [N, C, ...] tensor (a copy, in the order given). */
+function gather(x: RingTensor, cs: readonly number[]): RingTensor {
+  const [N, C] = x.shape as [number, number];
+  const inner = x.size / (N * C);
+  const out = new BigInt64Array(N * cs.length * inner);
+  for (let n = 0; n < N; n++)
+    cs.forEach((c, i) => out.set(x.data.subarray((n * C + c) * inner, (n * C + c + 1) * inner), (n * cs.length + i) * inner));
+  return new RingTensor(out, [N, cs.length, ...x.shape.slice(2)]);
+}
+
+/** Writes the channels of `part` ([N, cs.length, ...]) into `out` ([N, C, ...]) at channels `cs`. */
+function scatter(out: BigInt64Array, shape: readonly number[], part: BigInt64Array, cs: readonly number[]): void {
+  const [N, C] = shape as [number, number];
+  const inner = out.length / (N * C);
+  for (let n = 0; n < N; n++)
+    cs.forEach((c, i) => out.set(part.subarray((n * cs.length + i) * inner, (n * cs.length + i + 1) * inner), (n * C + c) * inner));
+}
+
+/** Per-patch bytes broadcast to the pixels of each group, concatenated in group order. */
+function expandBytes(p: Plan, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(p.pixels);
+  let src = 0, dst = 0;
+  for (const g of p.groups) {
+    const PH = patchCount(p.H, g.ph), PW = patchCount(p.W, g.pw);
+    for (let plane = 0; plane < p.N * g.channels.length; plane++) {
+      for (let h = 0; h < p.H; h++) {
+        const row = src + Math.floor(h / g.ph) * PW;
+        for (let w = 0; w < p.W; w++) out[dst++] = b[row + Math.floor(w / g.pw)]!;
+      }
+      src += PH * PW;
+    }
+  }
+  return out;
+}
+
+function expandRing(p: Plan, t: RingTensor): RingTensor {
+  const out = new BigInt64Array(p.pixels);
+  let src = 0, dst = 0;
+  for (const g of p.groups) {
+    const PH = patchCount(p.H, g.ph), PW = patchCount(p.W, g.pw);
+    const planes = p.N * g.channels.length;
+    const part = new RingTensor(t.data.slice(src, src + planes * PH * PW), [planes, PH, PW]);
+    out.set(patchExpand(part, g.ph, g.pw, p.H, p.W).data, dst);
+    src += planes * PH * PW;
+    dst += planes * p.H * p.W;
+  }
+  return new RingTensor(out, [p.pixels]);
+}
+
+function concatWindows(parts: (Uint32Array | BigInt64Array)[], full: boolean, n: number): Uint32Array | BigInt64Array {
+  const out = full ? new BigInt64Array(n) : new Uint32Array(n);
+  let o = 0;
+  for (const t of parts) {
+    (out as Uint32Array).set(t as Uint32Array, o);
+    o += t.length;
+  }
+  return out;
+}
+
+/**
+ * Patch ReLU of shared x [N, C, H, W] with one patch size per channel.
+ * @throws {RangeError} on shape/spec mismatch; {LinkClosedError} when a peer fails
+ */
+export async function patchRelu(p: Party, x: Shared, sizes: readonly PatchSize[], mode: DreluMode): Promise<Shared> {
+  const P = plan(x.shape, sizes);
+  const helper = p.id === HELPER;
+  const out = helper ? null : new BigInt64Array(x.size);
+  if (!helper) scatter(out!, x.shape, gather(x.share!, P.identity).data, P.identity);
+  if (P.groups.length === 0) return new Shared(x.shape, out === null ? null : new RingTensor(out, x.shape));
+  const { k, zBytes } = windowOf(mode);
+  const parts: (Uint32Array | BigInt64Array)[] = [];
+  const active: RingTensor[] = [];
+  if (!helper) {
+    for (const g of P.groups) {
+      const xg = gather(x.share!, g.channels);
+      active.push(xg);
+      const sums = patchSum(xg, g.ph, g.pw);
+      parts.push(windowsOf(p, new Shared(sums.shape, sums), widened(mode, g.ph, g.pw)).t!);
+    }
+  }
+  const windows = { n: P.patches, k, zBytes, t: helper ? null : concatWindows(parts, k === 64, P.patches) };
+  const xActive = new Shared([P.pixels], helper ? null : concatFlat(active, P.pixels));
+  const r = await compareWindows(p, windows, [P.patches], {
+    x: xActive,
+    expand: { bytes: (b) => expandBytes(P, b), ring: (t) => expandRing(P, t) },
+  });
+  if (helper) return new Shared(x.shape, null);
+  let at = 0;
+  const y = r.product!.share!.data;
+  for (const g of P.groups) {
+    const len = P.N * g.channels.length * P.H * P.W;
+    scatter(out!, x.shape, y.subarray(at, at + len), g.channels);
+    at += len;
+  }
+  return new Shared(x.shape, new RingTensor(out!, x.shape));
+}
+
+function concatFlat(ts: RingTensor[], n: number): RingTensor {
+  const out = new BigInt64Array(n);
+  let o = 0;
+  for (const t of ts) {
+    out.set(t.data, o);
+    o += t.size;
+  }
+  return new RingTensor(out, [n]);
+}
+
+/**
+ * Twin, exact on given shares: the windows each party computes locally from its share's patch sums,
+ * added, and their DReLU broadcast to the pixels.
+ */
+export function patchReluClear(x0: RingTensor, x1: RingTensor, sizes: readonly PatchSize[], mode: DreluMode): RingTensor {
+  const P = plan(x0.shape, sizes);
+  const x = x0.add(x1);
+  const out = new BigInt64Array(x.size);
+  scatter(out, x.shape, gather(x, P.identity).data, P.identity);
+  for (const g of P.groups) {
+    const s0 = patchSum(gather(x0, g.channels), g.ph, g.pw), s1 = patchSum(gather(x1, g.channels), g.ph, g.pw);
+    const bits = dreluClear(s0.reshape([-1]), s1.reshape([-1]), widened(mode, g.ph, g.pw));
+    const xg = gather(x, g.channels);
+    const PH = patchCount(P.H, g.ph), PW = patchCount(P.W, g.pw);
+    const mask = patchExpand(RingTensor.from(bits, [P.N * g.channels.length, PH, PW]), g.ph, g.pw, P.H, P.W);
+    scatter(out, x.shape, xg.mul(mask.reshape(xg.shape)).data, g.channels);
+  }
+  return new RingTensor(out, x.shape);
+}
+
+/** Declared cost of one layer: the comparison on all patches plus 24 bytes per active pixel; 3 rounds. */
+export function patchReluCost(shape: readonly number[], sizes: readonly PatchSize[], mode: DreluMode): Cost {
+  const P = plan(shape, sizes);
+  const { k, zBytes } = windowOf(mode);
+  return compareCost(P.patches, k, zBytes, P.pixels);
+}
+
+/** DReLUs the layer needs (number of patches over the batch). */
+export function patchReluDrelus(shape: readonly number[], sizes: readonly PatchSize[]): number {
+  return plan(shape, sizes).patches;
+}
+

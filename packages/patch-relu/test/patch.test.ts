@@ -1,0 +1,100 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import seedrandom from 'seedrandom';
+import { RingTensor, encodeFixed } from '@si/ring';
+import { measuredCost, revealClear } from '@si/sharing';
+import type { DreluMode } from '@si/relu-protocols';
+import {
+  applyMask, patchRelu, patchReluBackwardF32, patchReluClear, patchReluCost, patchReluDrelus, patchReluF32, patchReluFixed, type PatchSize,
+} from '../src/index.ts';
+import { all, closeAll, labeled, share, TRANSPORTS } from './_parties.ts';
+
+function randomSizes(seed: string, C: number, H: number, W: number): PatchSize[] {
+  const r = seedrandom(seed);
+  return Array.from({ length: C }, (_, c): PatchSize => {
+    const k = c % 5;
+    if (k === 0) return [1, 1];
+    if (k === 1) return [0, 1];
+    if (k === 2) return [1, 0];
+    if (k === 3) return [H + 1 + Math.floor(r() * 3), 1 + Math.floor(r() * (W + 2))]; // taller than the map
+    return [1 + Math.floor(r() * 4), 1 + Math.floor(r() * 4)];
+  });
+}
+
+function activations(seed: string, shape: number[]): RingTensor {
+  const r = seedrandom(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return encodeFixed(Float64Array.from({ length: n }, () => (r() - 0.5) * 8), 12, shape);
+}
+
+const MODES: [string, DreluMode][] = [
+  ['full', { mode: 'full' }],
+  ['small16', { mode: 'small-ring', dropLowBits: 4, keepBits: 16 }],
+  ['paper16', { mode: 'paper', dropLowBits: 4, keepBits: 16 }],
+];
+
+for (const [transport, make] of TRANSPORTS) {
+  test(`[${transport}] secure patch ReLU equals its twin for mixed specs, odd maps, oversize patches, batches 1 and 3`, async () => {
+    const ps = await make();
+    try {
+      for (const [H, W] of [[7, 7], [14, 14], [1, 1], [5, 9]] as const) {
+        for (const N of [1, 3]) {
+          for (const [name, mode] of transport === 'tcp' ? MODES.slice(0, 2) : MODES) {
+            const C = 7;
+            const sizes = randomSizes(`${H}${W}${N}${name}`, C, H, W);
+            const x = activations(`x${H}${W}${N}`, [N, C, H, W]);
+            const xs = await share(ps, x);
+            const label = `pr-${H}x${W}-${N}-${name}`;
+            const ys = await labeled(ps, label, (p) => patchRelu(p, xs[p.id], sizes, mode));
+            const got = revealClear(ys[0].share!, ys[1].share!);
+            assert.ok(got.equals(patchReluClear(xs[0].share!, xs[1].share!, sizes, mode)), label);
+            if (name === 'full') assert.ok(got.equals(patchReluFixed(x, sizes)), `${label} vs fixed`);
+            assert.equal(measuredCost(ps, label), patchReluCost(x.shape, sizes, mode), `${label} cost`);
+          }
+        }
+      }
+    } finally {
+      closeAll(ps);
+    }
+  });
+}
+
+test('an all-identity layer sends nothing; an all-zero layer outputs zeros and sends nothing', async () => {
+  const ps = await TRANSPORTS[0]![1]();
+  try {
+    const x = activations('id', [2, 4, 6, 6]);
+    const xs = await share(ps, x);
+    const ident = await labeled(ps, 'ident', (p) => patchRelu(p, xs[p.id], Array(4).fill([0, 1]), { mode: 'full' }));
+    assert.ok(revealClear(ident[0].share!, ident[1].share!).equals(x));
+    assert.equal(measuredCost(ps, 'ident'), { bytes: {}, rounds: 0 });
+    const zero = await labeled(ps, 'zero', (p) => patchRelu(p, xs[p.id], Array(4).fill([1, 0]), { mode: 'full' }));
+    assert.ok(revealClear(zero[0].share!, zero[1].share!).equals(RingTensor.zeros(x.shape)));
+    assert.equal(measuredCost(ps, 'zero'), { bytes: {}, rounds: 0 });
+    assert.equal(patchReluCost(x.shape, Array(4).fill([0, 1]), { mode: 'full' }), { bytes: {}, rounds: 0 });
+  } finally {
+    closeAll(ps);
+  }
+});
+
+test('float32 forward keeps a patch iff its sum is >= 0; backward passes gradient where kept; agrees with fixed point', () => {
+  const shape = [2, 5, 7, 7];
+  const sizes = randomSizes('f32', 5, 7, 7);
+  const r = seedrandom('f32x');
+  const xf = Float32Array.from({ length: 2 * 5 * 49 }, () => (r() - 0.5) * 4);
+  const { y, mask } = patchReluF32(xf, shape, sizes);
+  for (let i = 0; i < y.length; i++) assert.is(y[i], mask[i] ? xf[i] : 0);
+  // The same decisions in fixed point (no patch sum of this sample is within rounding of 0).
+  const enc = encodeFixed(xf, 12, shape);
+  assert.ok(patchReluFixed(enc, sizes).equals(enc.mul(RingTensor.from(mask, shape))));
+  const g = patchReluBackwardF32(Float32Array.from(y, () => 1), mask);
+  assert.equal([...g], [...mask]);
+  // Patch sums decide: a patch with one large positive pixel keeps its negative pixels.
+  const one = patchReluF32(Float32Array.from([5, -1, -1, -1]), [1, 1, 2, 2], [[2, 2]]);
+  assert.equal([...one.y], [5, -1, -1, -1]);
+  const neg = patchReluF32(Float32Array.from([1, -1, -1, -1]), [1, 1, 2, 2], [[2, 2]]);
+  assert.equal([...neg.y], [0, 0, 0, 0]);
+  assert.is(patchReluDrelus([2, 5, 7, 7], [[1, 1], [0, 1], [1, 0], [8, 3], [2, 2]]), 2 * (49 + 3 + 16));
+  assert.throws(() => applyMask(RingTensor.zeros([1, 2, 2, 2]), [[1, 1]], () => true), /1 patch sizes for 2 channels/);
+});
+
+test.run();
