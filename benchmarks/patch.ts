@@ -1,0 +1,72 @@
+// pnpm bench:patch [-- --quick]
+// Bytes per image of ResNet18-CIFAR's 17 ReLU layers (557,056 ReLUs) run as secure patch ReLUs, measured
+// from the ledgers in one run: every channel a plain ReLU ([1,1]) against a synthetic 6% spec, in
+// small-ring k=16 mode (and full 64-bit for reference), beside the research code's cost for the same specs.
+import { encodeFixed } from '@si/ring';
+import { localParties, measuredCost, shareInput, totalBytes } from '@si/sharing';
+import { patchRelu, patchReluCost, patchReluDrelus, type PatchSize } from '@si/patch-relu';
+import type { DreluMode } from '@si/relu-protocols';
+import seedrandom from 'seedrandom';
+import { emit, flags, round } from './_harness.ts';
+import { resnet18ReluLayers } from './_resnet18.ts';
+
+const { quick, seed } = flags();
+const layers = resnet18ReluLayers();
+const total = layers.reduce((s, l) => s + l.channels * l.H * l.W, 0);
+// Synthetic 6% spec: 4x4 patches (1/16 of the ReLUs), every 16th channel identity.
+const six = (c: number): PatchSize => (c % 16 === 15 ? [0, 1] : [4, 4]);
+const SPECS: [string, (c: number) => PatchSize][] = [['full', () => [1, 1]], ['6pct', six]];
+const MODES: [string, DreluMode][] = quick ? [['small16', { mode: 'small-ring', dropLowBits: 4, keepBits: 16 }]] : [
+  ['small16', { mode: 'small-ring', dropLowBits: 4, keepBits: 16 }], ['full64', { mode: 'full' }],
+];
+
+/** The research code's bytes for a layer: per non-identity channel n_b (128 + 6k) + 24 HW (paper-digest §2.12). */
+function researchBytes(sizes: PatchSize[], H: number, W: number, k: number): number {
+  let b = 0;
+  for (const [ph, pw] of sizes) {
+    if (ph === 0 || pw === 0) continue;
+    b += Math.ceil(H / ph) * Math.ceil(W / pw) * (128 + 6 * k) + 24 * H * W;
+  }
+  return b;
+}
+
+const parties = await localParties();
+const results: Record<string, { bytes: number; drelus: number; research: number; seconds: number }> = {};
+for (const [mname, mode] of MODES) {
+  for (const [sname, rule] of SPECS) {
+    const key = `${sname}/${mname}`;
+    let bytes = 0, drelus = 0, research = 0, seconds = 0;
+    for (const L of layers) {
+      const sizes = Array.from({ length: L.channels }, (_, c) => rule(c));
+      const shape = [1, L.channels, L.H, L.W];
+      const r = seedrandom(`${seed}/${L.name}`);
+      const x = encodeFixed(Float64Array.from({ length: L.channels * L.H * L.W }, () => (r() - 0.5) * 6), 12, shape);
+      const xs = parties.map((p) => shareInput(p, 0, shape, p.id === 0 ? x : undefined));
+      const label = `${key}/${L.name}`.replaceAll('/', '.');
+      const t0 = performance.now();
+      await Promise.all(parties.map((p) => p.scope(label, () => patchRelu(p, xs[p.id]!, sizes, mode))));
+      seconds += (performance.now() - t0) / 1000;
+      const measured = totalBytes(measuredCost(parties, label));
+      if (measured !== totalBytes(patchReluCost(shape, sizes, mode))) throw new Error(`${label}: measured bytes differ from the declared cost`);
+      bytes += measured;
+      drelus += patchReluDrelus(shape, sizes);
+      research += researchBytes(sizes, L.H, L.W, mode.mode === 'full' ? 64 : 16);
+    }
+    results[key] = { bytes, drelus, research, seconds };
+    emit({ bench: 'patch', spec: sname, mode: mname, relus: total, drelus, drelu_fraction: round(drelus / total, 4), bytes_per_image: bytes, research_code_bytes: research, vs_research: round(research / bytes, 2), seconds_in_process: round(seconds, 2) });
+  }
+}
+for (const p of parties) p.close();
+const full = results['full/small16']!, six6 = results['6pct/small16']!;
+emit({
+  bench: 'patch',
+  quick,
+  mode: 'small-ring k=16 d=4',
+  relus: total,
+  drelus_6pct: six6.drelus,
+  bytes_full: full.bytes,
+  bytes_6pct: six6.bytes,
+  ratio: round(full.bytes / six6.bytes, 2),
+  research_bytes_full: full.research,
+  research_bytes_6pct: six6.research,
+});
