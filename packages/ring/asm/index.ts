@@ -3,3 +3,4 @@ export * from './elementwise';
 export * from './patch';
 export * from './gemm';
 export * from './zp';
+export * from './f32';

@@ -36,6 +36,13 @@ export interface Kernels {
   zpCountThird(r: number, beta: number, n: number, m: number): number;
   bitsOfU32(out: number, v: number, n: number, k: number): void;
   splitTopBits(top: number, low: number, v: number, n: number, k: number): void;
+  sgemmScratchBytes(K: number, rowBlocks: number): number;
+  sgemmJob(a: number, b: number, c: number, M: number, N: number, K: number, lda: number, ldb: number, ldc: number,
+    transA: number, transB: number, acc: number, b0: number, b1: number, q0: number, q1: number, scratch: number): void;
+  im2colF32(col: number, x: number, prm: number, k0: number, k1: number): void;
+  col2imF32(dx: number, col: number, prm: number, c0: number, c1: number): void;
+  depthwiseF32(out: number, x: number, w: number, prm: number, r0: number, r1: number): void;
+  depthwiseBackwardF32(dx: number, dw: number, dy: number, x: number, w: number, prm: number, g0: number, g1: number): void;
 }
 
 const PAGE = 65536;
@@ -122,6 +129,20 @@ export function copyInBytes(src: Uint8Array): number {
 /** Copies n bytes from the arena at ptr into a new Uint8Array. */
 export function copyOutBytes(ptr: number, n: number): Uint8Array {
   return heap().u8.slice(ptr, ptr + n);
+}
+
+/** Copies a Float32Array into a fresh arena block; returns its pointer. */
+export function copyInF32(src: Float32Array): number {
+  const p = alloc(src.length * 4);
+  new Float32Array(memory.buffer, p, src.length).set(src);
+  return p;
+}
+
+/** n floats from the arena at ptr, as a new Float32Array (or into dst). */
+export function copyOutF32(ptr: number, n: number, dst?: Float32Array): Float32Array {
+  const out = dst ?? new Float32Array(n);
+  out.set(new Float32Array(memory.buffer, ptr, n));
+  return out;
 }
 
 /** Copies n i64 values from the arena at ptr into dst. */

@@ -15,3 +15,4 @@ export {
 export { bitsMsbFirst, bitsMsbFirstK } from './bits.ts';
 export { aint, ashape, ashapeLike, ai64, abytes, afn, shapeSize } from './guards.ts';
 export { getThreads, setThreads } from './_pool.ts';
+export { sgemm, conv2dF32, conv2dBackwardF32, type SgemmOptions } from './f32.ts';

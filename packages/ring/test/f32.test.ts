@@ -1,0 +1,106 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { conv2dBackwardF32, conv2dF32, convGeometry, getThreads, setThreads, sgemm, type Conv2dOptions } from '../src/index.ts';
+import { randInt, rng } from './_helpers.ts';
+
+const r = rng('f32');
+const rand = (n: number) => Float32Array.from({ length: n }, () => r() * 2 - 1);
+
+function close(a: Float32Array, b: ArrayLike<number>, tol: number, what: string): void {
+  assert.is(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (d > tol * (1 + Math.abs(b[i]!))) assert.unreachable(`${what}: index ${i}: ${a[i]} vs ${b[i]}`);
+  }
+}
+
+test('sgemm with every transpose combination, accumulation and odd sizes equals the naive product', () => {
+  for (let t = 0; t < 40; t++) {
+    const M = randInt(r, 1, 13), N = randInt(r, 1, 19), K = randInt(r, 0, 30);
+    const A = rand(M * K), B = rand(K * N);
+    const want = new Float64Array(M * N);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) want[i * N + j]! += A[i * K + k]! * B[k * N + j]!;
+    close(sgemm(A, B, M, N, K), want, 1e-5, `${M}x${K}x${N}`);
+    const At = new Float32Array(M * K), Bt = new Float32Array(K * N);
+    for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) At[k * M + i] = A[i * K + k]!;
+    for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) Bt[j * K + k] = B[k * N + j]!;
+    close(sgemm(At, Bt, M, N, K, { transA: true, transB: true }), want, 1e-5, 'transposed');
+    const C = rand(M * N), acc = C.slice();
+    sgemm(A, Bt, M, N, K, { transB: true, into: acc });
+    close(acc, Array.from(want, (v, i) => v + C[i]!), 1e-5, 'accumulate');
+  }
+});
+
+function convRef(x: Float32Array, xs: number[], w: Float32Array, ws: number[], o: Conv2dOptions): Float64Array {
+  const g = convGeometry(xs, ws, o);
+  const y = new Float64Array(g.N * g.O * g.OH * g.OW);
+  for (let n = 0; n < g.N; n++) for (let oc = 0; oc < g.O; oc++) for (let oh = 0; oh < g.OH; oh++) for (let ow = 0; ow < g.OW; ow++) {
+    let acc = 0;
+    const grp = Math.floor(oc / g.Og);
+    for (let c = 0; c < g.Cg; c++) for (let ki = 0; ki < g.KH; ki++) for (let kj = 0; kj < g.KW; kj++) {
+      const ih = oh * g.SH - g.padTop + ki * g.DH, iw = ow * g.SW - g.padLeft + kj * g.DW;
+      if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+      acc += x[((n * g.C + grp * g.Cg + c) * g.H + ih) * g.W + iw]! * w[((oc * g.Cg + c) * g.KH + ki) * g.KW + kj]!;
+    }
+    y[((n * g.O + oc) * g.OH + oh) * g.OW + ow] = acc;
+  }
+  return y;
+}
+
+const CASES: [number[], number[], Conv2dOptions][] = [
+  [[2, 3, 9, 8], [5, 3, 3, 3], { padding: 1 }],
+  [[1, 4, 11, 11], [6, 2, 3, 3], { groups: 2, stride: 2, padding: [1, 0] }],
+  [[2, 4, 7, 7], [4, 1, 3, 3], { groups: 4, padding: 2, dilation: 2 }],
+  [[1, 3, 10, 10], [8, 3, 7, 7], { stride: 2, padding: 3 }],
+  [[3, 8, 5, 5], [16, 8, 1, 1], {}],
+];
+
+test('conv2dF32 (grouped, depthwise, strided, dilated, batched) equals the direct definition', () => {
+  for (const [xs, ws, o] of CASES) {
+    const x = rand(xs.reduce((a, b) => a * b)), w = rand(ws.reduce((a, b) => a * b));
+    close(conv2dF32(x, xs, w, ws, o).y, convRef(x, xs, w, ws, o), 1e-4, JSON.stringify([xs, ws, o]));
+  }
+});
+
+test('conv2dBackwardF32 gives the exact gradient of <conv(x, w), dy> (finite differences)', () => {
+  for (const [xs, ws, o] of CASES) {
+    const x = rand(xs.reduce((a, b) => a * b)), w = rand(ws.reduce((a, b) => a * b));
+    const { y } = conv2dF32(x, xs, w, ws, o);
+    const dy = rand(y.length);
+    const { dx, dw } = conv2dBackwardF32(dy, x, xs, w, ws, o);
+    const loss = (xx: Float32Array, ww: Float32Array) => convRef(xx, xs, ww, ws, o).reduce((s, v, i) => s + v * dy[i]!, 0);
+    const h = 1e-2;
+    for (let t = 0; t < 6; t++) {
+      const i = randInt(r, 0, x.length - 1), j = randInt(r, 0, w.length - 1);
+      const xp = x.slice(), xm = x.slice();
+      xp[i]! += h;
+      xm[i]! -= h;
+      const gx = (loss(xp, w) - loss(xm, w)) / (2 * h);
+      assert.ok(Math.abs(dx![i]! - gx) < 1e-3 * (1 + Math.abs(gx)), `dx[${i}] ${dx![i]} vs ${gx} ${JSON.stringify(o)}`);
+      const wp = w.slice(), wm = w.slice();
+      wp[j]! += h;
+      wm[j]! -= h;
+      const gw = (loss(x, wp) - loss(x, wm)) / (2 * h);
+      assert.ok(Math.abs(dw[j]! - gw) < 1e-3 * (1 + Math.abs(gw)), `dw[${j}] ${dw[j]} vs ${gw} ${JSON.stringify(o)}`);
+    }
+  }
+});
+
+test('threaded float kernels equal single-threaded ones', () => {
+  const xs = [4, 32, 16, 16], ws = [32, 32, 3, 3];
+  const x = rand(xs.reduce((a, b) => a * b)), w = rand(ws.reduce((a, b) => a * b));
+  const before = getThreads();
+  try {
+    setThreads(1);
+    const a = conv2dF32(x, xs, w, ws, { padding: 1 }).y, ga = conv2dBackwardF32(a, x, xs, w, ws, { padding: 1 });
+    setThreads(2);
+    const b = conv2dF32(x, xs, w, ws, { padding: 1 }).y, gb = conv2dBackwardF32(a, x, xs, w, ws, { padding: 1 });
+    assert.equal([...a], [...b]);
+    assert.equal([...ga.dw], [...gb.dw]);
+    assert.equal([...ga.dx!], [...gb.dx!]);
+  } finally {
+    setThreads(before);
+  }
+});
+
+test.run();
