@@ -1,0 +1,10 @@
+/**
+ * @si/models: the graph IR, network definitions, the float32 engine, and model file formats.
+ * @module
+ */
+export { Graph, GraphBuilder, type Node, type Op, type Shape, type ParamSpec, type ReluLayer, type ConvAttrs } from './graph.ts';
+export { resnet18Cifar, resnet50, deeplabV3R50, fmnistResNet, asppHead } from './defs/resnet.ts';
+export { mobilenetV2, deeplabV3MobileNetV2 } from './defs/mobilenet.ts';
+export { forward, backward, type Params, type LayerSizes, type ForwardOptions, type Trace } from './float/engine.ts';
+export { initParams } from './float/init.ts';
+export { crossEntropy, Sgd, cosineLr, stepLr, type SgdOptions } from './float/optim.ts';
