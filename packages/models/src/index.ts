@@ -8,3 +8,7 @@ export { mobilenetV2, deeplabV3MobileNetV2 } from './defs/mobilenet.ts';
 export { forward, backward, type Params, type LayerSizes, type ForwardOptions, type Trace } from './float/engine.ts';
 export { initParams } from './float/init.ts';
 export { crossEntropy, Sgd, cosineLr, stepLr, type SgdOptions } from './float/optim.ts';
+export { readSafetensors, writeSafetensors, SafetensorsError, type SafeTensor } from './io/safetensors.ts';
+export { saveParams, loadParams } from './io/params.ts';
+export { importOnnx, OnnxError, SUPPORTED_OPS } from './io/onnx.ts';
+export { Writer as ProtobufWriter } from './io/protobuf.ts';
