@@ -5,7 +5,8 @@
 export { Graph, GraphBuilder, type Node, type Op, type Shape, type ParamSpec, type ReluLayer, type ConvAttrs } from './graph.ts';
 export { resnet18Cifar, resnet50, deeplabV3R50, fmnistResNet, asppHead } from './defs/resnet.ts';
 export { mobilenetV2, deeplabV3MobileNetV2 } from './defs/mobilenet.ts';
-export { forward, backward, type Params, type LayerSizes, type ForwardOptions, type Trace } from './float/engine.ts';
+export { forward, backward, release, releaseGrads, type Params, type LayerSizes, type ForwardOptions, type Trace } from './float/engine.ts';
+export { BufferPool, defaultPool } from './float/pool.ts';
 export { initParams } from './float/init.ts';
 export { crossEntropy, Sgd, cosineLr, stepLr, type SgdOptions } from './float/optim.ts';
 export { readSafetensors, writeSafetensors, SafetensorsError, type SafeTensor } from './io/safetensors.ts';

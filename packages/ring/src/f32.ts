@@ -36,6 +36,8 @@ export interface SgemmOptions {
   transB?: boolean;
   /** Accumulate into this M x N matrix (C += op(A) op(B)) instead of returning a new one. */
   into?: Float32Array;
+  /** Write the M x N result here (overwritten) instead of a new array. */
+  out?: Float32Array;
 }
 
 /**
@@ -46,11 +48,12 @@ export function sgemm(a: Float32Array, b: Float32Array, M: number, N: number, K:
   if (a.length !== M * K) throw new RangeError(`"a" expected ${M * K} values (${M}x${K}), got ${a.length}`);
   if (b.length !== K * N) throw new RangeError(`"b" expected ${K * N} values (${K}x${N}), got ${b.length}`);
   if (opts.into && opts.into.length !== M * N) throw new RangeError(`"into" expected ${M * N} values, got ${opts.into.length}`);
+  if (opts.out && opts.out.length !== M * N) throw new RangeError(`"out" expected ${M * N} values, got ${opts.out.length}`);
   return scoped(() => {
     const pa = copyInF32(a), pb = copyInF32(b);
     const pc = opts.into ? copyInF32(opts.into) : alloc(M * N * 4);
     sgemmPtr(pa, pb, pc, M, N, K, !!opts.transA, !!opts.transB, !!opts.into);
-    return copyOutF32(pc, M * N, opts.into);
+    return copyOutF32(pc, M * N, opts.into ?? opts.out);
   });
 }
 
@@ -86,14 +89,15 @@ function gatherGroup(dy: Float32Array, g: ConvGeometry, group: number): Float32A
  * @returns the output and its shape [N, O, OH, OW]
  */
 export function conv2dF32(
-  x: Float32Array, xShape: readonly number[], w: Float32Array, wShape: readonly number[], opts: Conv2dOptions = {}, bias?: Float32Array,
+  x: Float32Array, xShape: readonly number[], w: Float32Array, wShape: readonly number[], opts: Conv2dOptions = {}, bias?: Float32Array, out?: Float32Array,
 ): { y: Float32Array; shape: [number, number, number, number] } {
   const g = convGeometry(xShape, wShape, opts);
   if (x.length !== g.N * g.C * g.H * g.W) throw new RangeError(`"x" has ${x.length} values for shape [${xShape.join(',')}]`);
   if (w.length !== g.O * g.Cg * g.KH * g.KW) throw new RangeError(`"w" has ${w.length} values for shape [${wShape.join(',')}]`);
   if (bias && bias.length !== g.O) throw new RangeError(`"bias" has ${bias.length} values for ${g.O} channels`);
   const P = g.OH * g.OW, K = g.Cg * g.KH * g.KW;
-  const y = new Float32Array(g.N * g.O * P);
+  if (out && out.length !== g.N * g.O * P) throw new RangeError(`"out" expected ${g.N * g.O * P} values, got ${out.length}`);
+  const y = out ?? new Float32Array(g.N * g.O * P);
   scoped(() => {
     const px = copyInF32(x), pw = copyInF32(w);
     if (g.Cg === 1) {
@@ -124,12 +128,14 @@ export function conv2dF32(
  */
 export function conv2dBackwardF32(
   dy: Float32Array, x: Float32Array, xShape: readonly number[], w: Float32Array, wShape: readonly number[], opts: Conv2dOptions = {}, needDx = true,
+  out: { dx?: Float32Array; dw?: Float32Array } = {},
 ): { dx: Float32Array | null; dw: Float32Array } {
   const g = convGeometry(xShape, wShape, opts);
   const P = g.OH * g.OW, K = g.Cg * g.KH * g.KW;
   if (dy.length !== g.N * g.O * P) throw new RangeError(`"dy" has ${dy.length} values, expected ${g.N * g.O * P}`);
-  const dw = new Float32Array(w.length);
-  const dx = needDx ? new Float32Array(x.length) : null;
+  const dw = out.dw ?? new Float32Array(w.length);
+  const dx = needDx ? (out.dx ?? new Float32Array(x.length)) : null;
+  if (dw.length !== w.length || (dx && dx.length !== x.length)) throw new RangeError('"out" buffers do not match the shapes');
   scoped(() => {
     const px = copyInF32(x), pw = copyInF32(w), pdy = copyInF32(dy);
     if (g.Cg === 1) {

@@ -6,6 +6,7 @@
 import { patchReluF32, kindOf, type PatchSize } from '@si/patch-relu';
 import type { Graph, Node } from '../graph.ts';
 import * as ops from './ops.ts';
+import { defaultPool, type BufferPool } from './pool.ts';
 
 export type Params = Map<string, Float32Array>;
 
@@ -21,6 +22,8 @@ export interface ForwardOptions {
   keep?: boolean;
   /** Also return these nodes' outputs (e.g. activations for distortion). */
   capture?: readonly string[];
+  /** Where buffers come from (default: the engine's shared pool). */
+  pool?: BufferPool;
 }
 
 export interface Trace {
@@ -28,6 +31,35 @@ export interface Trace {
   N: number;
   values: Map<string, Float32Array>;
   caches: Map<string, unknown>;
+  pool: BufferPool;
+}
+
+/**
+ * Gives a trace's buffers back to its pool (activations and caches; not the graph input, and not the
+ * output or captured tensors, which the caller holds). Call after backward, before the next step.
+ */
+export function release(trace: Trace, keep: readonly Float32Array[] = []): void {
+  const spare = new Set<ArrayBufferView>(keep);
+  spare.add(trace.values.get(trace.graph.input)!);
+  const seen = new Set<ArrayBufferView>();
+  const give = (a: ArrayBufferView | undefined): void => {
+    if (!a || spare.has(a) || seen.has(a)) return;
+    seen.add(a);
+    trace.pool.release(a);
+  };
+  for (const v of trace.values.values()) give(v);
+  for (const c of trace.caches.values()) {
+    if (ArrayBuffer.isView(c)) give(c);
+    else if (c && typeof c === 'object') for (const v of Object.values(c)) if (ArrayBuffer.isView(v)) give(v);
+  }
+  trace.values.clear();
+  trace.caches.clear();
+}
+
+/** Gives gradient buffers back to the pool they came from (after the optimizer step). */
+export function releaseGrads(grads: Params, pool: BufferPool = defaultPool): void {
+  for (const g of grads.values()) pool.release(g);
+  grads.clear();
 }
 
 function param(params: Params, name: string): Float32Array {
@@ -60,6 +92,7 @@ function isPlain(sizes: readonly PatchSize[] | undefined): boolean {
  */
 export function forward(graph: Graph, params: Params, x: Float32Array, N: number, opts: ForwardOptions = {}): { out: Float32Array; captured: Map<string, Float32Array>; trace: Trace } {
   const training = !!opts.training, keep = opts.keep ?? training;
+  const P = opts.pool ?? defaultPool;
   if (x.length !== N * size(graph.inputShape)) throw new RangeError(`input has ${x.length} values, expected ${N} x [${graph.inputShape.join(',')}]`);
   const values = new Map<string, Float32Array>(), caches = new Map<string, unknown>();
   const captured = new Map<string, Float32Array>();
@@ -74,12 +107,11 @@ export function forward(graph: Graph, params: Params, x: Float32Array, N: number
         y = x;
         break;
       case 'conv':
-        y = ops.convForward(inp(), full(N, inShape), param(params, `${n.name}.weight`), [n.out, inShape[0]! / n.groups, ...n.kernel], n, n.bias ? param(params, `${n.name}.bias`) : undefined);
+        y = ops.convForward(P, inp(), full(N, inShape), param(params, `${n.name}.weight`), [n.out, inShape[0]! / n.groups, ...n.kernel], n, N * size(n.shape), n.bias ? param(params, `${n.name}.bias`) : undefined);
         break;
       case 'batchnorm': {
         const [C] = inShape as [number];
-        const P = size(inShape) / C;
-        const r = ops.bnForward(inp(), N, C, P, param(params, `${n.name}.weight`), param(params, `${n.name}.bias`), param(params, `${n.name}.running_mean`), param(params, `${n.name}.running_var`), n.eps, n.momentum, training);
+        const r = ops.bnForward(P, inp(), N, C, size(inShape) / C, param(params, `${n.name}.weight`), param(params, `${n.name}.bias`), param(params, `${n.name}.running_mean`), param(params, `${n.name}.running_var`), n.eps, n.momentum, training);
         y = r.y;
         if (keep && r.cache) caches.set(n.name, r.cache);
         break;
@@ -93,7 +125,7 @@ export function forward(graph: Graph, params: Params, x: Float32Array, N: number
           y = r.y;
           if (keep) caches.set(n.name, r.mask);
         } else {
-          const r = ops.reluForward(inp(), n.op === 'relu6' ? 6 : Infinity);
+          const r = ops.reluForward(P, inp(), n.op === 'relu6' ? 6 : Infinity);
           y = r.y;
           if (keep) caches.set(n.name, r.mask);
         }
@@ -101,48 +133,49 @@ export function forward(graph: Graph, params: Params, x: Float32Array, N: number
       }
       case 'add': {
         const a = inp(0), b = inp(1);
-        y = new Float32Array(a.length);
+        y = P.f32(a.length);
         for (let i = 0; i < a.length; i++) y[i] = a[i]! + b[i]!;
         break;
       }
       case 'avgpool':
-        y = ops.avgPoolForward(inp(), poolGeom(N, inShape, n.shape, n.kernel, n.stride, n.padding), n.countIncludePad);
+        y = ops.avgPoolForward(P, inp(), poolGeom(N, inShape, n.shape, n.kernel, n.stride, n.padding), n.countIncludePad);
         break;
       case 'maxpool': {
-        const r = ops.maxPoolForward(inp(), poolGeom(N, inShape, n.shape, n.kernel, n.stride, n.padding));
+        const r = ops.maxPoolForward(P, inp(), poolGeom(N, inShape, n.shape, n.kernel, n.stride, n.padding));
         y = r.y;
         if (keep) caches.set(n.name, r.arg);
         break;
       }
       case 'gap': {
         const [C] = inShape as [number];
-        const P = size(inShape) / C, src = inp();
-        y = new Float32Array(N * C);
+        const HW = size(inShape) / C, src = inp();
+        y = P.f32(N * C);
         for (let i = 0; i < N * C; i++) {
           let s = 0;
-          for (let p = 0; p < P; p++) s += src[i * P + p]!;
-          y[i] = s / P;
+          for (let p = 0; p < HW; p++) s += src[i * HW + p]!;
+          y[i] = s / HW;
         }
         break;
       }
       case 'flatten':
-        y = inp();
+        y = P.f32(inp().length);
+        y.set(inp());
         break;
       case 'linear':
-        y = ops.linearForward(inp(), N, inShape[0]!, param(params, `${n.name}.weight`), n.out, n.bias ? param(params, `${n.name}.bias`) : undefined);
+        y = ops.linearForward(P, inp(), N, inShape[0]!, param(params, `${n.name}.weight`), n.out, n.bias ? param(params, `${n.name}.bias`) : undefined);
         break;
       case 'resize': {
         const [C, H, W] = inShape as [number, number, number];
-        y = ops.resizeForward(inp(), N * C, H, W, n.size[0], n.size[1], n.mode);
+        y = ops.resizeForward(P, inp(), N * C, H, W, n.size[0], n.size[1], n.mode);
         break;
       }
       case 'concat': {
-        const P = n.shape[1]! * n.shape[2]!;
-        y = new Float32Array(N * size(n.shape));
+        const HW = n.shape[1]! * n.shape[2]!;
+        y = P.f32(N * size(n.shape));
         for (let b = 0; b < N; b++) {
-          let off = b * n.shape[0]! * P;
+          let off = b * n.shape[0]! * HW;
           for (const name of n.inputs) {
-            const len = graph.node(name).shape[0]! * P;
+            const len = graph.node(name).shape[0]! * HW;
             y.set(values.get(name)!.subarray(b * len, (b + 1) * len), off);
             off += len;
           }
@@ -152,9 +185,12 @@ export function forward(graph: Graph, params: Params, x: Float32Array, N: number
     }
     values.set(n.name, y);
     if (want.has(n.name)) captured.set(n.name, y);
-    if (!keep) for (const i of n.inputs) if (last.get(i) === idx && i !== graph.output && !want.has(i)) values.delete(i);
+    if (!keep) for (const i of n.inputs) if (last.get(i) === idx && i !== graph.output && !want.has(i) && i !== graph.input) {
+      P.release(values.get(i));
+      values.delete(i);
+    }
   });
-  return { out: values.get(graph.output)!, captured, trace: { graph, N, values, caches } };
+  return { out: values.get(graph.output)!, captured, trace: { graph, N, values, caches, pool: P } };
 }
 
 /**
@@ -163,12 +199,21 @@ export function forward(graph: Graph, params: Params, x: Float32Array, N: number
  */
 export function backward(trace: Trace, params: Params, dOut: Float32Array, wantInput = false): { grads: Params; dInput: Float32Array | null } {
   const { graph, N, values, caches } = trace;
+  const P = trace.pool;
   const grads: Params = new Map();
   const dv = new Map<string, Float32Array>();
   const addGrad = (name: string, g: Float32Array): void => {
     const have = dv.get(name);
     if (!have) dv.set(name, g);
-    else for (let i = 0; i < g.length; i++) have[i]! += g[i]!;
+    else {
+      for (let i = 0; i < g.length; i++) have[i]! += g[i]!;
+      P.release(g);
+    }
+  };
+  const copy = (a: Float32Array): Float32Array => {
+    const c = P.f32(a.length);
+    c.set(a);
+    return c;
   };
   dv.set(graph.output, dOut);
   for (let idx = graph.nodes.length - 1; idx >= 0; idx--) {
@@ -184,7 +229,7 @@ export function backward(trace: Trace, params: Params, dOut: Float32Array, wantI
     const needDx = graph.node(n.inputs[0]!).op !== 'input' || wantInput;
     switch (n.op) {
       case 'conv': {
-        const r = ops.convBackward(dy, x(), full(N, inShape), param(params, `${n.name}.weight`), [n.out, inShape[0]! / n.groups, ...n.kernel], n, needDx, n.bias);
+        const r = ops.convBackward(P, dy, x(), full(N, inShape), param(params, `${n.name}.weight`), [n.out, inShape[0]! / n.groups, ...n.kernel], n, needDx, n.bias);
         grads.set(`${n.name}.weight`, r.dw);
         if (r.db) grads.set(`${n.name}.bias`, r.db);
         if (r.dx) addGrad(n.inputs[0]!, r.dx);
@@ -194,7 +239,7 @@ export function backward(trace: Trace, params: Params, dOut: Float32Array, wantI
         const cache = caches.get(n.name) as ops.BnCache | undefined;
         if (!cache) throw new Error(`backward through "${n.name}" needs a training-mode forward`);
         const [C] = inShape as [number];
-        const r = ops.bnBackward(dy, cache, N, C, size(inShape) / C, param(params, `${n.name}.weight`));
+        const r = ops.bnBackward(P, dy, cache, N, C, size(inShape) / C, param(params, `${n.name}.weight`));
         grads.set(`${n.name}.weight`, r.dgamma);
         grads.set(`${n.name}.bias`, r.dbeta);
         addGrad(n.inputs[0]!, r.dx);
@@ -202,31 +247,31 @@ export function backward(trace: Trace, params: Params, dOut: Float32Array, wantI
       }
       case 'relu':
       case 'relu6':
-        addGrad(n.inputs[0]!, ops.maskBackward(dy, caches.get(n.name) as Uint8Array));
+        addGrad(n.inputs[0]!, ops.maskBackward(P, dy, caches.get(n.name) as Uint8Array));
         break;
       case 'add':
-        addGrad(n.inputs[0]!, dy.slice());
-        addGrad(n.inputs[1]!, dy.slice());
+        addGrad(n.inputs[0]!, copy(dy));
+        addGrad(n.inputs[1]!, copy(dy));
         break;
       case 'avgpool':
-        addGrad(n.inputs[0]!, ops.avgPoolBackward(dy, poolGeom(N, inShape, n.shape, n.kernel, n.stride, n.padding), n.countIncludePad));
+        addGrad(n.inputs[0]!, ops.avgPoolBackward(P, dy, poolGeom(N, inShape, n.shape, n.kernel, n.stride, n.padding), n.countIncludePad));
         break;
       case 'maxpool':
-        addGrad(n.inputs[0]!, ops.maxPoolBackward(dy, caches.get(n.name) as Int32Array, N * size(inShape)));
+        addGrad(n.inputs[0]!, ops.maxPoolBackward(P, dy, caches.get(n.name) as Int32Array, N * size(inShape)));
         break;
       case 'gap': {
         const [C] = inShape as [number];
-        const P = size(inShape) / C;
-        const g = new Float32Array(N * C * P);
-        for (let i = 0; i < N * C; i++) g.fill(dy[i]! / P, i * P, (i + 1) * P);
+        const HW = size(inShape) / C;
+        const g = P.f32(N * C * HW);
+        for (let i = 0; i < N * C; i++) g.fill(dy[i]! / HW, i * HW, (i + 1) * HW);
         addGrad(n.inputs[0]!, g);
         break;
       }
       case 'flatten':
-        addGrad(n.inputs[0]!, dy.slice());
+        addGrad(n.inputs[0]!, copy(dy));
         break;
       case 'linear': {
-        const r = ops.linearBackward(dy, x(), N, inShape[0]!, param(params, `${n.name}.weight`), n.out, n.bias);
+        const r = ops.linearBackward(P, dy, x(), N, inShape[0]!, param(params, `${n.name}.weight`), n.out, n.bias);
         grads.set(`${n.name}.weight`, r.dw);
         if (r.db) grads.set(`${n.name}.bias`, r.db);
         addGrad(n.inputs[0]!, r.dx);
@@ -234,16 +279,16 @@ export function backward(trace: Trace, params: Params, dOut: Float32Array, wantI
       }
       case 'resize': {
         const [C, H, W] = inShape as [number, number, number];
-        addGrad(n.inputs[0]!, ops.resizeBackward(dy, N * C, H, W, n.size[0], n.size[1], n.mode));
+        addGrad(n.inputs[0]!, ops.resizeBackward(P, dy, N * C, H, W, n.size[0], n.size[1], n.mode));
         break;
       }
       case 'concat': {
-        const P = n.shape[1]! * n.shape[2]!;
+        const HW = n.shape[1]! * n.shape[2]!;
         let off = 0;
         for (const name of n.inputs) {
           const c = graph.node(name).shape[0]!;
-          const g = new Float32Array(N * c * P);
-          for (let b = 0; b < N; b++) g.set(dy.subarray(b * n.shape[0]! * P + off * P, b * n.shape[0]! * P + (off + c) * P), b * c * P);
+          const g = P.f32(N * c * HW);
+          for (let b = 0; b < N; b++) g.set(dy.subarray(b * n.shape[0]! * HW + off * HW, b * n.shape[0]! * HW + (off + c) * HW), b * c * HW);
           addGrad(name, g);
           off += c;
         }
@@ -251,6 +296,7 @@ export function backward(trace: Trace, params: Params, dOut: Float32Array, wantI
       }
     }
     dv.delete(n.name);
+    if (dy !== dOut) P.release(dy);
   }
   return { grads, dInput: dv.get(graph.input) ?? null };
 }

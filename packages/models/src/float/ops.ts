@@ -6,26 +6,28 @@
  */
 import { conv2dBackwardF32, conv2dF32, sgemm, type Conv2dOptions } from '@si/ring';
 import type { ConvAttrs } from '../graph.ts';
+import type { BufferPool } from './pool.ts';
 
 export const convOpts = (a: ConvAttrs): Conv2dOptions => ({ stride: a.stride, padding: a.padding, dilation: a.dilation, groups: a.groups });
 
-export function convForward(x: Float32Array, xs: number[], w: Float32Array, ws: number[], a: ConvAttrs, bias?: Float32Array): Float32Array {
-  return conv2dF32(x, xs, w, ws, convOpts(a), bias).y;
+export function convForward(P: BufferPool, x: Float32Array, xs: number[], w: Float32Array, ws: number[], a: ConvAttrs, outSize: number, bias?: Float32Array): Float32Array {
+  return conv2dF32(x, xs, w, ws, convOpts(a), bias, P.f32(outSize)).y;
 }
 
-export function convBackward(dy: Float32Array, x: Float32Array, xs: number[], w: Float32Array, ws: number[], a: ConvAttrs, needDx: boolean, hasBias: boolean): { dx: Float32Array | null; dw: Float32Array; db: Float32Array | null } {
-  const { dx, dw } = conv2dBackwardF32(dy, x, xs, w, ws, convOpts(a), needDx);
+export function convBackward(P: BufferPool, dy: Float32Array, x: Float32Array, xs: number[], w: Float32Array, ws: number[], a: ConvAttrs, needDx: boolean, hasBias: boolean): { dx: Float32Array | null; dw: Float32Array; db: Float32Array | null } {
+  const { dx, dw } = conv2dBackwardF32(dy, x, xs, w, ws, convOpts(a), needDx, { dx: needDx ? P.f32(x.length) : undefined, dw: P.f32(w.length) });
   let db: Float32Array | null = null;
   if (hasBias) {
     const [N] = xs as [number];
-    const O = ws[0]!, P = dy.length / (N * O);
-    db = new Float32Array(O);
+    const O = ws[0]!, HW = dy.length / (N * O);
+    const acc = P.f32(O, true);
     for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) {
       let s = 0;
-      const base = (n * O + o) * P;
-      for (let p = 0; p < P; p++) s += dy[base + p]!;
-      db[o]! += s;
+      const base = (n * O + o) * HW;
+      for (let p = 0; p < HW; p++) s += dy[base + p]!;
+      acc[o]! += s;
     }
+    db = acc;
   }
   return { dx, dw, db };
 }
@@ -37,12 +39,12 @@ export interface BnCache {
 
 /** Batch norm over (N, H, W) per channel; in training uses and updates batch statistics. */
 export function bnForward(
-  x: Float32Array, N: number, C: number, P: number, gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array,
+  P_: BufferPool, x: Float32Array, N: number, C: number, P: number, gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array,
   eps: number, momentum: number, training: boolean,
 ): { y: Float32Array; cache: BnCache | null } {
-  const y = new Float32Array(x.length);
-  const invStd = new Float32Array(C);
-  const xhat = training ? new Float32Array(x.length) : null;
+  const y = P_.f32(x.length);
+  const invStd = P_.f32(C);
+  const xhat = training ? P_.f32(x.length) : null;
   const M = N * P;
   for (let c = 0; c < C; c++) {
     let mu: number, v: number;
@@ -79,8 +81,8 @@ export function bnForward(
   return { y, cache: xhat ? { xhat, invStd } : null };
 }
 
-export function bnBackward(dy: Float32Array, cache: BnCache, N: number, C: number, P: number, gamma: Float32Array): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
-  const dx = new Float32Array(dy.length), dgamma = new Float32Array(C), dbeta = new Float32Array(C);
+export function bnBackward(P_: BufferPool, dy: Float32Array, cache: BnCache, N: number, C: number, P: number, gamma: Float32Array): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
+  const dx = P_.f32(dy.length), dgamma = P_.f32(C), dbeta = P_.f32(C);
   const M = N * P;
   for (let c = 0; c < C; c++) {
     let sdy = 0, sdyx = 0;
@@ -103,23 +105,20 @@ export function bnBackward(dy: Float32Array, cache: BnCache, N: number, C: numbe
 }
 
 /** ReLU (cap = Infinity) or ReLU6 (cap = 6); the mask marks where the gradient passes. */
-export function reluForward(x: Float32Array, cap: number): { y: Float32Array; mask: Uint8Array } {
-  const y = new Float32Array(x.length), mask = new Uint8Array(x.length);
+export function reluForward(P: BufferPool, x: Float32Array, cap: number): { y: Float32Array; mask: Uint8Array } {
+  const y = P.f32(x.length), mask = P.u8(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (v > 0) {
-      if (v < cap) {
-        y[i] = v;
-        mask[i] = 1;
-      } else y[i] = cap;
-    }
+    const pass = v > 0 && v < cap;
+    mask[i] = pass ? 1 : 0;
+    y[i] = pass ? v : v > 0 ? cap : 0;
   }
   return { y, mask };
 }
 
-export function maskBackward(dy: Float32Array, mask: Uint8Array): Float32Array {
-  const dx = new Float32Array(dy.length);
-  for (let i = 0; i < dy.length; i++) if (mask[i]) dx[i] = dy[i]!;
+export function maskBackward(P: BufferPool, dy: Float32Array, mask: Uint8Array): Float32Array {
+  const dx = P.f32(dy.length);
+  for (let i = 0; i < dy.length; i++) dx[i] = mask[i] ? dy[i]! : 0;
   return dx;
 }
 
@@ -127,8 +126,8 @@ export interface PoolGeom {
   N: number; C: number; H: number; W: number; OH: number; OW: number; k: number; s: number; p: number;
 }
 
-export function avgPoolForward(x: Float32Array, g: PoolGeom, includePad: boolean): Float32Array {
-  const y = new Float32Array(g.N * g.C * g.OH * g.OW);
+export function avgPoolForward(P: BufferPool, x: Float32Array, g: PoolGeom, includePad: boolean): Float32Array {
+  const y = P.f32(g.N * g.C * g.OH * g.OW);
   for (let nc = 0; nc < g.N * g.C; nc++)
     for (let oh = 0; oh < g.OH; oh++)
       for (let ow = 0; ow < g.OW; ow++) {
@@ -144,8 +143,8 @@ export function avgPoolForward(x: Float32Array, g: PoolGeom, includePad: boolean
   return y;
 }
 
-export function avgPoolBackward(dy: Float32Array, g: PoolGeom, includePad: boolean): Float32Array {
-  const dx = new Float32Array(g.N * g.C * g.H * g.W);
+export function avgPoolBackward(P: BufferPool, dy: Float32Array, g: PoolGeom, includePad: boolean): Float32Array {
+  const dx = P.f32(g.N * g.C * g.H * g.W, true);
   for (let nc = 0; nc < g.N * g.C; nc++)
     for (let oh = 0; oh < g.OH; oh++)
       for (let ow = 0; ow < g.OW; ow++) {
@@ -163,9 +162,9 @@ export function avgPoolBackward(dy: Float32Array, g: PoolGeom, includePad: boole
   return dx;
 }
 
-export function maxPoolForward(x: Float32Array, g: PoolGeom): { y: Float32Array; arg: Int32Array } {
+export function maxPoolForward(P: BufferPool, x: Float32Array, g: PoolGeom): { y: Float32Array; arg: Int32Array } {
   const n = g.N * g.C * g.OH * g.OW;
-  const y = new Float32Array(n), arg = new Int32Array(n);
+  const y = P.f32(n), arg = P.i32(n);
   for (let nc = 0; nc < g.N * g.C; nc++)
     for (let oh = 0; oh < g.OH; oh++)
       for (let ow = 0; ow < g.OW; ow++) {
@@ -183,25 +182,25 @@ export function maxPoolForward(x: Float32Array, g: PoolGeom): { y: Float32Array;
   return { y, arg };
 }
 
-export function maxPoolBackward(dy: Float32Array, arg: Int32Array, inSize: number): Float32Array {
-  const dx = new Float32Array(inSize);
+export function maxPoolBackward(P: BufferPool, dy: Float32Array, arg: Int32Array, inSize: number): Float32Array {
+  const dx = P.f32(inSize, true);
   for (let o = 0; o < dy.length; o++) if (arg[o]! >= 0) dx[arg[o]!]! += dy[o]!;
   return dx;
 }
 
 /** y = x W^T + b for x [N, I], W [O, I]. */
-export function linearForward(x: Float32Array, N: number, I: number, w: Float32Array, O: number, b?: Float32Array): Float32Array {
-  const y = sgemm(x, w, N, O, I, { transB: true });
+export function linearForward(P: BufferPool, x: Float32Array, N: number, I: number, w: Float32Array, O: number, b?: Float32Array): Float32Array {
+  const y = sgemm(x, w, N, O, I, { transB: true, out: P.f32(N * O) });
   if (b) for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) y[n * O + o]! += b[o]!;
   return y;
 }
 
-export function linearBackward(dy: Float32Array, x: Float32Array, N: number, I: number, w: Float32Array, O: number, hasBias: boolean): { dx: Float32Array; dw: Float32Array; db: Float32Array | null } {
-  const dx = sgemm(dy, w, N, I, O); // [N, O] x [O, I]
-  const dw = sgemm(dy, x, O, I, N, { transA: true }); // [O, N] x [N, I]
+export function linearBackward(P: BufferPool, dy: Float32Array, x: Float32Array, N: number, I: number, w: Float32Array, O: number, hasBias: boolean): { dx: Float32Array; dw: Float32Array; db: Float32Array | null } {
+  const dx = sgemm(dy, w, N, I, O, { out: P.f32(N * I) }); // [N, O] x [O, I]
+  const dw = sgemm(dy, x, O, I, N, { transA: true, out: P.f32(O * I) }); // [O, N] x [N, I]
   let db: Float32Array | null = null;
   if (hasBias) {
-    db = new Float32Array(O);
+    db = P.f32(O, true);
     for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) db[o]! += dy[n * O + o]!;
   }
   return { dx, dw, db };
@@ -226,9 +225,9 @@ function taps(inN: number, outN: number, mode: 'bilinear' | 'nearest'): Tap[] {
   });
 }
 
-export function resizeForward(x: Float32Array, planes: number, H: number, W: number, OH: number, OW: number, mode: 'bilinear' | 'nearest'): Float32Array {
+export function resizeForward(P: BufferPool, x: Float32Array, planes: number, H: number, W: number, OH: number, OW: number, mode: 'bilinear' | 'nearest'): Float32Array {
   const th = taps(H, OH, mode), tw = taps(W, OW, mode);
-  const y = new Float32Array(planes * OH * OW);
+  const y = P.f32(planes * OH * OW);
   for (let pl = 0; pl < planes; pl++) {
     const xb = pl * H * W, yb = pl * OH * OW;
     for (let oh = 0; oh < OH; oh++) {
@@ -243,9 +242,9 @@ export function resizeForward(x: Float32Array, planes: number, H: number, W: num
   return y;
 }
 
-export function resizeBackward(dy: Float32Array, planes: number, H: number, W: number, OH: number, OW: number, mode: 'bilinear' | 'nearest'): Float32Array {
+export function resizeBackward(P: BufferPool, dy: Float32Array, planes: number, H: number, W: number, OH: number, OW: number, mode: 'bilinear' | 'nearest'): Float32Array {
   const th = taps(H, OH, mode), tw = taps(W, OW, mode);
-  const dx = new Float32Array(planes * H * W);
+  const dx = P.f32(planes * H * W, true);
   for (let pl = 0; pl < planes; pl++) {
     const xb = pl * H * W, yb = pl * OH * OW;
     for (let oh = 0; oh < OH; oh++) {
