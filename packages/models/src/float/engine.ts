@@ -121,7 +121,7 @@ export function forward(graph: Graph, params: Params, x: Float32Array, N: number
         const sizes = opts.spec?.[n.layer];
         if (!isPlain(sizes)) {
           if (n.op === 'relu6') throw new Error(`layer "${n.layer}" is a ReLU6: patch sizes need a plain ReLU`);
-          const r = patchReluF32(inp(), full(N, inShape), sizes!);
+          const r = patchReluF32(inp(), inShape.length === 1 ? [N, inShape[0]!, 1, 1] : full(N, inShape), sizes!);
           y = r.y;
           if (keep) caches.set(n.name, r.mask);
         } else {
