@@ -13,5 +13,5 @@ export { readSafetensors, writeSafetensors, SafetensorsError, type SafeTensor } 
 export { saveParams, loadParams } from './io/params.ts';
 export { importOnnx, OnnxError, SUPPORTED_OPS } from './io/onnx.ts';
 export { Writer as ProtobufWriter } from './io/protobuf.ts';
-export { compileFixed, publicView, checkSecureSupport, averagingFactor, CompileError, type FixedModel, type FixedLayer } from './secure/compile.ts';
+export { compileFixed, publicView, publicModel, checkSecureSupport, averagingFactor, CompileError, type FixedModel, type FixedLayer } from './secure/compile.ts';
 export { fixedForward, setupSecure, secureForward, type SecureModel, type RunOptions } from './secure/executor.ts';

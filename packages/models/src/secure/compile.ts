@@ -97,5 +97,13 @@ export function publicView(m: FixedModel): FixedModel {
   return { graph: m.graph, f: m.f, layers: new Map(), folded: m.folded };
 }
 
+/** The public view built from the architecture alone (the client and helper never see the weights). */
+export function publicModel(graph: Graph, f = 12): FixedModel {
+  checkSecureSupport(graph);
+  const folded = new Set<string>();
+  for (const n of graph.nodes) if (n.op === 'batchnorm') folded.add(n.name);
+  return { graph, f, layers: new Map(), folded };
+}
+
 /** Public multiplier for averaging `count` values at f bits: round(2^f / count). */
 export const averagingFactor = (f: number, count: number): number => Math.round(2 ** f / count);

@@ -19,6 +19,8 @@ export interface RunOptions {
   spec?: Readonly<Record<string, readonly PatchSize[]>>;
   /** Comparison mode of the secure run (the twin always uses the exact sign). */
   mode?: DreluMode;
+  /** Seconds spent per protocol node (conv, linear, ReLU, max pool), accumulated. */
+  timings?: Map<string, number>;
 }
 
 /** What a backend does for each node kind. */
@@ -185,6 +187,16 @@ function addBias(y: RingTensor, bias: RingTensor | null): RingTensor {
   return y.add(new RingTensor(full, y.shape));
 }
 
+async function timed<T>(timings: Map<string, number> | undefined, name: string, fn: () => Promise<T>): Promise<T> {
+  if (!timings) return fn();
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timings.set(name, (timings.get(name) ?? 0) + (performance.now() - t0) / 1000);
+  }
+}
+
 /** A party's set-up model: the masked weights of every conv/linear layer (DESIGN §4). */
 export interface SecureModel {
   model: FixedModel;
@@ -230,12 +242,12 @@ export async function secureForward(p: Party, sm: SecureModel, x: Shared, opts: 
     local: (ts, fn, shape) => new Shared(shape, p.id === HELPER ? null : fn(ts.map((t) => t.share!))),
     truncate: (t, f) => truncate(p, t, f),
     layer: (n, t, f) =>
-      p.scope(n.name, async () => {
+      timed(opts.timings, n.name, () => p.scope(n.name, async () => {
         const kw = sm.weights.get(n.name)!;
         const y = truncate(p, await linearKnown(p, t, kw), f);
         return addChannelBias(p, y, kw.bias);
-      }),
-    relu: (n, t, sizes) => p.scope(n.name, () => patchRelu(p, t, sizes.length ? sizes : new Array(t.shape[1]).fill([1, 1]), mode)),
+      })),
+    relu: (n, t, sizes) => timed(opts.timings, n.name, () => p.scope(n.name, () => patchRelu(p, t, sizes.length ? sizes : new Array(t.shape[1]).fill([1, 1]), mode))),
     maxpool: (t, kernel, stride, padding) => maxpool(p, t, { kernel, stride, padding }, mode),
   };
   return walk(sm.model, be, x, opts);
