@@ -4,7 +4,7 @@ import seedrandom from 'seedrandom';
 import { decodeFixed, encodeFixed } from '@si/ring';
 import { localParties, measuredCost, reveal, shareInput, totalBytes } from '@si/sharing';
 import {
-  compileFixed, fixedForward, forward, GraphBuilder, initParams, publicView, secureForward, setupSecure, type Params,
+  compileFixed, fixedForward, forward, GraphBuilder, initParams, publicView, secureForward, secureForwardCost, setupSecure, type Params,
 } from '../src/index.ts';
 
 const r = seedrandom('secure');
@@ -70,7 +70,17 @@ test('secure logits equal the fixed-point twin within the truncation tolerance (
       assert.is(argmax(row(got)), argmax(row(tw)), `top-1 of image ${n} (${mode.mode})`);
       for (let c = 0; c < 5; c++) assert.ok(Math.abs(row(got)[c]! - row(tw)[c]!) < 0.01, `image ${n} logit ${c}: ${row(got)[c]} vs ${row(tw)[c]} (${mode.mode})`);
     }
+    // Every protocol node's traffic and rounds equal its declaration, and nothing else is sent.
+    const declared = await secureForwardCost(publicView(model), N, { spec, mode });
+    let sum = 0;
+    for (const [name, c] of declared) {
+      const got = measuredCost(parties, `infer/${name}`);
+      assert.equal(got.bytes, c.bytes, `${name} bytes (${mode.mode})`);
+      assert.is(got.rounds, c.rounds, `${name} rounds (${mode.mode})`);
+      sum += totalBytes(c);
+    }
     const online = totalBytes(measuredCost(parties, 'infer'));
+    assert.is(online, sum, `online bytes ${online} vs declared ${sum}`);
     const setup = totalBytes(measuredCost(parties, 'fc2', 'setup'));
     assert.ok(online > 0 && setup === 8 * 12 * 5, `online ${online}, fc2 setup ${setup}`);
     for (const p of parties) p.close();

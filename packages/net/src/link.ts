@@ -159,16 +159,13 @@ export class Link {
     return new BigInt64Array(p.buffer, p.byteOffset, n);
   }
 
-  /** Sends then receives a message with the same tag (both sides call it: one round). */
+  /**
+   * Sends then receives a message with the same tag (both sides call it: one round). The send comes
+   * first so that a peer message already queued does not count as received before ours went out.
+   */
   exchange(tag: string, payload: Payload, bytes?: number): Promise<Uint8Array> {
-    const r = this.recv(tag, bytes);
-    try {
-      this.send(tag, payload);
-    } catch (e) {
-      r.catch(() => undefined);
-      throw e;
-    }
-    return r;
+    this.send(tag, payload);
+    return this.recv(tag, bytes);
   }
 
   /** Exchanges ring elements: sends `mine`, receives as many from the peer. */

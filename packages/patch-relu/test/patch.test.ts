@@ -7,7 +7,7 @@ import type { DreluMode } from '@si/relu-protocols';
 import {
   applyMask, patchRelu, patchReluBackwardF32, patchReluClear, patchReluCost, patchReluDrelus, patchReluF32, patchReluFixed, type PatchSize,
 } from '../src/index.ts';
-import { all, closeAll, labeled, share, TRANSPORTS } from './_parties.ts';
+import { closeAll, labeled, share, TRANSPORTS } from './_parties.ts';
 
 function randomSizes(seed: string, C: number, H: number, W: number): PatchSize[] {
   const r = seedrandom(seed);

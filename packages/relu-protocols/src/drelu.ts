@@ -197,10 +197,13 @@ export async function compareWindows(p: Party, w: Windows, shape: readonly numbe
     out.push(new Uint8Array(wMine.data.buffer));
   }
   const zLen = n * zBytes, wLen = 8 * pSize;
+  // z goes out before the helper's digits are asked for: z does not depend on them, and the ledger's
+  // round count follows the order receives are issued in.
+  const theirsP = p.link(peer).exchange('drelu.z', out, zLen + wLen);
   const digitsP: Promise<Uint8Array | { packed: Uint8Array }> = p.id === CLIENT
     ? Promise.resolve(uniformDigits(p.prf(HELPER).draw(`${label}:rbits`), n * m))
     : p.link(HELPER).recv('drelu.rbits', packedZpBytes(n * m)).then((packed) => ({ packed }));
-  const theirs = await p.link(peer).exchange('drelu.z', out, zLen + wLen);
+  const theirs = await theirsP;
   const z = addMod(zMine, decodeZ(theirs.subarray(0, zLen).slice(), n, k, zBytes, full), k);
   const { top: zh, low: zl } = splitBits(z, k);
   const beta = randomBits(p.prf(peer).draw(`${label}:beta`), n);

@@ -8,9 +8,12 @@
  * @module
  */
 import { conv2d, RingTensor, words } from '@si/ring';
-import { addChannelBias, convOp, HELPER, KnownWeights, linearKnown, matmulOp, setupKnownWeights, Shared, SERVER, truncate, type Party } from '@si/sharing';
-import { maxpool, maxpoolClear, type DreluMode } from '@si/relu-protocols';
-import { patchRelu, patchReluFixed, type PatchSize } from '@si/patch-relu';
+import {
+  addChannelBias, convOp, HELPER, KnownWeights, knownWeightsSetupCost, linearKnown, linearKnownCost, matmulOp, setupKnownWeights, Shared, SERVER,
+  truncate, type Cost, type Party,
+} from '@si/sharing';
+import { maxpool, maxpoolClear, maxpoolCost, type DreluMode } from '@si/relu-protocols';
+import { patchRelu, patchReluCost, patchReluFixed, type PatchSize } from '@si/patch-relu';
 import type { Graph, Node } from '../graph.ts';
 import { averagingFactor, type FixedModel, type FixedLayer } from './compile.ts';
 
@@ -19,8 +22,10 @@ export interface RunOptions {
   spec?: Readonly<Record<string, readonly PatchSize[]>>;
   /** Comparison mode of the secure run (the twin always uses the exact sign). */
   mode?: DreluMode;
-  /** Seconds spent per protocol node (conv, linear, ReLU, max pool), accumulated. */
+  /** Seconds spent per protocol node (conv, linear, ReLU, max pool; each also a ledger label), accumulated. */
   timings?: Map<string, number>;
+  /** The twin only: called with each ReLU layer's input (for margins and debugging). */
+  onRelu?(node: string, input: RingTensor, sizes: readonly PatchSize[]): void;
 }
 
 /** What a backend does for each node kind. */
@@ -31,7 +36,7 @@ interface Backend<T> {
   truncate(t: T, f: number): T;
   layer(node: Node, t: T, f: number): Promise<T>;
   relu(node: Extract<Node, { op: 'relu' }>, t: T, sizes: readonly PatchSize[]): Promise<T>;
-  maxpool(t: T, kernel: number, stride: number, padding: number): Promise<T>;
+  maxpool(node: Extract<Node, { op: 'maxpool' }>, t: T): Promise<T>;
 }
 
 const ones = new Map<string, RingTensor>();
@@ -127,7 +132,7 @@ async function walk<T>(m: FixedModel, be: Backend<T>, x: T, opts: RunOptions): P
         break;
       }
       case 'maxpool':
-        y = await be.maxpool(a, n.kernel, n.stride, n.padding);
+        y = await be.maxpool(n, a);
         break;
       case 'gap': {
         const [C, H, W] = g.node(n.inputs[0]!).shape as [number, number, number];
@@ -168,11 +173,12 @@ export function fixedForward(m: FixedModel, x: RingTensor, opts: RunOptions = {}
       const y = n.op === 'conv' ? conv2d(t, L.weight, { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups }) : matmulOp.apply(t, L.weight);
       return addBias(y.shr(f), L.bias);
     },
-    async relu(_n, t, sizes) {
-      return patchReluFixed(t, sizes.length ? sizes : new Array(t.shape[1]).fill([1, 1]));
+    async relu(n, t, sizes) {
+      opts.onRelu?.(n.name, t, reluSizes(sizes, t.shape[1]!));
+      return patchReluFixed(t, reluSizes(sizes, t.shape[1]!));
     },
-    async maxpool(t, kernel, stride, padding) {
-      return maxpoolClear(t, { kernel, stride, padding });
+    async maxpool(n, t) {
+      return maxpoolClear(t, { kernel: n.kernel, stride: n.stride, padding: n.padding });
     },
   };
   return walk(m, be, x, opts);
@@ -247,10 +253,49 @@ export async function secureForward(p: Party, sm: SecureModel, x: Shared, opts: 
         const y = truncate(p, await linearKnown(p, t, kw), f);
         return addChannelBias(p, y, kw.bias);
       })),
-    relu: (n, t, sizes) => timed(opts.timings, n.name, () => p.scope(n.name, () => patchRelu(p, t, sizes.length ? sizes : new Array(t.shape[1]).fill([1, 1]), mode))),
-    maxpool: (t, kernel, stride, padding) => maxpool(p, t, { kernel, stride, padding }, mode),
+    relu: (n, t, sizes) => timed(opts.timings, n.name, () => p.scope(n.name, () => patchRelu(p, t, reluSizes(sizes, t.shape[1]!), mode))),
+    maxpool: (n, t) => timed(opts.timings, n.name, () => p.scope(n.name, () => maxpool(p, t, { kernel: n.kernel, stride: n.stride, padding: n.padding }, mode))),
   };
   return walk(sm.model, be, x, opts);
 }
 
 
+
+const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+const reluSizes = (sizes: readonly PatchSize[], C: number): readonly PatchSize[] => (sizes.length ? sizes : new Array(C).fill([1, 1]));
+
+/**
+ * The declared online cost of secureForward on a batch of N, per protocol node (the ledger label each
+ * runs under). Local nodes and truncations cost nothing; the model's weights are not needed.
+ */
+export async function secureForwardCost(m: FixedModel, N: number, opts: RunOptions = {}): Promise<Map<string, Cost>> {
+  const mode = opts.mode ?? { mode: 'full' };
+  const costs = new Map<string, Cost>();
+  const be: Backend<readonly number[]> = {
+    shape: (t) => t,
+    local: (_ts, _fn, shape) => shape,
+    truncate: (t) => t,
+    async layer(n, t) {
+      const y = [N, ...n.shape];
+      costs.set(n.name, linearKnownCost(sizeOf(t), sizeOf(y)));
+      return y;
+    },
+    async relu(n, t, sizes) {
+      costs.set(n.name, patchReluCost(t, reluSizes(sizes, t[1]!), mode));
+      return t;
+    },
+    async maxpool(n, t) {
+      costs.set(n.name, maxpoolCost(t, { kernel: n.kernel, stride: n.stride, padding: n.padding }, mode));
+      return [N, ...n.shape];
+    },
+  };
+  await walk(m, be, [N, ...m.graph.inputShape], opts);
+  return costs;
+}
+
+/** The declared cost of setupSecure, per conv/linear node. */
+export function setupSecureCost(g: Graph): Map<string, Cost> {
+  const costs = new Map<string, Cost>();
+  for (const n of g.nodes) if (n.op === 'conv' || n.op === 'linear') costs.set(n.name, knownWeightsSetupCost(sizeOf(weightShape(g, n))));
+  return costs;
+}

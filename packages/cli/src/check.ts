@@ -1,0 +1,31 @@
+/**
+ * The plaintext reference for a secure run: the float32 model (same weights, same patch spec) on the
+ * same images. Only the machine that holds both the weights and the images can run it: a local
+ * three-process demo, or a test.
+ * @module
+ */
+import { forward } from '@si/models';
+import { graphOf, loadSpec, loadWeights } from './models.ts';
+import { loadInput, type InputSource } from './party.ts';
+
+/** Top-1 class per image of the float32 model. */
+export function plaintextPredictions(o: { model: string; weights: string; spec?: string; input: InputSource; batch?: number }): number[] {
+  const graph = graphOf(o.model);
+  const params = loadWeights(graph, o.weights);
+  const spec = loadSpec(graph, o.spec);
+  const { x, count } = loadInput(graph, o.input);
+  const per = graph.inputShape.reduce((a, b) => a * b, 1);
+  const B = o.batch ?? 32;
+  const out: number[] = [];
+  for (let s = 0; s < count; s += B) {
+    const n = Math.min(B, count - s);
+    const y = forward(graph, params, x.subarray(s * per, (s + n) * per), n, { spec: spec?.layers, keep: false }).out;
+    const classes = y.length / n;
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (y[i * classes + c]! > y[i * classes + best]!) best = c;
+      out.push(best);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,225 @@
+#!/usr/bin/env node
+/**
+ * The `si` command.
+ *   si infer   all three parties on this machine (separate processes, TLS under a throwaway CA)
+ *   si party   one party of a deployment (its own host)
+ *   si certs   a deployment CA and the three party certificates
+ *   si models  the architectures and their ReLU counts
+ * @module
+ */
+import { writeFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Role } from '@si/sharing';
+import { writeDeploymentCerts, readCredentials, readDeployment } from './certs.ts';
+import { graphOf, loadSpec, MODELS } from './models.ts';
+import { runParty, dreluCount, type InputSource, type PartyReport } from './party.ts';
+import { runLocal, type SessionReport } from './orchestrate.ts';
+import { plaintextPredictions } from './check.ts';
+import { fmtBytes, fmtSeconds, Progress } from './progress.ts';
+
+const int = (what: string, min = 0) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
+  return n;
+};
+
+function address(v: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(v);
+  if (!m || !m[1] || Number(m[2]) > 65535) throw new InvalidArgumentError(`expected HOST:PORT, got "${v}"`);
+  return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
+}
+
+interface SessionOpts {
+  model: string;
+  spec?: string;
+  mode: string;
+  fracBits: number;
+  batch: number;
+  weights?: string;
+  random?: number;
+  seed?: string;
+  images?: string;
+  labels?: string;
+  start?: number;
+  count?: number;
+  timeout?: number;
+}
+
+function sessionOptions(c: Command): Command {
+  return c
+    .requiredOption('--model <name>', `architecture (${Object.keys(MODELS).join(', ')})`)
+    .option('--spec <spec>', 'patch spec: relu, file:PATH or knapsack:FRACTION[:SEED]', 'relu')
+    .option('--mode <mode>', 'comparison: full, small16, paper16, small:D:K or paper:D:K', 'small16')
+    .option('--frac-bits <f>', 'fractional bits of the fixed-point encoding', int('--frac-bits', 4), 12)
+    .option('--batch <n>', 'images per batch', int('--batch', 1), 8)
+    .option('--weights <source>', 'server: file:PATH (safetensors) or synthetic:SEED')
+    .option('--images <path>', 'client: IDX image file (optionally gzipped)')
+    .option('--labels <path>', 'client: IDX label file, to report accuracy')
+    .option('--start <i>', 'client: first image', int('--start'), 0)
+    .option('--count <n>', 'client: number of images (default: all from --start)', int('--count', 1))
+    .option('--random <n>', 'client: n seeded random images instead of a file', int('--random', 1))
+    .option('--seed <s>', 'client: seed of the random images')
+    .option('--timeout <s>', 'seconds to wait for a peer message', int('--timeout', 1), 120);
+}
+
+function inputOf(o: SessionOpts): InputSource | undefined {
+  if (o.random !== undefined && o.images) throw new InvalidArgumentError('give either --random or --images, not both');
+  if (o.random !== undefined) return { kind: 'random', count: o.random, ...(o.seed ? { seed: o.seed } : {}) };
+  if (o.images) return { kind: 'idx', images: o.images, ...(o.labels ? { labels: o.labels } : {}), start: o.start ?? 0, ...(o.count ? { count: o.count } : {}) };
+  return undefined;
+}
+
+function fail(e: unknown, json: boolean): never {
+  const message = (e as Error).message ?? String(e);
+  if (json) console.log(JSON.stringify({ event: 'error', message }));
+  console.error(`si: ${message}`);
+  process.exit(1);
+}
+
+const program = new Command('si')
+  .description('Secure three-party CNN inference with patch ReLUs (client, server, helper)')
+  .showHelpAfterError();
+
+sessionOptions(program.command('infer'))
+  .description('run the client, server and helper as three local processes over mutually authenticated TLS')
+  .option('--check', 'also run the plaintext float32 model and report top-1 agreement')
+  .option('--layers', 'print traffic, rounds and time per layer')
+  .option('--threads <n>', 'worker threads per party', int('--threads', 1))
+  .option('--json', 'print the report as JSON on stdout')
+  .option('--out <file>', 'write the report (JSON) to a file')
+  .action(async (o: SessionOpts & { check?: boolean; layers?: boolean; threads?: number; json?: boolean; out?: string }) => {
+    try {
+      const input = inputOf(o);
+      if (!input) throw new InvalidArgumentError('the client needs input: --images PATH [--labels PATH] or --random N');
+      const weights = o.weights ?? 'synthetic:0';
+      const graph = graphOf(o.model);
+      loadSpec(graph, o.spec); // fail here, not in three processes
+      if (!o.json) console.error(`si infer: ${o.model}, spec ${o.spec}, mode ${o.mode}, weights ${weights}: client, server and helper as local processes over TLS 1.3 (mutual authentication)`);
+      let bar: Progress | undefined;
+      const report = await runLocal({
+        model: o.model, weights, spec: o.spec, mode: o.mode, fracBits: o.fracBits, batch: o.batch, input, timeoutSeconds: o.timeout, threads: o.threads,
+        onEvent: (role, e) => {
+          if (role !== 'client') return;
+          if (e.event === 'connected') bar = new Progress('secure inference', e.batches as number);
+          if (e.event === 'batch') bar?.update(e.done as number, e.seconds as number);
+        },
+      });
+      const check = o.check ? plaintextPredictions({ model: o.model, weights, spec: o.spec, input, batch: o.batch }) : undefined;
+      const full = { ...report, ...(check ? { plaintext: { predictions: check, agree: check.filter((c, i) => c === report.predictions[i]).length } } : {}) };
+      if (o.out) writeFileSync(o.out, JSON.stringify(full, null, 1));
+      if (o.json) console.log(JSON.stringify(full));
+      else printSession(full, !!o.layers);
+    } catch (e) {
+      fail(e, !!o.json);
+    }
+  });
+
+sessionOptions(program.command('party'))
+  .description('run one party of a deployment')
+  .addOption(new Option('--role <role>', 'this party').choices(['client', 'server', 'helper']).makeOptionMandatory())
+  .option('--config <file>', 'deployment file: where the server and helper listen and the certificate directory (see the README)')
+  .option('--tls <dir>', 'directory with ca.pem, ROLE.pem and ROLE.key (see si certs); overrides the config')
+  .option('--listen <host:port>', 'server and helper: address to listen on (default: the config\'s address for the role)', address)
+  .option('--server <host:port>', 'client: where the server listens', address)
+  .option('--helper <host:port>', 'client and server: where the helper listens', address)
+  .option('--connect-timeout <s>', 'seconds to wait for the peers to connect', int('--connect-timeout', 1), 60)
+  .option('--json', 'print events and the report as JSON lines on stdout')
+  .option('--out <file>', 'write the report (JSON) to a file')
+  .action(async (o: SessionOpts & { role: Role; config?: string; tls?: string; listen?: { host: string; port: number }; server?: { host: string; port: number }; helper?: { host: string; port: number }; connectTimeout: number; json?: boolean; out?: string }) => {
+    const emit = (e: Record<string, unknown>) => o.json && console.log(JSON.stringify(e));
+    try {
+      const need = (v: { host: string; port: number } | undefined, flag: string) => {
+        if (!v) throw new InvalidArgumentError(`the ${o.role} needs ${flag} HOST:PORT`);
+        return v;
+      };
+      const d = o.config ? readDeployment(o.config) : undefined;
+      const listen = o.role === 'client' ? undefined : need(o.listen ?? (d && { host: d.bind ?? d[o.role].host, port: d[o.role].port }), '--listen');
+      const helper = o.role === 'helper' ? listen! : need(o.helper ?? d?.helper, '--helper');
+      const server = o.role === 'server' ? listen! : o.role === 'client' ? need(o.server ?? d?.server, '--server') : listen!;
+      const tlsDir = o.tls ?? d?.certs;
+      if (!tlsDir) throw new InvalidArgumentError(`the ${o.role} needs certificates: --tls DIR or "certs" in --config`);
+      let bar: Progress | undefined;
+      const report = await runParty({
+        role: o.role, deployment: { server, helper }, tls: readCredentials(tlsDir, o.role), listen,
+        model: o.model, spec: o.spec, mode: o.mode, fracBits: o.fracBits, batch: o.batch, weights: o.weights, input: inputOf(o),
+        timeoutSeconds: o.timeout, connectTimeoutSeconds: o.connectTimeout,
+      }, {
+        onListening: (port) => (emit({ event: 'listening', role: o.role, port }), o.json || console.error(`${o.role}: listening on ${listen!.host}:${port}`)),
+        onConnected: (i) => {
+          emit({ event: 'connected', ...i });
+          if (!o.json) {
+            console.error(`${o.role}: session agreed, ${i.images} image${i.images === 1 ? "" : "s"} in ${i.batches} batch${i.batches === 1 ? "" : "es"}`);
+            bar = new Progress(o.role, i.batches);
+          }
+        },
+        onSetup: (seconds) => emit({ event: 'setup', seconds }),
+        onBatch: (done, total, seconds) => (emit({ event: 'batch', done, total, seconds }), bar?.update(done, seconds)),
+      });
+      if (o.out) writeFileSync(o.out, JSON.stringify(report, null, 1));
+      if (o.json) emit({ event: 'report', ...report });
+      else printParty(report);
+    } catch (e) {
+      fail(e, !!o.json);
+    }
+  });
+
+program.command('certs')
+  .description('create a deployment CA and the client, server and helper certificates (keep ca.key offline)')
+  .option('--out <dir>', 'output directory', 'certs')
+  .option('--hosts-client <list>', 'comma-separated host names/addresses of the client')
+  .option('--hosts-server <list>', 'comma-separated host names/addresses of the server')
+  .option('--hosts-helper <list>', 'comma-separated host names/addresses of the helper')
+  .option('--days <n>', 'validity in days', int('--days', 1), 730)
+  .action((o: { out: string; hostsClient?: string; hostsServer?: string; hostsHelper?: string; days: number }) => {
+    try {
+      const split = (s?: string) => s?.split(',').map((h) => h.trim()).filter(Boolean);
+      const hosts: Partial<Record<Role, string[]>> = {};
+      for (const [role, v] of [['client', o.hostsClient], ['server', o.hostsServer], ['helper', o.hostsHelper]] as const) if (split(v)) hosts[role] = split(v)!;
+      const files = writeDeploymentCerts(o.out, { hosts, days: o.days });
+      for (const f of files) console.log(f);
+      console.log('copy ROLE.pem, ROLE.key and ca.pem to each party; keep ca.key offline');
+    } catch (e) {
+      fail(e, false);
+    }
+  });
+
+program.command('models')
+  .description('list the architectures with their ReLU layers and counts')
+  .action(() => {
+    for (const [name, m] of Object.entries(MODELS)) {
+      const g = graphOf(name);
+      const { relus } = dreluCount(g, null);
+      console.log(`${name.padEnd(24)} ${String(g.reluLayers().length).padStart(3)} ReLU layers ${String(relus).padStart(11)} ReLUs  input ${g.inputShape.join('x')}  ${m.note}`);
+    }
+  });
+
+function printSession(r: SessionReport & { plaintext?: { agree: number } }, layers: boolean): void {
+  const line = (k: string, v: string) => console.log(`${k.padEnd(10)} ${v}`);
+  line('images', `${r.images} in ${r.batches} batch${r.batches === 1 ? '' : 'es'} of up to ${r.batch}`);
+  line('DReLUs', `${r.drelus.toLocaleString('en-US')} per image, ${((100 * r.drelus) / r.relus).toFixed(2)}% of ${r.relus.toLocaleString('en-US')} ReLUs`);
+  line('setup', `${fmtBytes(r.setup.bytes)}, ${r.setup.rounds} rounds, ${fmtSeconds(r.setup.seconds)}`);
+  line('online', `${fmtBytes(r.online.bytes)} (${fmtBytes(Math.round(r.online.bytes / r.images))}/image), ${r.online.rounds} rounds per batch, ${fmtSeconds(r.online.seconds)} (${fmtSeconds(r.online.seconds / r.images)}/image)`);
+  if (r.labels) {
+    const ok = r.predictions.filter((p, i) => p === r.labels![i]).length;
+    line('accuracy', `${ok}/${r.images} = ${((100 * ok) / r.images).toFixed(2)}% (secure predictions against the labels)`);
+  }
+  if (r.plaintext) line('plaintext', `top-1 equal to the float32 model on ${r.plaintext.agree}/${r.images} images`);
+  if (!r.labels && r.images <= 16) line('top-1', r.predictions.join(' '));
+  if (layers) {
+    console.log(`\n${'layer'.padEnd(28)} ${'op'.padEnd(8)} ${'bytes'.padStart(12)} ${'rounds'.padStart(6)} ${'seconds'.padStart(8)}`);
+    for (const l of r.layers) console.log(`${l.name.padEnd(28)} ${l.op.padEnd(8)} ${String(l.bytes).padStart(12)} ${String(l.rounds).padStart(6)} ${l.seconds.toFixed(3).padStart(8)}`);
+  }
+}
+
+function printParty(r: PartyReport): void {
+  console.log(`${r.role}: ${r.images} images, sent ${fmtBytes(r.setup.sent)} in setup and ${fmtBytes(r.online.sent)} online (${fmtSeconds(r.online.seconds)})`);
+  if (r.predictions) {
+    console.log(`top-1: ${r.predictions.join(' ')}`);
+    if (r.labels) {
+      const ok = r.predictions.filter((p, i) => p === r.labels![i]).length;
+      console.log(`accuracy: ${ok}/${r.images} = ${((100 * ok) / r.images).toFixed(2)}%`);
+    }
+  }
+}
+
+await program.parseAsync();

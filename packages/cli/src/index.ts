@@ -1,0 +1,13 @@
+/**
+ * @si/cli: secure inference sessions as processes. `runParty` is one party (its own host); `runLocal`
+ * runs all three as local processes over TLS; the `si` command wraps both.
+ * @module
+ */
+export { runParty, loadInput, dreluCount, type PartyConfig, type PartyHooks, type PartyReport, type LayerReport, type PhaseReport, type InputSource } from './party.ts';
+export { runLocal, mergeReports, partyArgs, ALLOCATOR_ENV, type LocalOptions, type SessionReport, type LayerTotals } from './orchestrate.ts';
+export { agree, parseMode, specDigest, SessionError, type PublicParams } from './session.ts';
+export { writeDeploymentCerts, readCredentials, readDeployment, type CertOptions, type DeploymentFile } from './certs.ts';
+export { plaintextPredictions } from './check.ts';
+export { MODELS, graphOf, loadWeights, loadSpec, syntheticWeights, syntheticSpec } from './models.ts';
+export { readIdx, idxImages, idxLabels, randomImages, DataError } from './data.ts';
+export { Progress, fmtBytes, fmtSeconds } from './progress.ts';

@@ -1,0 +1,103 @@
+/**
+ * The model registry of the command line: architectures by name, their weights (a safetensors file, or
+ * seeded synthetic weights whose batch-norm statistics are measured on random inputs so activations have
+ * a realistic scale), and patch specs (a file, or knapsack-chosen from synthetic distortions).
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import seedrandom from 'seedrandom';
+import {
+  deeplabV3MobileNetV2, deeplabV3R50, fmnistResNet, forward, initParams, loadParams, mobilenetV2, resnet18Cifar, resnet50,
+  type Graph, type Params,
+} from '@si/models';
+import { candidatePatchSizes, mergeEqualCost, parseSpec, patchCost, type PatchSize, type PatchSpec } from '@si/patch-relu';
+import { solve } from '@si/knapsack';
+
+export const MODELS: Record<string, { make: () => Graph; classes: number; note: string }> = {
+  'fmnist-resnet': { make: () => fmnistResNet(), classes: 10, note: 'small ResNet for 28x28x1 Fashion-MNIST' },
+  'resnet18-cifar': { make: () => resnet18Cifar(100), classes: 100, note: 'ResNet18 for CIFAR-100, 32x32x3' },
+  resnet50: { make: () => resnet50(1000), classes: 1000, note: 'ResNet50 v1.5 (average-pool stem), 224x224x3' },
+  'mobilenet-v2': { make: () => mobilenetV2(1000), classes: 1000, note: 'MobileNetV2 with ReLU, 224x224x3' },
+  'deeplabv3-mobilenet-v2': { make: () => deeplabV3MobileNetV2(150), classes: 150, note: 'DeepLabV3 MobileNetV2-D8 (ADE20K), 512x512x3' },
+  'deeplabv3-r50': { make: () => deeplabV3R50(21), classes: 21, note: 'DeepLabV3 ResNet50-D8 (VOC), 512x512x3' },
+};
+
+export function graphOf(name: string): Graph {
+  const m = MODELS[name];
+  if (!m) throw new Error(`unknown model "${name}" (known: ${Object.keys(MODELS).join(', ')})`);
+  return m.make();
+}
+
+/** Weights: `file:PATH` (safetensors) or `synthetic:SEED`. */
+export function loadWeights(graph: Graph, source: string): Params {
+  if (source.startsWith('synthetic:')) return syntheticWeights(graph, source.slice(10));
+  const path = source.startsWith('file:') ? source.slice(5) : source;
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new Error(`cannot read weights ${path}: ${(e as Error).message}`);
+  }
+  return loadParams(graph, bytes).params;
+}
+
+/**
+ * Seeded He-initialised weights with batch-norm statistics taken from the network's own activations on
+ * random inputs (so every layer's pre-activations are roughly standard normal, as in a trained network),
+ * and random batch-norm scales and shifts.
+ */
+export function syntheticWeights(graph: Graph, seed: string): Params {
+  const params = initParams(graph, `synthetic/${seed}`);
+  const r = seedrandom(`synthetic/${seed}/bn`);
+  for (const [k, v] of params) {
+    if (k.endsWith('.bn.weight')) for (let i = 0; i < v.length; i++) v[i] = 0.5 + r();
+    if (k.endsWith('.bn.bias')) for (let i = 0; i < v.length; i++) v[i] = (r() - 0.5) * 0.4;
+  }
+  const [C, H, W] = graph.inputShape as [number, number, number];
+  const N = H * W > 100_000 ? 2 : 8;
+  const x = Float32Array.from({ length: N * C * H * W }, () => r() * 2 - 1);
+  // Momentum 1 would set the running statistics in one pass; two passes with the default settle them.
+  for (let i = 0; i < 2; i++) forward(graph, params, x, N, { training: true, keep: false });
+  return params;
+}
+
+/**
+ * A patch spec: `file:PATH` or `knapsack:FRACTION[:SEED]` — the exact knapsack on synthetic distortions
+ * (per channel a scale and a decay; see benchmarks/knapsack.ts) under a DReLU budget of FRACTION of the
+ * network's ReLUs.
+ */
+export function loadSpec(graph: Graph, source: string | undefined): PatchSpec | null {
+  if (!source || source === 'relu') return null;
+  if (source.startsWith('knapsack:')) {
+    const [frac, seed = '0'] = source.slice(9).split(':');
+    return syntheticSpec(graph, Number(frac), seed);
+  }
+  const path = source.startsWith('file:') ? source.slice(5) : source;
+  return parseSpec(readFileSync(path, 'utf8'), graph.reluLayers().map((l) => ({ name: l.name, channels: l.channels, H: l.H, W: l.W })));
+}
+
+export function syntheticSpec(graph: Graph, fraction: number, seed: string): PatchSpec {
+  if (!(fraction > 0 && fraction <= 1)) throw new Error(`budget fraction must be in (0, 1], got ${fraction}`);
+  const layers = graph.reluLayers();
+  const r = seedrandom(`spec/${graph.name}/${seed}`);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const groups: { costs: number[]; values: number[]; sizes: PatchSize[] }[] = [];
+  layers.forEach((L, li) => {
+    const cands = candidatePatchSizes(L.H, L.W).filter((s) => !(s[0] === 1 && s[1] === 0));
+    const HW = L.H * L.W;
+    for (let c = 0; c < L.channels; c++) {
+      const s = Math.exp(gauss() - li / layers.length), a = 1 + 3 * r();
+      const merged = mergeEqualCost(cands.map((size) => {
+        const cost = patchCost(size, L.H, L.W);
+        return { size, cost, value: cost === HW ? 0 : s * (1 - cost / HW) ** a * Math.exp(0.3 * gauss()) };
+      }));
+      groups.push({ costs: merged.map((o) => o.cost), values: merged.map((o) => o.value), sizes: merged.map((o) => o.size) });
+    }
+  });
+  const total = layers.reduce((s, l) => s + l.relus, 0);
+  const sol = solve({ budget: Math.floor(fraction * total), groups });
+  const spec: PatchSpec = { format: 'si-patch-spec', version: 1, model: graph.name, layers: {} };
+  let g = 0;
+  for (const L of layers) spec.layers[L.name] = Array.from({ length: L.channels }, () => groups[g]!.sizes[sol.choice[g++]!]!);
+  return spec;
+}

@@ -1,0 +1,203 @@
+/**
+ * All three parties on one machine, each in its own process, over TLS 1.3 with mutual authentication
+ * under a throwaway CA (created in a private temporary directory, deleted at the end). The helper
+ * starts first, then the server, then the client; each listens on a free port and says which. Their
+ * reports are merged: bytes add up over the parties, rounds and times are the slowest party's.
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createCA, issueCert } from '@si/net';
+import type { Role } from '@si/sharing';
+import type { InputSource, PartyReport } from './party.ts';
+
+/** glibc settings for processes that allocate large typed arrays (see benchmarks/README). */
+export const ALLOCATOR_ENV = {
+  MALLOC_MMAP_THRESHOLD_: '1073741824',
+  MALLOC_TRIM_THRESHOLD_: '4294967296',
+  MALLOC_TOP_PAD_: '268435456',
+};
+
+export interface LocalOptions {
+  model: string;
+  weights: string;
+  spec?: string;
+  mode?: string;
+  fracBits?: number;
+  batch?: number;
+  input: InputSource;
+  timeoutSeconds?: number;
+  /** Worker threads per party (SI_THREADS); default: the ring's default. */
+  threads?: number;
+  /** Every event a party prints (listening, connected, setup, batch). */
+  onEvent?(role: Role, event: Record<string, unknown>): void;
+}
+
+export interface LayerTotals {
+  name: string;
+  op: string;
+  /** Bytes over all parties and batches. */
+  bytes: number;
+  /** Rounds per batch (the slowest party's). */
+  rounds: number;
+  /** Seconds over all batches (the slowest party's). */
+  seconds: number;
+}
+
+export interface SessionReport {
+  model: string;
+  mode: string;
+  spec: string;
+  fracBits: number;
+  images: number;
+  batch: number;
+  batches: number;
+  drelus: number;
+  relus: number;
+  setup: { bytes: number; rounds: number; seconds: number };
+  online: { bytes: number; rounds: number; seconds: number };
+  layers: LayerTotals[];
+  predictions: number[];
+  logits: number[][];
+  labels?: number[];
+  parties: Record<Role, { setupSent: number; onlineSent: number }>;
+}
+
+/** Merges the three parties' reports. */
+export function mergeReports(rs: readonly PartyReport[]): SessionReport {
+  const client = rs.find((r) => r.role === 'client');
+  if (!client || rs.length !== 3) throw new Error('need the reports of all three parties');
+  const layers = client.layers.map((l) => ({ name: l.name, op: l.op, bytes: 0, rounds: 0, seconds: 0 }));
+  for (const r of rs) {
+    r.layers.forEach((l, i) => {
+      const L = layers[i]!;
+      if (L.name !== l.name) throw new Error(`the ${r.role}'s layer ${i} is "${l.name}", the client's "${L.name}"`);
+      L.bytes += l.sent;
+      L.rounds = Math.max(L.rounds, l.rounds);
+      L.seconds = Math.max(L.seconds, l.seconds);
+    });
+  }
+  const phase = (k: 'setup' | 'online') => ({
+    bytes: rs.reduce((s, r) => s + r[k].sent, 0),
+    rounds: Math.max(...rs.map((r) => r[k].rounds)),
+    seconds: Math.max(...rs.map((r) => r[k].seconds)),
+  });
+  const parties = Object.fromEntries(rs.map((r) => [r.role, { setupSent: r.setup.sent, onlineSent: r.online.sent }])) as SessionReport['parties'];
+  return {
+    model: client.model, mode: client.mode, spec: client.spec, fracBits: client.fracBits, images: client.images, batch: client.batch,
+    batches: client.batches, drelus: client.drelus, relus: client.relus, setup: phase('setup'), online: phase('online'), layers,
+    predictions: client.predictions!, logits: client.logits!, ...(client.labels ? { labels: client.labels } : {}), parties,
+  };
+}
+
+/** The arguments of `si party` for a configuration. */
+export function partyArgs(o: LocalOptions, role: Role): string[] {
+  const a = ['--model', o.model, '--mode', o.mode ?? 'small16', '--frac-bits', String(o.fracBits ?? 12), '--batch', String(o.batch ?? 8)];
+  if (o.spec) a.push('--spec', o.spec);
+  if (o.timeoutSeconds) a.push('--timeout', String(o.timeoutSeconds));
+  if (role === 'server') a.push('--weights', o.weights);
+  if (role === 'client') {
+    const i = o.input;
+    if (i.kind === 'random') a.push('--random', String(i.count), ...(i.seed ? ['--seed', i.seed] : []));
+    else {
+      a.push('--images', i.images);
+      if (i.labels) a.push('--labels', i.labels);
+      if (i.start) a.push('--start', String(i.start));
+      if (i.count !== undefined) a.push('--count', String(i.count));
+    }
+  }
+  return a;
+}
+
+interface Child {
+  role: Role;
+  proc: ChildProcess;
+  /** The next event of a kind (rejects if the process ends or fails first). */
+  until(kind: string): Promise<Record<string, unknown>>;
+  exited: Promise<number>;
+  error: string | undefined;
+}
+
+function cliEntry(): string {
+  const own = fileURLToPath(import.meta.url);
+  return join(own, '..', own.endsWith('.ts') ? 'cli.ts' : 'cli.js');
+}
+
+function start(role: Role, args: string[], o: LocalOptions): Child {
+  const proc = spawn(process.execPath, [...process.execArgv, cliEntry(), 'party', '--json', '--role', role, ...args], {
+    env: { ...process.env, ...ALLOCATOR_ENV, ...(o.threads ? { SI_THREADS: String(o.threads) } : {}) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const waiting = new Map<string, { resolve(e: Record<string, unknown>): void; reject(e: Error): void }>();
+  const seen = new Map<string, Record<string, unknown>>();
+  const stderr: string[] = [];
+  const child: Child = {
+    role, proc, error: undefined,
+    until: (kind) => {
+      const e = seen.get(kind);
+      if (e) return Promise.resolve(e);
+      if (child.error !== undefined) return Promise.reject(new Error(`${role}: ${child.error}`));
+      return new Promise((resolve, reject) => waiting.set(kind, { resolve, reject }));
+    },
+    exited: new Promise((resolve) => proc.on('close', (code) => {
+      child.error ??= code === 0 ? undefined : `exited with code ${code}${stderr.length ? `: ${stderr.join('\n').slice(-2000)}` : ''}`;
+      for (const [k, w] of waiting) w.reject(new Error(`${role}: ${child.error ?? `ended before "${k}"`}`));
+      waiting.clear();
+      resolve(code ?? 1);
+    })),
+  };
+  createInterface({ input: proc.stderr! }).on('line', (l) => stderr.push(l));
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    let e: Record<string, unknown>;
+    try {
+      e = JSON.parse(line);
+    } catch {
+      stderr.push(line);
+      return;
+    }
+    const kind = String(e.event);
+    if (kind === 'error') child.error ??= String(e.message);
+    else o.onEvent?.(role, e);
+    seen.set(kind, e);
+    waiting.get(kind)?.resolve(e);
+    waiting.delete(kind);
+  });
+  return child;
+}
+
+/** Runs a session with the three parties as local processes; resolves with the merged report. */
+export async function runLocal(o: LocalOptions): Promise<SessionReport> {
+  const dir = mkdtempSync(join(tmpdir(), 'si-certs-'));
+  const children: Child[] = [];
+  try {
+    const ca = createCA({ name: 'si throwaway CA', days: 1 });
+    writeFileSync(join(dir, 'ca.pem'), ca.cert);
+    for (const role of ['client', 'server', 'helper'] as const) {
+      const c = issueCert(ca, { role, hosts: ['localhost', '127.0.0.1'], days: 1 });
+      writeFileSync(join(dir, `${role}.pem`), c.cert);
+      writeFileSync(join(dir, `${role}.key`), c.key, { mode: 0o600 });
+    }
+    const tls = ['--tls', dir];
+    const helper = start('helper', [...tls, '--listen', '127.0.0.1:0', ...partyArgs(o, 'helper')], o);
+    children.push(helper);
+    const hp = (await helper.until('listening')).port as number;
+    const server = start('server', [...tls, '--listen', '127.0.0.1:0', '--helper', `127.0.0.1:${hp}`, ...partyArgs(o, 'server')], o);
+    children.push(server);
+    const sp = (await server.until('listening')).port as number;
+    const client = start('client', [...tls, '--server', `127.0.0.1:${sp}`, '--helper', `127.0.0.1:${hp}`, ...partyArgs(o, 'client')], o);
+    children.push(client);
+    const reports = await Promise.allSettled(children.map((c) => c.until('report')));
+    await Promise.all(children.map((c) => c.exited));
+    const failed = children.filter((c) => c.error !== undefined);
+    if (failed.length) throw new Error(`secure inference failed: ${failed.map((c) => `${c.role}: ${c.error}`).join('; ')}`);
+    return mergeReports(reports.map((r) => (r as PromiseFulfilledResult<Record<string, unknown>>).value as unknown as PartyReport));
+  } finally {
+    // A party that failed makes the others abort; anything still running after that is stopped.
+    for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * What the three parties must agree on before any share moves: the architecture, the patch spec, the
+ * comparison mode, the fixed-point scale and the batch size (all public), plus the number of images
+ * (the client's). A disagreement would not fail loudly later, it would give wrong predictions, so the
+ * parties compare these first and stop with an error that names the field.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { stringifySpec, type PatchSpec } from '@si/patch-relu';
+import type { DreluMode } from '@si/relu-protocols';
+import { CLIENT, HELPER, SERVER, type Party } from '@si/sharing';
+
+export class SessionError extends Error {
+  override readonly name = 'SessionError';
+}
+
+/** Comparison modes by name: `full`, `smallK`/`paperK` (drop 4 low bits, keep K), or `small:D:K` / `paper:D:K`. */
+export function parseMode(name: string): DreluMode {
+  if (name === 'full') return { mode: 'full' };
+  const m = /^(small|paper)(?::(\d+):(\d+)|(\d+))$/.exec(name);
+  if (!m) throw new SessionError(`unknown comparison mode "${name}" (use full, small16, paper16, small:D:K or paper:D:K)`);
+  const [dropLowBits, keepBits] = m[4] !== undefined ? [4, Number(m[4])] : [Number(m[2]), Number(m[3])];
+  if (!(keepBits >= 2 && keepBits <= 62 && dropLowBits >= 0 && dropLowBits + keepBits <= 63))
+    throw new SessionError(`comparison mode "${name}": need 2 <= K <= 62 and D + K <= 63 (D dropped low bits, K compared bits)`);
+  return { mode: m[1] === 'small' ? 'small-ring' : 'paper', dropLowBits, keepBits };
+}
+
+/** The public parameters of a session. */
+export interface PublicParams {
+  model: string;
+  /** SHA-256 of the canonical spec text, or 'relu' (every layer a plain ReLU). */
+  spec: string;
+  mode: string;
+  fracBits: number;
+  batch: number;
+}
+
+export function specDigest(spec: PatchSpec | null): string {
+  return spec ? createHash('sha256').update(stringifySpec(spec)).digest('hex') : 'relu';
+}
+
+const FIELDS: (keyof PublicParams)[] = ['model', 'spec', 'mode', 'fracBits', 'batch'];
+
+/**
+ * Every party sends its parameters to the other two and checks theirs; the client also sends how many
+ * images it will classify. Returns that count.
+ * @throws {SessionError} naming the first field two parties disagree on
+ */
+export async function agree(p: Party, mine: PublicParams, images?: number): Promise<number> {
+  if (p.id === CLIENT && !(Number.isInteger(images) && images! > 0)) throw new SessionError(`the client must classify at least one image, got ${images}`);
+  const msg = new TextEncoder().encode(JSON.stringify({ ...mine, images: p.id === CLIENT ? images : null }));
+  const peers = [CLIENT, SERVER, HELPER].filter((q) => q !== p.id);
+  const theirs = await p.scope('session', () => Promise.all(peers.map(async (q) => {
+    const text = new TextDecoder().decode(await p.link(q).exchange('params', msg));
+    try {
+      return JSON.parse(text) as PublicParams & { images: number | null };
+    } catch {
+      throw new SessionError(`the ${p.link(q).peer} sent session parameters that are not JSON`);
+    }
+  })), 'setup');
+  theirs.forEach((t, i) => {
+    for (const k of FIELDS) {
+      if (t[k] !== mine[k]) {
+        const what = k === 'spec' ? 'patch spec (SHA-256 of its canonical text)' : k;
+        throw new SessionError(`the ${p.role} and the ${p.link(peers[i]!).peer} disagree on the ${what}: ${JSON.stringify(mine[k])} here, ${JSON.stringify(t[k])} there`);
+      }
+    }
+  });
+  if (p.id === CLIENT) return images!;
+  const count = theirs[peers.indexOf(CLIENT)]!.images;
+  if (!(Number.isInteger(count) && count! > 0)) throw new SessionError(`the client announced ${count} images`);
+  return count!;
+}
