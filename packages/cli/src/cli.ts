@@ -43,6 +43,7 @@ interface SessionOpts {
   start?: number;
   count?: number;
   timeout?: number;
+  preprocess: boolean;
 }
 
 function sessionOptions(c: Command): Command {
@@ -59,7 +60,8 @@ function sessionOptions(c: Command): Command {
     .option('--count <n>', 'client: number of images (default: all from --start)', int('--count', 1))
     .option('--random <n>', 'client: n seeded random images instead of a file', int('--random', 1))
     .option('--seed <s>', 'client: seed of the random images')
-    .option('--timeout <s>', 'seconds to wait for a peer message', int('--timeout', 1), 120);
+    .option('--timeout <s>', 'seconds to wait for a peer message', int('--timeout', 1), 120)
+    .option('--no-preprocess', 'fold the input-independent work of each batch into the online phase');
 }
 
 function inputOf(o: SessionOpts): InputSource | undefined {
@@ -97,7 +99,7 @@ sessionOptions(program.command('infer'))
       if (!o.json) console.error(`si infer: ${o.model}, spec ${o.spec}, mode ${o.mode}, weights ${weights}: client, server and helper as local processes over TLS 1.3 (mutual authentication)`);
       let bar: Progress | undefined;
       const report = await runLocal({
-        model: o.model, weights, spec: o.spec, mode: o.mode, fracBits: o.fracBits, batch: o.batch, input, timeoutSeconds: o.timeout, threads: o.threads,
+        model: o.model, weights, spec: o.spec, mode: o.mode, fracBits: o.fracBits, batch: o.batch, input, timeoutSeconds: o.timeout, threads: o.threads, preprocess: o.preprocess,
         onEvent: (role, e) => {
           if (role !== 'client') return;
           if (e.event === 'connected') bar = new Progress('secure inference', e.batches as number);
@@ -141,7 +143,7 @@ sessionOptions(program.command('party'))
       let bar: Progress | undefined;
       const report = await runParty({
         role: o.role, deployment: { server, helper }, tls: readCredentials(tlsDir, o.role), listen,
-        model: o.model, spec: o.spec, mode: o.mode, fracBits: o.fracBits, batch: o.batch, weights: o.weights, input: inputOf(o),
+        model: o.model, spec: o.spec, mode: o.mode, fracBits: o.fracBits, batch: o.batch, weights: o.weights, input: inputOf(o), preprocess: o.preprocess,
         timeoutSeconds: o.timeout, connectTimeoutSeconds: o.connectTimeout,
       }, {
         onListening: (port) => (emit({ event: 'listening', role: o.role, port }), o.json || console.error(`${o.role}: listening on ${listen!.host}:${port}`)),
@@ -194,10 +196,11 @@ program.command('models')
   });
 
 function printSession(r: SessionReport & { plaintext?: { agree: number } }, layers: boolean): void {
-  const line = (k: string, v: string) => console.log(`${k.padEnd(10)} ${v}`);
+  const line = (k: string, v: string) => console.log(`${k.padEnd(11)} ${v}`);
   line('images', `${r.images} in ${r.batches} batch${r.batches === 1 ? '' : 'es'} of up to ${r.batch}`);
   line('DReLUs', `${r.drelus.toLocaleString('en-US')} per image, ${((100 * r.drelus) / r.relus).toFixed(2)}% of ${r.relus.toLocaleString('en-US')} ReLUs`);
   line('setup', `${fmtBytes(r.setup.bytes)}, ${r.setup.rounds} rounds, ${fmtSeconds(r.setup.seconds)}`);
+  if (r.preprocess.bytes) line('preprocess', `${fmtBytes(r.preprocess.bytes)} (${fmtBytes(Math.round(r.preprocess.bytes / r.images))}/image), ${r.preprocess.rounds} round${r.preprocess.rounds === 1 ? '' : 's'} per batch, ${fmtSeconds(r.preprocess.seconds)} (input-independent)`);
   line('online', `${fmtBytes(r.online.bytes)} (${fmtBytes(Math.round(r.online.bytes / r.images))}/image), ${r.online.rounds} rounds per batch, ${fmtSeconds(r.online.seconds)} (${fmtSeconds(r.online.seconds / r.images)}/image)`);
   if (r.labels) {
     const ok = r.predictions.filter((p, i) => p === r.labels![i]).length;

@@ -31,6 +31,8 @@ export interface LocalOptions {
   batch?: number;
   input: InputSource;
   timeoutSeconds?: number;
+  /** Per-batch preprocessing ahead of the input (default true). */
+  preprocess?: boolean;
   /** Worker threads per party (SI_THREADS); default: the ring's default. */
   threads?: number;
   /** Every event a party prints (listening, connected, setup, batch). */
@@ -59,12 +61,13 @@ export interface SessionReport {
   drelus: number;
   relus: number;
   setup: { bytes: number; rounds: number; seconds: number };
+  preprocess: { bytes: number; rounds: number; seconds: number };
   online: { bytes: number; rounds: number; seconds: number };
   layers: LayerTotals[];
   predictions: number[];
   logits: number[][];
   labels?: number[];
-  parties: Record<Role, { setupSent: number; onlineSent: number }>;
+  parties: Record<Role, { setupSent: number; preprocessSent: number; onlineSent: number }>;
 }
 
 /** Merges the three parties' reports. */
@@ -81,15 +84,17 @@ export function mergeReports(rs: readonly PartyReport[]): SessionReport {
       L.seconds = Math.max(L.seconds, l.seconds);
     });
   }
-  const phase = (k: 'setup' | 'online') => ({
+  const phase = (k: 'setup' | 'preprocess' | 'online') => ({
     bytes: rs.reduce((s, r) => s + r[k].sent, 0),
     rounds: Math.max(...rs.map((r) => r[k].rounds)),
-    seconds: Math.max(...rs.map((r) => r[k].seconds)),
+    // Setup and preprocessing end when the slowest party is done; the online phase is timed by the
+    // client, from sharing its input to its last prediction (the others start waiting for it earlier).
+    seconds: k === 'online' ? client.online.seconds : Math.max(...rs.map((r) => r[k].seconds)),
   });
-  const parties = Object.fromEntries(rs.map((r) => [r.role, { setupSent: r.setup.sent, onlineSent: r.online.sent }])) as SessionReport['parties'];
+  const parties = Object.fromEntries(rs.map((r) => [r.role, { setupSent: r.setup.sent, preprocessSent: r.preprocess.sent, onlineSent: r.online.sent }])) as SessionReport['parties'];
   return {
     model: client.model, mode: client.mode, spec: client.spec, fracBits: client.fracBits, images: client.images, batch: client.batch,
-    batches: client.batches, drelus: client.drelus, relus: client.relus, setup: phase('setup'), online: phase('online'), layers,
+    batches: client.batches, drelus: client.drelus, relus: client.relus, setup: phase('setup'), preprocess: phase('preprocess'), online: phase('online'), layers,
     predictions: client.predictions!, logits: client.logits!, ...(client.labels ? { labels: client.labels } : {}), parties,
   };
 }
@@ -99,6 +104,7 @@ export function partyArgs(o: LocalOptions, role: Role): string[] {
   const a = ['--model', o.model, '--mode', o.mode ?? 'small16', '--frac-bits', String(o.fracBits ?? 12), '--batch', String(o.batch ?? 8)];
   if (o.spec) a.push('--spec', o.spec);
   if (o.timeoutSeconds) a.push('--timeout', String(o.timeoutSeconds));
+  if (o.preprocess === false) a.push('--no-preprocess');
   if (role === 'server') a.push('--weights', o.weights);
   if (role === 'client') {
     const i = o.input;

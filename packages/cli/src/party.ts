@@ -8,7 +8,7 @@
 import { LinkServer, type TlsCredentials } from '@si/net';
 import { encodeFixed, decodeFixed } from '@si/ring';
 import { CLIENT, connectParty, reveal, shareInput, type Deployment, type Party, type Role } from '@si/sharing';
-import { compileFixed, publicModel, secureForward, setupSecure, type FixedModel, type Graph } from '@si/models';
+import { compileFixed, prepareSecure, publicModel, secureForward, setupSecure, type FixedModel, type Graph } from '@si/models';
 import { patchReluDrelus, RELU, type PatchSpec } from '@si/patch-relu';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
 import { idxImages, idxLabels, randomImages } from './data.ts';
@@ -37,6 +37,11 @@ export interface PartyConfig {
   weights?: string;
   /** The client's images. */
   input?: InputSource;
+  /**
+   * Do each batch's input-independent work (the linear layers' mask products) in a preprocessing step
+   * before its input is shared (default true); false folds it into the online phase.
+   */
+  preprocess?: boolean;
   /** Seconds to wait for a peer's message (default 120) and for the peers to connect (default 60). */
   timeoutSeconds?: number;
   connectTimeoutSeconds?: number;
@@ -74,6 +79,9 @@ export interface PartyReport {
   drelus: number;
   relus: number;
   setup: PhaseReport;
+  /** Per-batch input-independent work, all batches (rounds: per batch). */
+  preprocess: PhaseReport;
+  /** From sharing the input to revealing the logits, all batches (rounds: per batch). */
   online: PhaseReport;
   layers: LayerReport[];
   /** The client only: top-1 class per image, and the logits. */
@@ -146,7 +154,7 @@ export async function runParty(cfg: PartyConfig, hooks: PartyHooks = {}): Promis
   }
   if ((cfg.role === 'client') !== (cfg.input !== undefined)) throw new Error(cfg.role === 'client' ? 'the client needs input images' : `only the client holds the images; the ${cfg.role} must not be given them`);
   const input = cfg.input ? loadInput(graph, cfg.input) : undefined;
-  const params: PublicParams = { model: cfg.model, spec: specDigest(spec), mode: modeName, fracBits: f, batch };
+  const params: PublicParams = { model: cfg.model, spec: specDigest(spec), mode: modeName, fracBits: f, batch, preprocess: cfg.preprocess !== false };
 
   let listener: LinkServer | undefined;
   if (cfg.role !== 'client') {
@@ -200,33 +208,42 @@ async function session(p: Party, c: Ctx, hooks: PartyHooks): Promise<PartyReport
   const timings = new Map<string, number>();
   const logits: number[][] = [];
   const t1 = performance.now();
+  let preSeconds = 0, onlineSeconds = 0;
   for (let b = 0; b < batches; b++) {
     const n = Math.min(c.batch, images - b * c.batch);
     const shape = [n, C, H, W];
+    const t2 = performance.now();
+    const pre = c.cfg.preprocess === false ? undefined : await p.scope(`pre${b}`, () => prepareSecure(p, sm, n), 'preprocess');
+    const t3 = performance.now();
+    preSeconds += (t3 - t2) / 1000;
     await p.scope(`batch${b}`, async () => {
       const x = p.id === CLIENT ? encodeFixed(c.input!.x.subarray(b * c.batch * per, (b * c.batch + n) * per), c.f, shape) : undefined;
-      const y = await secureForward(p, sm, shareInput(p, CLIENT, shape, x), { spec: c.spec?.layers, mode: c.mode, timings });
+      const y = await secureForward(p, sm, shareInput(p, CLIENT, shape, x), { spec: c.spec?.layers, mode: c.mode, timings, pre });
       const opened = await reveal(p, y, 'client');
       if (opened) {
         const v = decodeFixed(opened, c.f);
         for (let i = 0; i < n; i++) logits.push(Array.from(v.subarray(i * classes, (i + 1) * classes)));
       }
     });
+    onlineSeconds += (performance.now() - t3) / 1000;
     hooks.onBatch?.(b + 1, batches, (performance.now() - t1) / 1000);
   }
-  const onlineSeconds = (performance.now() - t1) / 1000;
-  return report(p, c, { images, batches, setupSeconds, onlineSeconds, timings, logits });
+  return report(p, c, { images, batches, setupSeconds, preSeconds, onlineSeconds, timings, logits });
 }
 
-function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSeconds: number; onlineSeconds: number; timings: Map<string, number>; logits: number[][] }): PartyReport {
+function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSeconds: number; preSeconds: number; onlineSeconds: number; timings: Map<string, number>; logits: number[][] }): PartyReport {
   const rows = p.ledger.rows();
   const sent = (row: { sent: Record<string, number> }) => Object.values(row.sent).reduce((a, b) => a + b, 0);
   const layers = new Map<string, LayerReport>();
   for (const n of c.graph.nodes) if (r.timings.has(n.name)) layers.set(n.name, { name: n.name, op: n.op, sent: 0, rounds: 0, seconds: r.timings.get(n.name)! });
-  let onlineRounds = 0, setupRounds = 0;
+  let onlineRounds = 0, setupRounds = 0, preRounds = 0;
   for (const row of rows) {
     if (row.phase === 'setup') {
       if (!row.label.includes('/')) setupRounds += row.rounds;
+      continue;
+    }
+    if (row.phase === 'preprocess') {
+      if (row.label === 'pre0') preRounds = row.rounds;
       continue;
     }
     const [b, node] = row.label.split('/');
@@ -241,6 +258,7 @@ function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSec
     role: p.role, model: c.params.model, mode: c.params.mode, spec: c.params.spec, fracBits: c.f,
     images: r.images, batch: c.batch, batches: r.batches, drelus, relus,
     setup: { sent: p.ledger.totals({ phase: 'setup' }).sent, rounds: setupRounds, seconds: r.setupSeconds },
+    preprocess: { sent: p.ledger.totals({ phase: 'preprocess' }).sent, rounds: preRounds, seconds: r.preSeconds },
     online: { sent: p.ledger.totals({ phase: 'online' }).sent, rounds: onlineRounds, seconds: r.onlineSeconds },
     layers: [...layers.values()],
   };

@@ -33,13 +33,15 @@ export interface PublicParams {
   mode: string;
   fracBits: number;
   batch: number;
+  /** Whether each batch is preprocessed ahead of its input. */
+  preprocess: boolean;
 }
 
 export function specDigest(spec: PatchSpec | null): string {
   return spec ? createHash('sha256').update(stringifySpec(spec)).digest('hex') : 'relu';
 }
 
-const FIELDS: (keyof PublicParams)[] = ['model', 'spec', 'mode', 'fracBits', 'batch'];
+const FIELDS: (keyof PublicParams)[] = ['model', 'spec', 'mode', 'fracBits', 'batch', 'preprocess'];
 
 /**
  * Every party sends its parameters to the other two and checks theirs; the client also sends how many

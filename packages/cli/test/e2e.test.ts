@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeFixed, encodeFixed } from '@si/ring';
-import { totalBytes } from '@si/sharing';
-import { compileFixed, fixedForward, secureForwardCost, setupSecureCost } from '@si/models';
+import { totalBytes, type Cost } from '@si/sharing';
+import { compileFixed, fixedForward, prepareSecureCost, secureForwardCost, setupSecureCost } from '@si/models';
 import { patchReluDrelus, RELU } from '@si/patch-relu';
 import { graphOf, loadSpec, loadWeights, randomImages, runLocal } from '../src/index.ts';
 
@@ -34,7 +34,8 @@ test('three processes over mutually authenticated TLS: logits match the fixed-po
   // Bytes: each layer equals its declaration summed over the batches (2 + 1 images); the whole online
   // phase is those plus revealing the logits; setup is the masked weights plus session agreement.
   const mode = { mode: 'full' as const };
-  const [c2, c1] = await Promise.all([secureForwardCost(model, 2, { spec: spec.layers, mode }), secureForwardCost(model, 1, { spec: spec.layers, mode })]);
+  const cost = (n: number) => secureForwardCost(model, n, { spec: spec.layers, mode, prepared: true });
+  const [c2, c1] = [await cost(2), await cost(1)];
   let layers = 0;
   for (const L of r.layers) {
     const want = totalBytes(c2.get(L.name)!) + totalBytes(c1.get(L.name)!);
@@ -44,6 +45,8 @@ test('three processes over mutually authenticated TLS: logits match the fixed-po
   }
   assert.is(r.layers.length, c2.size);
   assert.is(r.online.bytes, layers + 8 * 10 * count, 'online bytes = layers + logits revealed to the client');
+  const sum = (m: Map<string, Cost>) => [...m.values()].reduce((s, c) => s + totalBytes(c), 0);
+  assert.is(r.preprocess.bytes, sum(await prepareSecureCost(model, 2)) + sum(await prepareSecureCost(model, 1)), 'preprocessing bytes');
   const weights = [...setupSecureCost(graph).values()].reduce((s, c) => s + totalBytes(c), 0);
   assert.ok(r.setup.bytes >= weights + 6 * 32 && r.setup.bytes < weights + 6 * 32 + 6 * 300, `setup ${r.setup.bytes} vs weights ${weights}`);
 

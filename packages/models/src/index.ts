@@ -14,4 +14,6 @@ export { saveParams, loadParams } from './io/params.ts';
 export { importOnnx, OnnxError, SUPPORTED_OPS } from './io/onnx.ts';
 export { Writer as ProtobufWriter } from './io/protobuf.ts';
 export { compileFixed, publicView, publicModel, checkSecureSupport, averagingFactor, CompileError, type FixedModel, type FixedLayer } from './secure/compile.ts';
-export { fixedForward, setupSecure, secureForward, secureForwardCost, setupSecureCost, type SecureModel, type RunOptions } from './secure/executor.ts';
+export {
+  fixedForward, setupSecure, secureForward, secureForwardCost, setupSecureCost, prepareSecure, prepareSecureCost, type SecureModel, type RunOptions, type Preprocessed,
+} from './secure/executor.ts';

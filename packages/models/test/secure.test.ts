@@ -4,7 +4,7 @@ import seedrandom from 'seedrandom';
 import { decodeFixed, encodeFixed } from '@si/ring';
 import { localParties, measuredCost, reveal, shareInput, totalBytes } from '@si/sharing';
 import {
-  compileFixed, fixedForward, forward, GraphBuilder, initParams, publicView, secureForward, secureForwardCost, setupSecure, type Params,
+  compileFixed, fixedForward, forward, GraphBuilder, initParams, publicView, secureForward, secureForwardCost, setupSecure, prepareSecure, prepareSecureCost, type Params,
 } from '../src/index.ts';
 
 const r = seedrandom('secure');
@@ -54,11 +54,14 @@ test('secure logits equal the fixed-point twin within the truncation tolerance (
   const tw = decodeFixed(twin, f);
   for (let i = 0; i < fl.length; i++) assert.ok(Math.abs(tw[i]! - fl[i]!) < 0.05, `twin vs float ${i}: ${tw[i]} vs ${fl[i]}`);
   for (const mode of [{ mode: 'full' as const }, { mode: 'small-ring' as const, dropLowBits: 0, keepBits: 24 }]) {
+    const prepared = mode.mode !== 'full';
     const parties = await localParties();
     const outs = await Promise.all(parties.map(async (p) => {
       const sm = await setupSecure(p, p.id === 1 ? model : publicView(model));
       const xs = shareInput(p, 0, x.shape, p.id === 0 ? x : undefined);
-      const y = await p.scope('infer', () => secureForward(p, sm, xs, { spec, mode }));
+      // The truncated mode also runs with the linear layers' input-independent half done ahead.
+      const pre = prepared ? await p.scope('pre', () => prepareSecure(p, sm, N), 'preprocess') : undefined;
+      const y = await p.scope('infer', () => secureForward(p, sm, xs, { spec, mode, pre }));
       return reveal(p, y, 'client');
     }));
     const got = decodeFixed(outs[0]!, f);
@@ -71,7 +74,12 @@ test('secure logits equal the fixed-point twin within the truncation tolerance (
       for (let c = 0; c < 5; c++) assert.ok(Math.abs(row(got)[c]! - row(tw)[c]!) < 0.01, `image ${n} logit ${c}: ${row(got)[c]} vs ${row(tw)[c]} (${mode.mode})`);
     }
     // Every protocol node's traffic and rounds equal its declaration, and nothing else is sent.
-    const declared = await secureForwardCost(publicView(model), N, { spec, mode });
+    const declared = await secureForwardCost(publicView(model), N, { spec, mode, prepared });
+    if (prepared) {
+      const want = [...(await prepareSecureCost(model, N)).values()].reduce((s, c) => s + totalBytes(c), 0);
+      assert.is(totalBytes(measuredCost(parties, 'pre', 'preprocess')), want, 'preprocessing bytes');
+      assert.ok(want > 0);
+    }
     let sum = 0;
     for (const [name, c] of declared) {
       const got = measuredCost(parties, `infer/${name}`);

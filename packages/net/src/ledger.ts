@@ -15,7 +15,11 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-export type Phase = 'setup' | 'online';
+/**
+ * setup: once per model and session (weight masks); preprocess: per batch but independent of the
+ * input (correlated randomness, products of masks); online: everything that waits for the input.
+ */
+export type Phase = 'setup' | 'preprocess' | 'online';
 
 /** One row: traffic of one label in one phase, as seen by this party. */
 export interface LedgerRow {

@@ -14,7 +14,7 @@ export { reveal, revealClear, revealCost, type RevealTo } from './reveal.ts';
 export { truncate, truncateClear, truncateCost } from './truncate.ts';
 export { beaver, beaverClear, beaverCost, elementwise, matmulOp, convOp, type Bilinear } from './beaver.ts';
 export {
-  KnownWeights, setupKnownWeights, linearKnown, knownLayer, addChannelBias, linearKnownClear, linearKnownCost, knownWeightsSetupCost,
+  KnownWeights, LinearPre, setupKnownWeights, prepareLinearKnown, prepareLinearKnownCost, linearKnown, knownLayer, addChannelBias, linearKnownClear, linearKnownCost, knownWeightsSetupCost,
 } from './linear.ts';
 export { foldBatchNorm, type BatchNorm } from './fold.ts';
 export { measuredCost, totalBytes, sequential, scaleBytes, NO_COST, type Cost } from './cost.ts';

@@ -54,26 +54,59 @@ export async function setupKnownWeights(
   }, 'setup');
 }
 
-/** Shared op(x, W) for the layer's server-known W (no truncation, no bias). */
-export async function linearKnown(p: Party, x: Shared, layer: KnownWeights): Promise<Shared> {
-  const yShape = layer.op.outShape(x.shape, layer.wShape);
+/**
+ * The input-independent half of linearKnown for inputs of shape xShape, done ahead (preprocessing):
+ * P0 keeps A and op(A, W - B) + R, P2 sends G = op(A, B) - R to P1, who keeps it. The online call then
+ * only sends E = x0 - A and computes P1's op(E + x1, W).
+ */
+export class LinearPre {
+  constructor(readonly layer: string, readonly xShape: readonly number[], readonly a: RingTensor | null, readonly y: RingTensor | null) {}
+}
+
+export async function prepareLinearKnown(p: Party, layer: KnownWeights, xShape: readonly number[]): Promise<LinearPre> {
+  const yShape = layer.op.outShape(xShape, layer.wShape);
   const label = p.label(layer.op.name);
   if (p.id === HELPER) {
-    const a = p.prf(CLIENT).ring(`${label}:A`, x.shape), r = p.prf(CLIENT).ring(`${label}:R`, yShape);
+    const a = p.prf(CLIENT).ring(`${label}:A`, xShape), r = p.prf(CLIENT).ring(`${label}:R`, yShape);
     p.link(SERVER).send('linear.G', layer.op.apply(a, layer.held).subInPlace(r).data);
+    return new LinearPre(layer.name, xShape, null, null);
+  }
+  if (p.id === CLIENT) {
+    const a = p.prf(HELPER).ring(`${label}:A`, xShape), r = p.prf(HELPER).ring(`${label}:R`, yShape);
+    return new LinearPre(layer.name, xShape, a, layer.op.apply(a, layer.held).addInPlace(r));
+  }
+  return new LinearPre(layer.name, xShape, null, new RingTensor(await p.link(HELPER).recvI64('linear.G', size(yShape)), yShape));
+}
+
+/**
+ * Shared op(x, W) for the layer's server-known W (no truncation, no bias). With `pre` (from
+ * prepareLinearKnown for this layer and shape) only E crosses the network.
+ */
+export async function linearKnown(p: Party, x: Shared, layer: KnownWeights, pre?: LinearPre): Promise<Shared> {
+  const yShape = layer.op.outShape(x.shape, layer.wShape);
+  if (pre && (pre.layer !== layer.name || pre.xShape.join() !== x.shape.join()))
+    throw new RangeError(`preprocessing for "${pre.layer}" [${pre.xShape.join(',')}] used for "${layer.name}" [${x.shape.join(',')}]`);
+  if (p.id === HELPER) {
+    if (!pre) await prepareLinearKnown(p, layer, x.shape);
     return new Shared(yShape, null);
   }
   if (p.id === CLIENT) {
+    if (pre) {
+      p.link(SERVER).send('linear.E', x.share!.sub(pre.a!).data);
+      return new Shared(yShape, pre.y);
+    }
+    // E goes out before P0's own product is computed, so P1 can start on its half.
+    const label = p.label(layer.op.name);
     const a = p.prf(HELPER).ring(`${label}:A`, x.shape), r = p.prf(HELPER).ring(`${label}:R`, yShape);
     p.link(SERVER).send('linear.E', x.share!.sub(a).data);
     return new Shared(yShape, layer.op.apply(a, layer.held).addInPlace(r));
   }
   const [e, g] = await Promise.all([
     p.link(CLIENT).recvI64('linear.E', x.size),
-    p.link(HELPER).recvI64('linear.G', size(yShape)),
+    pre ? pre.y! : p.link(HELPER).recvI64('linear.G', size(yShape)).then((d) => new RingTensor(d, yShape)),
   ]);
   const y1 = layer.op.apply(new RingTensor(e, x.shape).addInPlace(x.share!), layer.held);
-  return new Shared(yShape, y1.addInPlace(new RingTensor(g, yShape)));
+  return new Shared(yShape, y1.addInPlace(g));
 }
 
 /** Adds a per-channel bias (axis 1 of [N, C, ...]) to P1's share. */
@@ -99,7 +132,11 @@ export async function knownLayer(p: Party, x: Shared, layer: KnownWeights, f: nu
 export const linearKnownClear = (x: RingTensor, w: RingTensor, op: Bilinear): RingTensor => op.apply(x, w);
 
 /** Online: E (input-sized) from P0 to P1 and G (output-sized) from P2 to P1, one round. */
-export const linearKnownCost = (xSize: number, ySize: number): Cost => ({ bytes: { '0>1': 8 * xSize, '2>1': 8 * ySize }, rounds: 1 });
+export const linearKnownCost = (xSize: number, ySize: number, prepared = false): Cost =>
+  prepared ? { bytes: { '0>1': 8 * xSize }, rounds: 1 } : { bytes: { '0>1': 8 * xSize, '2>1': 8 * ySize }, rounds: 1 };
+
+/** Declared cost of prepareLinearKnown. */
+export const prepareLinearKnownCost = (ySize: number): Cost => ({ bytes: { '2>1': 8 * ySize }, rounds: 1 });
 
 /** Setup: the masked weights from P1 to P0, one round. */
 export const knownWeightsSetupCost = (wSize: number): Cost => ({ bytes: { '1>0': 8 * wSize }, rounds: 1 });

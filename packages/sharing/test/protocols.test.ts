@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { RingTensor } from '@si/ring';
 import {
   beaver, beaverClear, beaverCost, convOp, elementwise, knownLayer, knownWeightsSetupCost, linearKnown, linearKnownClear,
-  linearKnownCost, matmulOp, measuredCost, reveal, revealClear, revealCost, rerandomize, setupKnownWeights, shareInput,
+  linearKnownCost, LinearPre, prepareLinearKnown, prepareLinearKnownCost, matmulOp, measuredCost, reveal, revealClear, revealCost, rerandomize, setupKnownWeights, shareInput,
   truncate, truncateClear, type Bilinear, type Shared,
 } from '../src/index.ts';
 import { all, closeAll, labeled, randomRing, smallRing, TRANSPORTS, type Trio } from './_parties.ts';
@@ -103,6 +103,14 @@ for (const [transport, make] of TRANSPORTS) {
           assert.ok(revealClear(ys[0].share!, ys[1].share!).equals(want), label);
           assert.equal(measuredCost(ps, label), linearKnownCost(x.size, want.size), label);
         }
+        // Preprocessed: G crosses ahead of the input; online only E does.
+        const pres = await all(ps, (p) => p.scope(`${name}-pre`, () => prepareLinearKnown(p, layers[p.id], x.shape), 'preprocess'));
+        assert.equal(measuredCost(ps, `${name}-pre`, 'preprocess'), prepareLinearKnownCost(linearKnownClear(x, w, op).size), `${name} preprocess`);
+        const ys = await labeled(ps, `${name}-prepared`, (p) => linearKnown(p, xs[p.id], layers[p.id], pres[p.id]));
+        assert.ok(revealClear(ys[0].share!, ys[1].share!).equals(linearKnownClear(x, w, op)), `${name} prepared`);
+        assert.equal(measuredCost(ps, `${name}-prepared`), linearKnownCost(x.size, 0, true), `${name} prepared`);
+        const misuse = await linearKnown(ps[0], xs[0], layers[0], new LinearPre('other', x.shape, null, null)).then(() => '', (e: Error) => e.message);
+        assert.match(misuse, /preprocessing for "other"/);
       }
     } finally {
       closeAll(ps);

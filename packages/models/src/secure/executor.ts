@@ -9,8 +9,8 @@
  */
 import { conv2d, RingTensor, words } from '@si/ring';
 import {
-  addChannelBias, convOp, HELPER, KnownWeights, knownWeightsSetupCost, linearKnown, linearKnownCost, matmulOp, setupKnownWeights, Shared, SERVER,
-  truncate, type Cost, type Party,
+  addChannelBias, convOp, HELPER, KnownWeights, knownWeightsSetupCost, linearKnown, linearKnownCost, LinearPre, matmulOp, prepareLinearKnown,
+  prepareLinearKnownCost, setupKnownWeights, Shared, SERVER, truncate, type Cost, type Party,
 } from '@si/sharing';
 import { maxpool, maxpoolClear, maxpoolCost, type DreluMode } from '@si/relu-protocols';
 import { patchRelu, patchReluCost, patchReluFixed, type PatchSize } from '@si/patch-relu';
@@ -24,6 +24,8 @@ export interface RunOptions {
   mode?: DreluMode;
   /** Seconds spent per protocol node (conv, linear, ReLU, max pool; each also a ledger label), accumulated. */
   timings?: Map<string, number>;
+  /** Preprocessing for this batch (from prepareSecure): the linear layers then send only their input online. */
+  pre?: Preprocessed;
   /** The twin only: called with each ReLU layer's input (for margins and debugging). */
   onRelu?(node: string, input: RingTensor, sizes: readonly PatchSize[]): void;
 }
@@ -250,7 +252,9 @@ export async function secureForward(p: Party, sm: SecureModel, x: Shared, opts: 
     layer: (n, t, f) =>
       timed(opts.timings, n.name, () => p.scope(n.name, async () => {
         const kw = sm.weights.get(n.name)!;
-        const y = truncate(p, await linearKnown(p, t, kw), f);
+        const pre = opts.pre?.layers.get(n.name);
+        if (opts.pre && !pre) throw new Error(`the preprocessing has no entry for "${n.name}"`);
+        const y = truncate(p, await linearKnown(p, t, kw, pre), f);
         return addChannelBias(p, y, kw.bias);
       })),
     relu: (n, t, sizes) => timed(opts.timings, n.name, () => p.scope(n.name, () => patchRelu(p, t, reluSizes(sizes, t.shape[1]!), mode))),
@@ -266,30 +270,69 @@ const reluSizes = (sizes: readonly PatchSize[], C: number): readonly PatchSize[]
 
 /**
  * The declared online cost of secureForward on a batch of N, per protocol node (the ledger label each
- * runs under). Local nodes and truncations cost nothing; the model's weights are not needed.
+ * runs under). Local nodes and truncations cost nothing; the model's weights are not needed. `prepared`:
+ * the batch was preprocessed (prepareSecure), so linear layers send only their input online.
  */
-export async function secureForwardCost(m: FixedModel, N: number, opts: RunOptions = {}): Promise<Map<string, Cost>> {
+export async function secureForwardCost(m: FixedModel, N: number, opts: RunOptions & { prepared?: boolean } = {}): Promise<Map<string, Cost>> {
   const mode = opts.mode ?? { mode: 'full' };
   const costs = new Map<string, Cost>();
+  await shapeWalk(m, N, opts, {
+    layer: (n, x, y) => void costs.set(n.name, linearKnownCost(sizeOf(x), sizeOf(y), opts.prepared)),
+    relu: (n, x, sizes) => void costs.set(n.name, patchReluCost(x, sizes, mode)),
+    maxpool: (n, x) => void costs.set(n.name, maxpoolCost(x, { kernel: n.kernel, stride: n.stride, padding: n.padding }, mode)),
+  });
+  return costs;
+}
+
+/** Input-independent work for one batch of N, done ahead of the input (see prepareLinearKnown). */
+export interface Preprocessed {
+  N: number;
+  layers: Map<string, LinearPre>;
+}
+
+/** Shapes through the graph for a batch of N, calling `layer` on each conv/linear node in order. */
+async function shapeWalk(m: FixedModel, N: number, opts: RunOptions, hooks: {
+  layer?(n: Node, x: readonly number[], y: readonly number[]): Promise<void> | void;
+  relu?(n: Node, x: readonly number[], sizes: readonly PatchSize[]): void;
+  maxpool?(n: Extract<Node, { op: 'maxpool' }>, x: readonly number[]): void;
+}): Promise<void> {
   const be: Backend<readonly number[]> = {
     shape: (t) => t,
     local: (_ts, _fn, shape) => shape,
     truncate: (t) => t,
     async layer(n, t) {
       const y = [N, ...n.shape];
-      costs.set(n.name, linearKnownCost(sizeOf(t), sizeOf(y)));
+      await hooks.layer?.(n, t, y);
       return y;
     },
     async relu(n, t, sizes) {
-      costs.set(n.name, patchReluCost(t, reluSizes(sizes, t[1]!), mode));
+      hooks.relu?.(n, t, reluSizes(sizes, t[1]!));
       return t;
     },
     async maxpool(n, t) {
-      costs.set(n.name, maxpoolCost(t, { kernel: n.kernel, stride: n.stride, padding: n.padding }, mode));
+      hooks.maxpool?.(n, t);
       return [N, ...n.shape];
     },
   };
   await walk(m, be, [N, ...m.graph.inputShape], opts);
+}
+
+/**
+ * Preprocessing for a batch of N: every party calls it (in a 'preprocess' scope) before the batch's
+ * secureForward and passes the result as `pre`.
+ */
+export async function prepareSecure(p: Party, sm: SecureModel, N: number): Promise<Preprocessed> {
+  const layers = new Map<string, LinearPre>();
+  await shapeWalk(sm.model, N, {}, {
+    layer: async (n, x) => void layers.set(n.name, await p.scope(n.name, () => prepareLinearKnown(p, sm.weights.get(n.name)!, x))),
+  });
+  return { N, layers };
+}
+
+/** The declared cost of prepareSecure, per conv/linear node. */
+export async function prepareSecureCost(m: FixedModel, N: number): Promise<Map<string, Cost>> {
+  const costs = new Map<string, Cost>();
+  await shapeWalk(m, N, {}, { layer: (n, _x, y) => void costs.set(n.name, prepareLinearKnownCost(sizeOf(y))) });
   return costs;
 }
 
