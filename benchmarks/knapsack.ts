@@ -4,38 +4,16 @@
 // solves them exactly: ResNet50 (22,720 groups, 6% budget 576,522), ResNet18-CIFAR (3,904 groups, budget
 // 33,423, also with the dense DP for comparison) and, without --quick, DeepLabV3-R50 on VOC (25,856
 // groups, budget 7,644,149).
-import seedrandom from 'seedrandom';
-import { candidatePatchSizes, mergeEqualCost, patchCost } from '@si/patch-relu';
+import { syntheticDistortions } from '@si/cli';
 import { evaluate, solveDp, solveFast, type Instance } from '@si/knapsack';
 import { emit, flags, round } from './_harness.ts';
 import { deeplabR50VocRelus, resnet18CifarRelus, resnet50Relus, type ReluShape } from './_layers.ts';
 
 const { quick, seed } = flags();
 
-/**
- * Synthetic distortions: per channel a scale s (log-normal, larger in early layers) and a decay a; an
- * option keeping a fraction r of the ReLUs gets s * (1 - r)^a * exp(N(0, 0.3^2)); a full ReLU costs nothing
- * in distortion. Equal-cost options are merged (lowest distortion kept), as the real pipeline does.
- */
+/** Synthetic distortions (see @si/cli syntheticDistortions), one group per channel. */
 function instance(name: string, layers: ReluShape[], budget: number): Instance {
-  const r = seedrandom(`${seed}/${name}`);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-  const groups: Instance['groups'] = [];
-  layers.forEach((L, li) => {
-    const cands = candidatePatchSizes(L.H, L.W);
-    const HW = L.H * L.W;
-    for (let c = 0; c < L.channels; c++) {
-      const s = Math.exp(gauss() - li / layers.length), a = 1 + 3 * r();
-      const opts = cands.filter(([ph, pw]) => pw !== 0 || ph !== 1).map((size) => {
-        const cost = patchCost(size, L.H, L.W);
-        const value = cost === HW ? 0 : s * (1 - cost / HW) ** a * Math.exp(0.3 * gauss());
-        return { size, cost, value };
-      });
-      const merged = mergeEqualCost(opts);
-      groups.push({ costs: merged.map((o) => o.cost), values: merged.map((o) => o.value) });
-    }
-  });
-  return { budget, groups };
+  return { budget, groups: syntheticDistortions(layers, `${seed}/${name}`) };
 }
 
 function run(name: string, layers: ReluShape[], fraction: number, withDp: boolean): Record<string, number | boolean> {

@@ -8,6 +8,6 @@ export { runLocal, mergeReports, partyArgs, ALLOCATOR_ENV, type LocalOptions, ty
 export { agree, parseMode, specDigest, SessionError, type PublicParams } from './session.ts';
 export { writeDeploymentCerts, readCredentials, readDeployment, type CertOptions, type DeploymentFile } from './certs.ts';
 export { plaintextPredictions } from './check.ts';
-export { MODELS, graphOf, loadWeights, loadSpec, syntheticWeights, syntheticSpec } from './models.ts';
+export { MODELS, graphOf, loadWeights, loadSpec, syntheticWeights, syntheticSpec, syntheticDistortions, type SyntheticGroup } from './models.ts';
 export { readIdx, idxImages, idxLabels, randomImages, DataError } from './data.ts';
 export { Progress, fmtBytes, fmtSeconds } from './progress.ts';

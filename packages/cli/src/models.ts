@@ -10,7 +10,7 @@ import {
   deeplabV3MobileNetV2, deeplabV3R50, fmnistResNet, forward, initParams, loadParams, mobilenetV2, resnet18Cifar, resnet50,
   type Graph, type Params,
 } from '@si/models';
-import { candidatePatchSizes, mergeEqualCost, parseSpec, patchCost, type PatchSize, type PatchSpec } from '@si/patch-relu';
+import { candidatePatchSizes, mergeEqualCost, parseSpec, patchCost, type PatchSize, type PatchSpec, type ReluLayerInfo } from '@si/patch-relu';
 import { solve } from '@si/knapsack';
 
 export const MODELS: Record<string, { make: () => Graph; classes: number; note: string }> = {
@@ -63,8 +63,7 @@ export function syntheticWeights(graph: Graph, seed: string): Params {
 
 /**
  * A patch spec: `file:PATH` or `knapsack:FRACTION[:SEED]` — the exact knapsack on synthetic distortions
- * (per channel a scale and a decay; see benchmarks/knapsack.ts) under a DReLU budget of FRACTION of the
- * network's ReLUs.
+ * (syntheticDistortions) under a DReLU budget of FRACTION of the network's ReLUs.
  */
 export function loadSpec(graph: Graph, source: string | undefined): PatchSpec | null {
   if (!source || source === 'relu') return null;
@@ -76,12 +75,23 @@ export function loadSpec(graph: Graph, source: string | undefined): PatchSpec | 
   return parseSpec(readFileSync(path, 'utf8'), graph.reluLayers().map((l) => ({ name: l.name, channels: l.channels, H: l.H, W: l.W })));
 }
 
-export function syntheticSpec(graph: Graph, fraction: number, seed: string): PatchSpec {
-  if (!(fraction > 0 && fraction <= 1)) throw new Error(`budget fraction must be in (0, 1], got ${fraction}`);
-  const layers = graph.reluLayers();
-  const r = seedrandom(`spec/${graph.name}/${seed}`);
+/** One knapsack group per channel: the costs and synthetic distortions of its candidate patch sizes. */
+export interface SyntheticGroup {
+  costs: number[];
+  values: number[];
+  sizes: PatchSize[];
+}
+
+/**
+ * Synthetic distortions for every channel of the given ReLU layers (for benchmarks and demos without a
+ * trained network): per channel a scale s (log-normal, larger in early layers) and a decay a; an option
+ * keeping a fraction r of the ReLUs gets s * (1 - r)^a * exp(N(0, 0.3^2)); a full ReLU costs nothing in
+ * distortion. Equal-cost options are merged (lowest distortion kept), as the real pipeline does.
+ */
+export function syntheticDistortions(layers: readonly ReluLayerInfo[], seed: string): SyntheticGroup[] {
+  const r = seedrandom(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-  const groups: { costs: number[]; values: number[]; sizes: PatchSize[] }[] = [];
+  const groups: SyntheticGroup[] = [];
   layers.forEach((L, li) => {
     const cands = candidatePatchSizes(L.H, L.W).filter((s) => !(s[0] === 1 && s[1] === 0));
     const HW = L.H * L.W;
@@ -94,6 +104,14 @@ export function syntheticSpec(graph: Graph, fraction: number, seed: string): Pat
       groups.push({ costs: merged.map((o) => o.cost), values: merged.map((o) => o.value), sizes: merged.map((o) => o.size) });
     }
   });
+  return groups;
+}
+
+/** The exact knapsack on synthetic distortions under a budget of `fraction` of the network's ReLUs. */
+export function syntheticSpec(graph: Graph, fraction: number, seed: string): PatchSpec {
+  if (!(fraction > 0 && fraction <= 1)) throw new Error(`budget fraction must be in (0, 1], got ${fraction}`);
+  const layers = graph.reluLayers();
+  const groups = syntheticDistortions(layers.map((l) => ({ name: l.name, channels: l.channels, H: l.H, W: l.W })), `spec/${graph.name}/${seed}`);
   const total = layers.reduce((s, l) => s + l.relus, 0);
   const sol = solve({ budget: Math.floor(fraction * total), groups });
   const spec: PatchSpec = { format: 'si-patch-spec', version: 1, model: graph.name, layers: {} };
