@@ -64,6 +64,8 @@ export interface SessionReport {
   preprocess: { bytes: number; rounds: number; seconds: number };
   online: { bytes: number; rounds: number; seconds: number };
   layers: LayerTotals[];
+  /** Per batch: preprocessing (the slowest party) and online (the client) seconds. */
+  batchSeconds: { preprocess: number[]; online: number[] };
   predictions: number[];
   logits: number[][];
   labels?: number[];
@@ -95,6 +97,7 @@ export function mergeReports(rs: readonly PartyReport[]): SessionReport {
   return {
     model: client.model, mode: client.mode, spec: client.spec, fracBits: client.fracBits, images: client.images, batch: client.batch,
     batches: client.batches, drelus: client.drelus, relus: client.relus, setup: phase('setup'), preprocess: phase('preprocess'), online: phase('online'), layers,
+    batchSeconds: { preprocess: client.batchSeconds.preprocess.map((_, i) => Math.max(...rs.map((r) => r.batchSeconds.preprocess[i]!))), online: client.batchSeconds.online },
     predictions: client.predictions!, logits: client.logits!, ...(client.labels ? { labels: client.labels } : {}), parties,
   };
 }

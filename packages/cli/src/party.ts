@@ -83,6 +83,8 @@ export interface PartyReport {
   preprocess: PhaseReport;
   /** From sharing the input to revealing the logits, all batches (rounds: per batch). */
   online: PhaseReport;
+  /** Seconds of each batch's preprocessing and online phase, in order (the first includes warm-up). */
+  batchSeconds: { preprocess: number[]; online: number[] };
   layers: LayerReport[];
   /** The client only: top-1 class per image, and the logits. */
   predictions?: number[];
@@ -122,6 +124,8 @@ export function dreluCount(graph: Graph, spec: PatchSpec | null): { drelus: numb
   }
   return { drelus, relus };
 }
+
+const sum = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0);
 
 function argmax(v: ArrayLike<number>, from: number, n: number): number {
   let best = from;
@@ -208,14 +212,14 @@ async function session(p: Party, c: Ctx, hooks: PartyHooks): Promise<PartyReport
   const timings = new Map<string, number>();
   const logits: number[][] = [];
   const t1 = performance.now();
-  let preSeconds = 0, onlineSeconds = 0;
+  const batchSeconds = { preprocess: [] as number[], online: [] as number[] };
   for (let b = 0; b < batches; b++) {
     const n = Math.min(c.batch, images - b * c.batch);
     const shape = [n, C, H, W];
     const t2 = performance.now();
     const pre = c.cfg.preprocess === false ? undefined : await p.scope(`pre${b}`, () => prepareSecure(p, sm, n), 'preprocess');
     const t3 = performance.now();
-    preSeconds += (t3 - t2) / 1000;
+    batchSeconds.preprocess.push((t3 - t2) / 1000);
     await p.scope(`batch${b}`, async () => {
       const x = p.id === CLIENT ? encodeFixed(c.input!.x.subarray(b * c.batch * per, (b * c.batch + n) * per), c.f, shape) : undefined;
       const y = await secureForward(p, sm, shareInput(p, CLIENT, shape, x), { spec: c.spec?.layers, mode: c.mode, timings, pre });
@@ -225,13 +229,13 @@ async function session(p: Party, c: Ctx, hooks: PartyHooks): Promise<PartyReport
         for (let i = 0; i < n; i++) logits.push(Array.from(v.subarray(i * classes, (i + 1) * classes)));
       }
     });
-    onlineSeconds += (performance.now() - t3) / 1000;
+    batchSeconds.online.push((performance.now() - t3) / 1000);
     hooks.onBatch?.(b + 1, batches, (performance.now() - t1) / 1000);
   }
-  return report(p, c, { images, batches, setupSeconds, preSeconds, onlineSeconds, timings, logits });
+  return report(p, c, { images, batches, setupSeconds, batchSeconds, timings, logits });
 }
 
-function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSeconds: number; preSeconds: number; onlineSeconds: number; timings: Map<string, number>; logits: number[][] }): PartyReport {
+function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSeconds: number; batchSeconds: PartyReport['batchSeconds']; timings: Map<string, number>; logits: number[][] }): PartyReport {
   const rows = p.ledger.rows();
   const sent = (row: { sent: Record<string, number> }) => Object.values(row.sent).reduce((a, b) => a + b, 0);
   const layers = new Map<string, LayerReport>();
@@ -258,8 +262,9 @@ function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSec
     role: p.role, model: c.params.model, mode: c.params.mode, spec: c.params.spec, fracBits: c.f,
     images: r.images, batch: c.batch, batches: r.batches, drelus, relus,
     setup: { sent: p.ledger.totals({ phase: 'setup' }).sent, rounds: setupRounds, seconds: r.setupSeconds },
-    preprocess: { sent: p.ledger.totals({ phase: 'preprocess' }).sent, rounds: preRounds, seconds: r.preSeconds },
-    online: { sent: p.ledger.totals({ phase: 'online' }).sent, rounds: onlineRounds, seconds: r.onlineSeconds },
+    preprocess: { sent: p.ledger.totals({ phase: 'preprocess' }).sent, rounds: preRounds, seconds: sum(r.batchSeconds.preprocess) },
+    online: { sent: p.ledger.totals({ phase: 'online' }).sent, rounds: onlineRounds, seconds: sum(r.batchSeconds.online) },
+    batchSeconds: r.batchSeconds,
     layers: [...layers.values()],
   };
   if (p.id === CLIENT) {

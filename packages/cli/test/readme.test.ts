@@ -1,0 +1,2 @@
+import { readmeTest } from '../../../tools/readme-check.ts';
+readmeTest(new URL('..', import.meta.url));
