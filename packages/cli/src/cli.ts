@@ -5,6 +5,7 @@
  *   si party   one party of a deployment (its own host)
  *   si certs   a deployment CA and the three party certificates
  *   si models  the architectures and their ReLU counts
+ *   si data, train, accuracy, distortion, knapsack, finetune, eval   the method on Fashion-MNIST (pipeline-cli.ts)
  * @module
  */
 import { writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { runParty, dreluCount, type InputSource, type PartyReport } from './part
 import { runLocal, type SessionReport } from './orchestrate.ts';
 import { plaintextPredictions } from './check.ts';
 import { fmtBytes, fmtSeconds, Progress } from './progress.ts';
+import { addPipelineCommands } from './pipeline-cli.ts';
 
 const int = (what: string, min = 0) => (v: string): number => {
   const n = Number(v);
@@ -194,6 +196,8 @@ program.command('models')
       console.log(`${name.padEnd(24)} ${String(g.reluLayers().length).padStart(3)} ReLU layers ${String(relus).padStart(11)} ReLUs  input ${g.inputShape.join('x')}  ${m.note}`);
     }
   });
+
+addPipelineCommands(program);
 
 function printSession(r: SessionReport & { plaintext?: { agree: number } }, layers: boolean): void {
   const line = (k: string, v: string) => console.log(`${k.padEnd(11)} ${v}`);

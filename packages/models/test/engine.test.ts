@@ -89,6 +89,52 @@ test('inference forward matches training forward in eval statistics; captures ac
   assert.throws(() => forward(g, miss, x, 1), /missing parameter "fc.weight"/);
 });
 
+test('inference-mode backward: input and activation gradients equal finite differences of the eval network', () => {
+  const g = tiny();
+  const params = initParams(g, 3);
+  randomize(params);
+  const x = rand(3 * 64), wOut = rand(4);
+  const loss = (v: Float32Array, given?: Map<string, Float32Array>): number => {
+    const { out } = forward(g, params, v, 1, given ? { given } : {});
+    return out.reduce((s, o, i) => s + o * wOut[i]!, 0);
+  };
+  const { trace } = forward(g, params, x, 1, { keep: true, capture: ['sum.relu'] });
+  const { dInput, captured, grads } = backward(trace, params, wOut, true, ['sum.relu']);
+  assert.not.ok(grads.has('c1.bn.weight'), 'no batch-norm parameter gradients without batch statistics');
+  const act = forward(g, params, x, 1, { capture: ['sum.relu'] }).captured.get('sum.relu')!;
+  const dAct = captured.get('sum.relu')!;
+  let checked = 0;
+  for (let t = 0; t < 12; t++) {
+    const i = Math.floor(r() * x.length), j = Math.floor(r() * act.length), h = 1e-3;
+    const xp = x.slice(), xm = x.slice();
+    xp[i]! += h;
+    xm[i]! -= h;
+    const fdx = (loss(xp) - loss(xm)) / (2 * h);
+    const ap = act.slice(), am = act.slice();
+    ap[j]! += h;
+    am[j]! -= h;
+    const fda = (loss(x, new Map([['sum.relu', ap]])) - loss(x, new Map([['sum.relu', am]]))) / (2 * h);
+    if (Math.abs(dInput![i]! - fdx) <= 5e-3 * (1 + Math.abs(fdx))) checked++;
+    assert.ok(Math.abs(dAct[j]! - fda) <= 5e-3 * (1 + Math.abs(fda)), `activation ${j}: backward ${dAct[j]} vs finite difference ${fda}`);
+  }
+  assert.ok(checked >= 10, `input gradient matched at ${checked}/12 points (the rest crossed a kink)`);
+});
+
+test('given node values: the rest of the network from cached activations equals the full forward', () => {
+  const g = tiny();
+  const params = initParams(g, 4);
+  randomize(params);
+  const N = 2, x = rand(N * 3 * 64);
+  const spec = { l3: Array.from({ length: 6 }, (_, c) => (c === 2 ? [2, 4] : [1, 1]) as [number, number]) };
+  const before = g.nodes.slice(0, g.nodes.findIndex((n) => n.name === 'sum.relu')).map((n) => n.name);
+  const clean = forward(g, params, x, N, { capture: before });
+  const full = forward(g, params, x, N, { spec });
+  const part = forward(g, params, new Float32Array(x.length), N, { spec, given: clean.captured });
+  assert.equal([...part.out], [...full.out]);
+  assert.equal([...forward(g, params, x, N, { given: clean.captured }).out], [...clean.out]);
+  assert.throws(() => forward(g, params, x.subarray(0, 3 * 64), 1, { given: clean.captured }), /given value of "[^"]+" has \d+ values/);
+});
+
 test('a few SGD steps reduce the cross-entropy of a fixed batch', () => {
   const g = tiny();
   const params = initParams(g, 3);

@@ -24,6 +24,12 @@ export interface ForwardOptions {
   capture?: readonly string[];
   /** Where buffers come from (default: the engine's shared pool). */
   pool?: BufferPool;
+  /**
+   * Node outputs to use instead of computing them (e.g. cached clean activations, to rerun only the part
+   * of the network after a changed layer). Nodes that only feed given nodes are not run. The caller keeps
+   * ownership of these buffers.
+   */
+  given?: ReadonlyMap<string, Float32Array>;
 }
 
 export interface Trace {
@@ -76,10 +82,23 @@ function poolGeom(N: number, inShape: readonly number[], outShape: readonly numb
   return { N, C, H, W, OH: outShape[1]!, OW: outShape[2]!, k, s, p };
 }
 
-function usesOf(graph: Graph): Map<string, number> {
+function usesOf(graph: Graph, run?: ReadonlySet<string>): Map<string, number> {
   const last = new Map<string, number>();
-  graph.nodes.forEach((n, i) => n.inputs.forEach((x) => last.set(x, i)));
+  graph.nodes.forEach((n, i) => (!run || run.has(n.name)) && n.inputs.forEach((x) => last.set(x, i)));
   return last;
+}
+
+/** The nodes the output depends on when the given nodes' values are known. */
+function toRun(graph: Graph, given: ReadonlyMap<string, Float32Array>): Set<string> {
+  const run = new Set<string>();
+  const stack = [graph.output];
+  while (stack.length) {
+    const name = stack.pop()!;
+    if (run.has(name)) continue;
+    run.add(name);
+    if (!given.has(name)) stack.push(...graph.node(name).inputs);
+  }
+  return run;
 }
 
 function isPlain(sizes: readonly PatchSize[] | undefined): boolean {
@@ -97,8 +116,18 @@ export function forward(graph: Graph, params: Params, x: Float32Array, N: number
   const values = new Map<string, Float32Array>(), caches = new Map<string, unknown>();
   const captured = new Map<string, Float32Array>();
   const want = new Set(opts.capture ?? []);
-  const last = usesOf(graph);
+  const given = opts.given;
+  const run = given ? toRun(graph, given) : undefined;
+  const last = usesOf(graph, run);
   graph.nodes.forEach((n, idx) => {
+    if (run && !run.has(n.name)) return;
+    const g = given?.get(n.name);
+    if (g) {
+      if (g.length !== N * size(n.shape)) throw new RangeError(`given value of "${n.name}" has ${g.length} values, expected ${N} x [${n.shape.join(',')}]`);
+      values.set(n.name, g);
+      if (want.has(n.name)) captured.set(n.name, g);
+      return;
+    }
     const inp = (i = 0) => values.get(n.inputs[i]!)!;
     const inShape = n.inputs[0] ? graph.node(n.inputs[0]).shape : [];
     let y: Float32Array;
@@ -185,7 +214,7 @@ export function forward(graph: Graph, params: Params, x: Float32Array, N: number
     }
     values.set(n.name, y);
     if (want.has(n.name)) captured.set(n.name, y);
-    if (!keep) for (const i of n.inputs) if (last.get(i) === idx && i !== graph.output && !want.has(i) && i !== graph.input) {
+    if (!keep) for (const i of n.inputs) if (last.get(i) === idx && i !== graph.output && !want.has(i) && i !== graph.input && !given?.has(i)) {
       P.release(values.get(i));
       values.delete(i);
     }
@@ -197,11 +226,12 @@ export function forward(graph: Graph, params: Params, x: Float32Array, N: number
  * Gradients of a scalar loss with respect to every parameter (and the input), given dLoss/dOutput.
  * Needs a trace from forward(..., { keep: true }) (training forward keeps by default).
  */
-export function backward(trace: Trace, params: Params, dOut: Float32Array, wantInput = false): { grads: Params; dInput: Float32Array | null } {
+export function backward(trace: Trace, params: Params, dOut: Float32Array, wantInput = false, capture: readonly string[] = []): { grads: Params; dInput: Float32Array | null; captured: Map<string, Float32Array> } {
   const { graph, N, values, caches } = trace;
   const P = trace.pool;
   const grads: Params = new Map();
   const dv = new Map<string, Float32Array>();
+  const want = new Set(capture), captured = new Map<string, Float32Array>();
   const addGrad = (name: string, g: Float32Array): void => {
     const have = dv.get(name);
     if (!have) dv.set(name, g);
@@ -220,6 +250,7 @@ export function backward(trace: Trace, params: Params, dOut: Float32Array, wantI
     const n: Node = graph.nodes[idx]!;
     const dy = dv.get(n.name);
     if (!dy || n.op === 'input') continue;
+    if (want.has(n.name)) captured.set(n.name, Float32Array.from(dy));
     const inShape = n.inputs[0] ? graph.node(n.inputs[0]).shape : [];
     const x = () => {
       const v = values.get(n.inputs[0]!);
@@ -237,8 +268,13 @@ export function backward(trace: Trace, params: Params, dOut: Float32Array, wantI
       }
       case 'batchnorm': {
         const cache = caches.get(n.name) as ops.BnCache | undefined;
-        if (!cache) throw new Error(`backward through "${n.name}" needs a training-mode forward`);
         const [C] = inShape as [number];
+        if (!cache) {
+          // Inference mode: a fixed per-channel affine map, y = gamma (x - mean) / sqrt(var + eps) + beta;
+          // the input gradient only (its parameters get none).
+          addGrad(n.inputs[0]!, bnAffineBackward(P, dy, N, C, size(inShape) / C, param(params, `${n.name}.weight`), param(params, `${n.name}.running_var`), n.eps));
+          break;
+        }
         const r = ops.bnBackward(P, dy, cache, N, C, size(inShape) / C, param(params, `${n.name}.weight`));
         grads.set(`${n.name}.weight`, r.dgamma);
         grads.set(`${n.name}.bias`, r.dbeta);
@@ -298,5 +334,16 @@ export function backward(trace: Trace, params: Params, dOut: Float32Array, wantI
     dv.delete(n.name);
     if (dy !== dOut) P.release(dy);
   }
-  return { grads, dInput: dv.get(graph.input) ?? null };
+  return { grads, dInput: dv.get(graph.input) ?? null, captured };
+}
+
+function bnAffineBackward(P: BufferPool, dy: Float32Array, N: number, C: number, HW: number, gamma: Float32Array, variance: Float32Array, eps: number): Float32Array {
+  const dx = P.f32(dy.length);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const k = gamma[c]! / Math.sqrt(variance[c]! + eps), o = (n * C + c) * HW;
+      for (let p = 0; p < HW; p++) dx[o + p] = dy[o + p]! * k;
+    }
+  }
+  return dx;
 }

@@ -1,0 +1,118 @@
+/**
+ * Training and evaluation with the float engine: seeded SGD (momentum, weight decay, cosine schedule with
+ * warm-up), random-crop and flip augmentation, optionally with patch ReLUs in place (fine-tuning; the
+ * engine passes gradients straight through the patch decisions).
+ * @module
+ */
+import seedrandom from 'seedrandom';
+import { backward, crossEntropy, cosineLr, forward, release, releaseGrads, Sgd, type Graph, type LayerSizes, type Params } from '@si/models';
+import type { Dataset } from './fashion.ts';
+
+export interface TrainOptions {
+  epochs: number;
+  batch?: number;
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  /** Warm-up steps (linear) before the cosine decay. Default: a fifth of an epoch. */
+  warmup?: number;
+  /** Pixels of zero padding for random crops (0 = none). Default 2. */
+  crop?: number;
+  /** Random horizontal flips. Default true. */
+  flip?: boolean;
+  seed: string;
+  /** Patch ReLU sizes in place during training. */
+  spec?: LayerSizes;
+  /** Stop after this many steps (short runs, tests). */
+  maxSteps?: number;
+  onStep?: (s: { step: number; steps: number; epoch: number; loss: number; acc: number; seconds: number }) => void;
+  onEpoch?: (epoch: number, seconds: number) => void;
+}
+
+/** Trains params in place; returns the mean loss and accuracy of the last epoch's steps. */
+export function train(graph: Graph, params: Params, data: Dataset, o: TrainOptions): { loss: number; acc: number; steps: number } {
+  const B = o.batch ?? 64, classes = graph.outputShape[0]!;
+  const [C, H, W] = graph.inputShape as [number, number, number];
+  const px = C * H * W;
+  const perEpoch = Math.floor(data.N / B);
+  const total = Math.min(o.maxSteps ?? Infinity, perEpoch * o.epochs);
+  const opt = new Sgd(params, { momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 5e-4, nesterov: true });
+  const rnd = seedrandom(`train/${o.seed}`);
+  const x = new Float32Array(B * px), labels = new Uint8Array(B);
+  const t0 = performance.now();
+  let step = 0, lossSum = 0, accSum = 0, seen = 0;
+  for (let epoch = 0; step < total; epoch++) {
+    const order = shuffle(data.N, rnd);
+    lossSum = accSum = seen = 0;
+    for (let b = 0; b < perEpoch && step < total; b++, step++) {
+      for (let i = 0; i < B; i++) {
+        const j = order[b * B + i]!;
+        labels[i] = data.labels[j]!;
+        augment(data.x.subarray(j * px, (j + 1) * px), x.subarray(i * px, (i + 1) * px), C, H, W, o.crop ?? 2, o.flip ?? true, rnd);
+      }
+      const { out, trace } = forward(graph, params, x, B, { training: true, spec: o.spec });
+      const ce = crossEntropy(out, labels, classes);
+      const { grads } = backward(trace, params, ce.dLogits);
+      opt.step(grads, cosineLr(o.lr ?? 0.1, step, total, o.warmup ?? Math.ceil(perEpoch / 5)));
+      release(trace);
+      releaseGrads(grads);
+      lossSum += ce.loss * B;
+      accSum += ce.correct;
+      seen += B;
+      o.onStep?.({ step: step + 1, steps: total, epoch, loss: lossSum / seen, acc: accSum / seen, seconds: (performance.now() - t0) / 1000 });
+    }
+    o.onEpoch?.(epoch, (performance.now() - t0) / 1000);
+  }
+  return { loss: lossSum / Math.max(1, seen), acc: accSum / Math.max(1, seen), steps: step };
+}
+
+/** Top-1 predictions of the float network in inference mode (running batch-norm statistics). */
+export function predict(graph: Graph, params: Params, x: Float32Array, N: number, o: { spec?: LayerSizes; batch?: number; onBatch?: (done: number) => void } = {}): Uint8Array {
+  const px = x.length / N, classes = graph.outputShape[0]!, B = o.batch ?? 250;
+  const pred = new Uint8Array(N);
+  for (let s = 0; s < N; s += B) {
+    const n = Math.min(B, N - s);
+    const { out, trace } = forward(graph, params, x.subarray(s * px, (s + n) * px), n, { spec: o.spec });
+    for (let i = 0; i < n; i++) pred[s + i] = argmax(out.subarray(i * classes, (i + 1) * classes));
+    release(trace);
+    o.onBatch?.(s + n);
+  }
+  return pred;
+}
+
+export function accuracy(pred: ArrayLike<number>, labels: ArrayLike<number>): number {
+  let ok = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === labels[i]) ok++;
+  return ok / Math.max(1, pred.length);
+}
+
+export function argmax(v: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+  return best;
+}
+
+function shuffle(n: number, rnd: () => number): Uint32Array {
+  const a = Uint32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/** A random crop of the image zero-padded by `pad` on each side, flipped left-right half the time. */
+function augment(src: Float32Array, dst: Float32Array, C: number, H: number, W: number, pad: number, flip: boolean, rnd: () => number): void {
+  const dy = pad ? Math.floor(rnd() * (2 * pad + 1)) - pad : 0;
+  const dx = pad ? Math.floor(rnd() * (2 * pad + 1)) - pad : 0;
+  const f = flip && rnd() < 0.5;
+  for (let c = 0; c < C; c++) {
+    for (let y = 0; y < H; y++) {
+      const sy = y + dy;
+      for (let x = 0; x < W; x++) {
+        const sx = (f ? W - 1 - x : x) + dx;
+        dst[(c * H + y) * W + x] = sy >= 0 && sy < H && sx >= 0 && sx < W ? src[(c * H + sy) * W + sx]! : 0;
+      }
+    }
+  }
+}
