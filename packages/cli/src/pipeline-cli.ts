@@ -3,14 +3,17 @@
  * si finetune, si eval.
  * @module
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { saveParams } from '@si/models';
 import { ensureFashion, fashionDir, loadFashion, missingFiles } from './fashion.ts';
-import { graphOf, loadWeights } from './models.ts';
+import { graphOf, loadSpec, loadWeights } from './models.ts';
 import { accuracy, predict, train } from './train.ts';
-import { fmtSeconds, Progress } from './progress.ts';
+import { fmtBytes, fmtSeconds, Progress } from './progress.ts';
+import { compareTables, measureDistortion, parseTable, specFromTable, type DistortionMethod } from './distortion.ts';
+import { evaluate } from './evaluate.ts';
+import { stringifySpec } from '@si/patch-relu';
 
 const int = (what: string, min = 0) => (v: string): number => {
   const n = Number(v);
@@ -106,6 +109,159 @@ export function addPipelineCommands(program: Command): void {
         const graph = graphOf(o.model), params = loadWeights(graph, o.weights);
         const test = loadFashion('test', { dir, count: o.count });
         console.log(JSON.stringify({ images: test.N, accuracy: accuracy(predict(graph, params, test.x, test.N), test.labels), data: fashionDir(dir) }));
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  program.command('distortion')
+    .description('per (ReLU layer, channel, patch size) distortion of the logits on calibration images (training split)')
+    .option('--model <name>', 'architecture', 'fmnist-resnet')
+    .requiredOption('--weights <source>', 'file:PATH (safetensors)')
+    .option('--method <m>', 'exact (the definition: one pass per entry) or fast (first order: a few backward passes per image)', 'exact')
+    .option('--images <n>', 'calibration images', int('--images', 1), 16)
+    .option('--probes <n>', 'fast: backward passes per image (default: one per class)', int('--probes', 1))
+    .option('--layers <list>', 'only these ReLU layers (comma-separated)')
+    .option('--channels <n>', 'only the first n channels of each layer', int('--channels', 1))
+    .option('--seed <s>', 'which training images calibrate', '0')
+    .option('--data <dir>', 'Fashion-MNIST directory')
+    .requiredOption('--out <file>', 'where to write the table (JSON)')
+    .action((o: { model: string; weights: string; method: string; images: number; probes?: number; layers?: string; channels?: number; seed: string; data?: string; out: string }) => {
+      try {
+        if (o.method !== 'exact' && o.method !== 'fast') throw new InvalidArgumentError(`--method must be exact or fast, got "${o.method}"`);
+        const dir = ensureFashion(o.data);
+        const graph = graphOf(o.model), params = loadWeights(graph, o.weights);
+        const start = Math.floor(Number.parseInt(o.seed, 36) * 7919 % Math.max(1, 60000 - o.images)) || 0;
+        const data = loadFashion('train', { dir, start, count: o.images });
+        let bar: Progress | undefined;
+        const t = measureDistortion(graph, params, {
+          method: o.method as DistortionMethod, x: data.x, M: data.N, probes: o.probes, channels: o.channels, seed: o.seed,
+          layers: o.layers?.split(',').map((l) => l.trim()),
+          onProgress: (done, total, seconds) => ((bar ??= new Progress(`distortion (${o.method})`, total, ['entry', 'entries'])), (done % 50 === 0 || done === total) && bar.update(done, seconds)),
+        });
+        writeOut(o.out, JSON.stringify(t));
+        const entries = t.layers.reduce((s, l) => s + l.values.filter(Boolean).length * l.sizes.length, 0);
+        console.log(JSON.stringify({ method: t.method, images: t.images, layers: t.layers.length, entries, seconds: +t.seconds.toFixed(2), out: o.out }));
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  program.command('compare-distortion')
+    .description('rank correlation (Spearman) per layer between two distortion tables, e.g. fast against exact, and their times')
+    .argument('<reference>', 'table (usually exact)')
+    .argument('<other>', 'table (usually fast)')
+    .option('--json', 'one JSON object')
+    .action((a: string, b: string, o: { json?: boolean }) => {
+      try {
+        const ta = parseTable(readFileSync(a, 'utf8'), a), tb = parseTable(readFileSync(b, 'utf8'), b);
+        const rows = compareTables(ta, tb);
+        if (!rows.length) throw new Error('the tables share no measured entries');
+        const mean = rows.reduce((s, r) => s + r.rho, 0) / rows.length;
+        const out = { layers: rows, mean_rho: mean, seconds: { [ta.method]: ta.seconds, [tb.method]: tb.seconds }, speedup: ta.seconds / tb.seconds };
+        if (o.json) return console.log(JSON.stringify(out));
+        for (const r of rows) console.log(`${r.layer.padEnd(14)} ${String(r.entries).padStart(6)} entries  rho ${r.rho.toFixed(3)}`);
+        console.log(`mean rho ${mean.toFixed(3)}; ${ta.method} ${fmtSeconds(ta.seconds)}, ${tb.method} ${fmtSeconds(tb.seconds)} (${(ta.seconds / tb.seconds).toFixed(1)}x)`);
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  program.command('knapsack')
+    .description('choose a patch size per channel minimising the summed distortion under a DReLU budget; write the spec')
+    .option('--model <name>', 'architecture', 'fmnist-resnet')
+    .requiredOption('--distortion <file>', 'a table from si distortion (all layers and channels)')
+    .requiredOption('--budget <b>', 'a fraction of the network\'s ReLUs (0 < b <= 1) or an absolute DReLU count (> 1)', num('--budget'))
+    .requiredOption('--out <file>', 'where to write the spec (JSON)')
+    .action((o: { model: string; distortion: string; budget: number; out: string }) => {
+      try {
+        const graph = graphOf(o.model), total = graph.reluLayers().reduce((s, l) => s + l.relus, 0);
+        if (o.budget > 1 && !Number.isInteger(o.budget)) throw new InvalidArgumentError('an absolute --budget must be an integer DReLU count');
+        const budget = o.budget <= 1 ? Math.floor(o.budget * total) : o.budget;
+        const r = specFromTable(graph, parseTable(readFileSync(o.distortion, 'utf8'), o.distortion), budget);
+        writeOut(o.out, stringifySpec(r.spec));
+        for (const l of r.perLayer) console.error(`${l.name.padEnd(14)} ${String(l.drelus).padStart(7)} / ${String(l.relus).padStart(6)} DReLUs (${((100 * l.drelus) / l.relus).toFixed(1)}%)`);
+        console.log(JSON.stringify({ budget, drelus: r.drelus, relus: total, fraction: r.drelus / total, distortion: r.distortion, gap: r.gap, out: o.out }));
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  program.command('finetune')
+    .description('fine-tune a network with patch ReLUs in place (straight-through gradients); accuracy before and after')
+    .option('--model <name>', 'architecture', 'fmnist-resnet')
+    .requiredOption('--weights <source>', 'file:PATH (safetensors)')
+    .requiredOption('--spec <spec>', 'file:PATH (a spec from si knapsack)')
+    .option('--epochs <n>', 'epochs', int('--epochs', 1), 1)
+    .option('--steps <n>', 'stop after this many steps', int('--steps', 1))
+    .option('--batch <n>', 'batch size', int('--batch', 1), 64)
+    .option('--lr <x>', 'peak learning rate (cosine)', num('--lr'), 0.01)
+    .option('--seed <s>', 'seed of shuffling and augmentation', '0')
+    .option('--data <dir>', 'Fashion-MNIST directory')
+    .option('--test-count <n>', 'test images to evaluate on', int('--test-count', 1))
+    .requiredOption('--out <file>', 'where to write the fine-tuned weights')
+    .action((o: { model: string; weights: string; spec: string; epochs: number; steps?: number; batch: number; lr: number; seed: string; data?: string; testCount?: number; out: string }) => {
+      try {
+        const dir = ensureFashion(o.data);
+        const graph = graphOf(o.model), params = loadWeights(graph, o.weights);
+        const spec = loadSpec(graph, o.spec);
+        if (!spec) throw new InvalidArgumentError('--spec relu has nothing to fine-tune');
+        const data = loadFashion('train', { dir }), test = loadFashion('test', { dir, count: o.testCount });
+        const acc = () => accuracy(predict(graph, params, test.x, test.N, { spec: spec.layers }), test.labels);
+        const plain = accuracy(predict(graph, params, test.x, test.N), test.labels);
+        const before = acc();
+        console.error(`si finetune: all-ReLU ${(100 * plain).toFixed(2)}%, with the spec before fine-tuning ${(100 * before).toFixed(2)}% on ${test.N} test images`);
+        let bar: Progress | undefined;
+        const r = train(graph, params, data, {
+          epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, maxSteps: o.steps, spec: spec.layers, warmup: 0,
+          onStep: (s) => ((bar ??= new Progress('finetune', s.steps, ['step', 'steps'])), (s.step % 20 === 0 || s.step === s.steps) && bar.update(s.step, s.seconds)),
+        });
+        const after = acc();
+        writeOut(o.out, saveParams(graph, params, {
+          model: o.model, spec: o.spec, test_accuracy: after.toFixed(4), test_images: String(test.N),
+          command: `si finetune --weights ${o.weights} --spec ${o.spec} --epochs ${o.epochs} --lr ${o.lr} --seed ${o.seed}${o.steps ? ` --steps ${o.steps}` : ''}`,
+        }));
+        console.log(JSON.stringify({ steps: r.steps, relu_acc: plain, before, after, test_images: test.N, out: o.out }));
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  program.command('eval')
+    .description('accuracy on Fashion-MNIST test images: float32, the fixed-point twin, and with --secure the three-party run over TLS')
+    .option('--model <name>', 'architecture', 'fmnist-resnet')
+    .requiredOption('--weights <source>', 'file:PATH (safetensors)')
+    .option('--spec <spec>', 'relu or file:PATH', 'relu')
+    .option('--secure', 'also run secure inference (client, server, helper as local processes over TLS)')
+    .option('--mode <mode>', 'comparison mode of the secure run', 'small16')
+    .option('--start <i>', 'first test image', int('--start'), 0)
+    .option('--limit <n>', 'number of test images (default: all 10,000)', int('--limit', 1))
+    .option('--batch <n>', 'images per batch', int('--batch', 1), 25)
+    .option('--data <dir>', 'Fashion-MNIST directory')
+    .option('--json', 'print one JSON summary object')
+    .option('--out <file>', 'also write the summary (JSON) to a file')
+    .action(async (o: { model: string; weights: string; spec: string; secure?: boolean; mode: string; start: number; limit?: number; batch: number; data?: string; json?: boolean; out?: string }) => {
+      try {
+        const dir = ensureFashion(o.data);
+        let twinBar: Progress | undefined, secBar: Progress | undefined;
+        const t0 = performance.now();
+        const r = await evaluate({
+          model: o.model, weights: o.weights, spec: o.spec, data: dir, start: o.start, limit: o.limit, secure: o.secure, mode: o.mode, batch: o.batch,
+          onTwin: (done, total) => ((twinBar ??= new Progress('fixed-point twin', total, ['image', 'images'])), twinBar.update(done, (performance.now() - t0) / 1000)),
+          onSecureBatch: (done, total, seconds) => ((secBar ??= new Progress('secure inference', total)), secBar.update(done, seconds)),
+        });
+        if (o.out) writeOut(o.out, JSON.stringify(r, null, 1));
+        if (o.json) return console.log(JSON.stringify(r));
+        const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+        console.log(`images       ${r.images} (test split from ${o.start})`);
+        console.log(`DReLUs       ${r.drelus.toLocaleString('en-US')} of ${r.relus.toLocaleString('en-US')} ReLUs (${pct(r.drelus / r.relus)})`);
+        console.log(`float32      ${pct(r.float_acc)}`);
+        console.log(`fixed point  ${pct(r.plain_acc)}`);
+        if (r.secure_acc !== undefined) {
+          console.log(`secure       ${pct(r.secure_acc)}; top-1 equal to the fixed-point twin on ${pct(r.agreement!)} (${r.disagreements!.length} differ${r.disagreements!.length ? `: ${r.disagreements!.slice(0, 10).join(', ')}` : ''})`);
+          console.log(`traffic      ${fmtBytes(r.bytes_per_image!)} per image (all parties; the all-ReLU network: ${fmtBytes(r.full_relu_bytes_per_image!)}, ${(r.full_relu_bytes_per_image! / r.bytes_per_image!).toFixed(2)}x); one-time setup ${fmtBytes(r.setup_bytes!)}`);
+          console.log(`time         ${fmtSeconds(r.seconds!)} (${r.images_per_second!.toFixed(1)} images/s)`);
+        }
       } catch (e) {
         fail(e);
       }

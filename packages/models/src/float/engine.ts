@@ -38,6 +38,8 @@ export interface Trace {
   values: Map<string, Float32Array>;
   caches: Map<string, unknown>;
   pool: BufferPool;
+  /** Buffers release() leaves alone: the output, captured and given values (the caller's). */
+  held: Set<ArrayBufferView>;
 }
 
 /**
@@ -45,7 +47,7 @@ export interface Trace {
  * output or captured tensors, which the caller holds). Call after backward, before the next step.
  */
 export function release(trace: Trace, keep: readonly Float32Array[] = []): void {
-  const spare = new Set<ArrayBufferView>(keep);
+  const spare = new Set<ArrayBufferView>([...keep, ...trace.held]);
   spare.add(trace.values.get(trace.graph.input)!);
   const seen = new Set<ArrayBufferView>();
   const give = (a: ArrayBufferView | undefined): void => {
@@ -219,7 +221,9 @@ export function forward(graph: Graph, params: Params, x: Float32Array, N: number
       values.delete(i);
     }
   });
-  return { out: values.get(graph.output)!, captured, trace: { graph, N, values, caches, pool: P } };
+  const out = values.get(graph.output)!;
+  const held = new Set<ArrayBufferView>([out, ...captured.values(), ...(given?.values() ?? [])]);
+  return { out, captured, trace: { graph, N, values, caches, pool: P, held } };
 }
 
 /**

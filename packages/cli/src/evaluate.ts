@@ -1,0 +1,102 @@
+/**
+ * Accuracy of a model on Fashion-MNIST test images: the float32 network, its fixed-point twin (what the
+ * secure run must equal), and optionally the secure run itself (three local processes over TLS), with
+ * traffic per image against the all-ReLU network's declared traffic.
+ * @module
+ */
+import { compileFixed, fixedForward, prepareSecureCost, secureForwardCost } from '@si/models';
+import { decodeFixed, encodeFixed } from '@si/ring';
+import { totalBytes, type Cost } from '@si/sharing';
+import { fashionFiles, loadFashion } from './fashion.ts';
+import { graphOf, loadSpec, loadWeights } from './models.ts';
+import { runLocal, type SessionReport } from './orchestrate.ts';
+import { parseMode } from './session.ts';
+import { accuracy, argmax, predict } from './train.ts';
+import { dreluCount } from './party.ts';
+
+export interface EvalOptions {
+  model: string;
+  weights: string;
+  spec?: string;
+  data?: string;
+  start?: number;
+  limit?: number;
+  secure?: boolean;
+  mode?: string;
+  batch?: number;
+  fracBits?: number;
+  timeoutSeconds?: number;
+  onTwin?: (done: number, total: number) => void;
+  onSecureBatch?: (done: number, total: number, seconds: number) => void;
+}
+
+export interface EvalReport {
+  images: number;
+  float_acc: number;
+  /** Accuracy of the fixed-point twin (the plaintext the secure run must equal). */
+  plain_acc: number;
+  drelus: number;
+  relus: number;
+  secure_acc?: number;
+  /** Fraction of images whose secure top-1 equals the twin's. */
+  agreement?: number;
+  disagreements?: number[];
+  /** Online and preprocessing bytes per image, all parties (one-time weight setup excluded). */
+  bytes_per_image?: number;
+  /** The same for the all-ReLU network in the same mode (declared costs, which tests hold equal to the ledgers). */
+  full_relu_bytes_per_image?: number;
+  setup_bytes?: number;
+  images_per_second?: number;
+  seconds?: number;
+}
+
+const sum = (m: Map<string, Cost>) => [...m.values()].reduce((s, c) => s + totalBytes(c), 0);
+
+/** Declared per-image bytes (preprocess + online) of a spec in a mode at batch size N, without the output reveal. */
+export async function declaredBytesPerImage(model: ReturnType<typeof compileFixed>, spec: Record<string, readonly (readonly [number, number])[]> | undefined, mode: string, N: number): Promise<number> {
+  const online = await secureForwardCost(model, N, { spec, mode: parseMode(mode), prepared: true });
+  return (sum(online) + sum(await prepareSecureCost(model, N))) / N;
+}
+
+export async function evaluate(o: EvalOptions): Promise<EvalReport> {
+  const graph = graphOf(o.model);
+  const params = loadWeights(graph, o.weights);
+  const spec = loadSpec(graph, o.spec);
+  const f = o.fracBits ?? 12, B = o.batch ?? 25;
+  const test = loadFashion('test', { dir: o.data, start: o.start, count: o.limit });
+  const N = test.N;
+  const floatPred = predict(graph, params, test.x, N, { spec: spec?.layers });
+  const model = compileFixed(graph, params, f);
+  const twin = new Uint8Array(N);
+  for (let s = 0; s < N; s += B) {
+    const n = Math.min(B, N - s);
+    const x = encodeFixed(test.x.subarray(s * 784, (s + n) * 784), f, [n, 1, 28, 28]);
+    const y = decodeFixed(await fixedForward(model, x, { spec: spec?.layers }), f);
+    for (let i = 0; i < n; i++) twin[s + i] = argmax(y.subarray(i * 10, i * 10 + 10));
+    o.onTwin?.(s + n, N);
+  }
+  const { drelus, relus } = dreluCount(graph, spec);
+  const report: EvalReport = { images: N, float_acc: accuracy(floatPred, test.labels), plain_acc: accuracy(twin, test.labels), drelus, relus };
+  if (!o.secure) return report;
+
+  const files = fashionFiles('test', o.data);
+  const mode = o.mode ?? 'small16';
+  const r: SessionReport = await runLocal({
+    model: o.model, weights: o.weights, spec: o.spec, mode, batch: B, fracBits: f, timeoutSeconds: o.timeoutSeconds,
+    input: { kind: 'idx', images: files.images, labels: files.labels, start: o.start ?? 0, count: N },
+    onEvent: (role, e) => role === 'client' && e.event === 'batch' && o.onSecureBatch?.(e.done as number, e.total as number, e.seconds as number),
+  });
+  const disagreements = r.predictions.flatMap((p, i) => (p === twin[i] ? [] : [(o.start ?? 0) + i]));
+  const seconds = r.online.seconds + r.preprocess.seconds;
+  return {
+    ...report,
+    secure_acc: accuracy(r.predictions, test.labels),
+    agreement: 1 - disagreements.length / N,
+    disagreements,
+    bytes_per_image: Math.round((r.online.bytes + r.preprocess.bytes) / N),
+    full_relu_bytes_per_image: Math.round(await declaredBytesPerImage(model, undefined, mode, B) + 8 * 10 * 1),
+    setup_bytes: r.setup.bytes,
+    images_per_second: N / seconds,
+    seconds,
+  };
+}
