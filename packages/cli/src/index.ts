@@ -15,3 +15,4 @@ export { ensureFashion, loadFashion, fashionDir, fashionFiles, CLASS_NAMES, DEBI
 export { train, predict, accuracy, type TrainOptions } from './train.ts';
 export { measureDistortion, compareTables, spearman, specFromTable, parseTable, candidateSizes, type DistortionTable, type DistortionMethod, type LayerDistortion, type DistortionOptions } from './distortion.ts';
 export { evaluate, declaredBytesPerImage, type EvalOptions, type EvalReport } from './evaluate.ts';
+export { demo, ASSETS } from './demo.ts';

@@ -13,6 +13,7 @@ import { accuracy, predict, train } from './train.ts';
 import { fmtBytes, fmtSeconds, Progress } from './progress.ts';
 import { compareTables, measureDistortion, parseTable, specFromTable, type DistortionMethod } from './distortion.ts';
 import { evaluate } from './evaluate.ts';
+import { demo } from './demo.ts';
 import { stringifySpec } from '@si/patch-relu';
 
 const int = (what: string, min = 0) => (v: string): number => {
@@ -262,6 +263,18 @@ export function addPipelineCommands(program: Command): void {
           console.log(`traffic      ${fmtBytes(r.bytes_per_image!)} per image (all parties; the all-ReLU network: ${fmtBytes(r.full_relu_bytes_per_image!)}, ${(r.full_relu_bytes_per_image! / r.bytes_per_image!).toFixed(2)}x); one-time setup ${fmtBytes(r.setup_bytes!)}`);
           console.log(`time         ${fmtSeconds(r.seconds!)} (${r.images_per_second!.toFixed(1)} images/s)`);
         }
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  program.command('demo')
+    .description('the main demo: plaintext accuracy of the shipped Fashion-MNIST network and its 6% spec, then secure inference on test images')
+    .option('--images <n>', 'test images to run securely', int('--images', 1), 300)
+    .option('--data <dir>', 'Fashion-MNIST directory')
+    .action(async (o: { images: number; data?: string }) => {
+      try {
+        await demo(o);
       } catch (e) {
         fail(e);
       }

@@ -136,12 +136,13 @@ interface Build {
   ca: boolean;
   hosts: readonly string[];
   days: number;
+  from?: Date;
 }
 
 function build(b: Build): string {
   const now = Date.now();
-  const notBefore = new Date(now - 3600_000);
-  const notAfter = new Date(now + b.days * 86_400_000);
+  const notBefore = b.from ?? new Date(now - 3600_000);
+  const notAfter = new Date(notBefore.getTime() + 3600_000 + b.days * 86_400_000);
   const serial = randomBytes(16);
   serial[0]! &= 0x7f;
   const subjectSpki = spki(b.subjectKey);
@@ -200,8 +201,10 @@ export function createCA(opts: { name?: string; days?: number } = {}): CertPair 
  * common name, which links check against the role they expect on the other side.
  * @param opts.hosts - DNS names / IP addresses for the subjectAltName (default localhost and 127.0.0.1)
  * @param opts.days - validity in days (default 730)
+ * @param opts.validFrom - start of validity (default: an hour ago, for clock skew); an earlier date gives
+ *   an already expired certificate, which is how expiry handling is tested
  */
-export function issueCert(ca: CertPair, opts: { role: string; hosts?: readonly string[]; days?: number }): CertPair {
+export function issueCert(ca: CertPair, opts: { role: string; hosts?: readonly string[]; days?: number; validFrom?: Date }): CertPair {
   if (typeof opts.role !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(opts.role))
     throw new RangeError(`"role" expected 1..64 characters [A-Za-z0-9_.-], got ${JSON.stringify(opts.role)}`);
   const caCert = new X509Certificate(ca.cert);
@@ -210,7 +213,7 @@ export function issueCert(ca: CertPair, opts: { role: string; hosts?: readonly s
   const cert = build({
     subject: opts.role, issuer: caCert.subject.match(/CN=([^\n]*)/)?.[1] ?? 'si deployment CA', org: 'si',
     subjectKey: publicKey, signer: caKey, issuerSpki: spki(caCert.publicKey), ca: false,
-    hosts: opts.hosts ?? ['localhost', '127.0.0.1', '::1'], days: checkDays(opts.days ?? 730, 'days'),
+    hosts: opts.hosts ?? ['localhost', '127.0.0.1', '::1'], days: checkDays(opts.days ?? 730, 'days'), from: opts.validFrom,
   });
   return { cert, key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
+import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { connectLink, createCA, encodeHeader, issueCert, Ledger, LinkClosedError, LinkServer, type TlsCredentials } from '../src/index.ts';
 
@@ -97,6 +98,36 @@ test('TLS refuses a party claiming another role, and a server with the wrong rol
   const e = await settle(connectLink({ self: 'client', peer: 'server', port: srv2.port, tls: creds('client'), connectTimeoutMs: 2000 }));
   assert.match((e as Error).message, /presented a certificate for "helper", expected "server"/);
   await srv2.close();
+});
+
+test('TLS refuses an expired client certificate and an expired server certificate', async () => {
+  const expired = (role: string): TlsCredentials => ({ ca: ca.cert, ...issueCert(ca, { role, days: 1, validFrom: new Date(Date.now() - 3 * 86_400_000) }) });
+  assert.ok(new Date(new X509Certificate(expired('client').cert).validTo) < new Date());
+  const one = await pair(creds('server'), expired('client'));
+  const [a, b] = await Promise.all([settle(one.accepted), settle(one.connected)]);
+  assert.match((a as Error).message, /client did not connect to server .* refused: TLS handshake refused/);
+  assert.instance(b, LinkClosedError);
+  await one.srv.close();
+  const two = await pair(expired('server'), creds('client'));
+  const c = await settle(two.connected);
+  assert.match((c as Error).message, /cannot connect to server at .*: certificate has expired/i);
+  await settle(two.accepted);
+  await two.srv.close();
+});
+
+test('TLS refuses a client that presents no certificate', async () => {
+  const srv = await LinkServer.listen({ self: 'server', port: 0, tls: creds('server'), helloTimeoutMs: 2000 });
+  const accepted = settle(srv.accept('client', { timeoutMs: 2000 }));
+  const closed = await new Promise<string>((resolve) => {
+    const sock = tls.connect({ port: srv.port, host: '127.0.0.1', ca: ca.cert, servername: 'localhost', checkServerIdentity: () => undefined });
+    sock.on('error', (e) => resolve(`error: ${e.message}`));
+    sock.on('secureConnect', () => sock.write(new Uint8Array(64)));
+    sock.on('close', () => resolve('closed'));
+  });
+  assert.ok(closed === 'closed' || /certificate required|alert|reset|ECONNRESET/i.test(closed), closed);
+  assert.match(((await accepted) as Error).message, /client did not connect/);
+  assert.ok(srv.refused.some((r) => /certificate|handshake/i.test(r)), srv.refused.join('; '));
+  await srv.close();
 });
 
 test('a plain TCP client on a TLS port gets nowhere, and the server says why', async () => {
