@@ -2,9 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import seedrandom from 'seedrandom';
 import {
-  forward, fmnistResNet, GraphBuilder, importOnnx, initParams, loadParams, OnnxError, ProtobufWriter as W, readSafetensors, SafetensorsError,
+  forward, fmnistResNet, importOnnx, initParams, loadParams, OnnxError, readSafetensors, SafetensorsError,
   saveParams, writeSafetensors, type Params,
 } from '../src/index.ts';
+import { nodeProto, onnxModel, tinyNative } from './onnx-fixture.ts';
 
 const r = seedrandom('io');
 const rand = (n: number, s = 1) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * s);
@@ -52,74 +53,9 @@ test('safetensors: truncated, malformed and mismatched files give errors that na
   fail(missing, /model "fmnist_resnet" needs "stem.conv.weight" \[16,1,3,3\], which the file does not have/);
 });
 
-// --- a hand-built ONNX file (the layout a PyTorch export produces) --------------------------------------
-
-function tensorProto(name: string, dims: number[], data: Float32Array): W {
-  return new W().packedInts(1, dims).int(2, 1).string(8, name).bytes(9, new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)));
-}
-function attr(name: string, f: (w: W) => W): W {
-  return f(new W().string(1, name));
-}
-const ints = (name: string, v: number[]) => attr(name, (w) => w.packedInts(8, v).int(20, 7));
-const int = (name: string, v: number) => attr(name, (w) => w.int(3, v).int(20, 2));
-const flt = (name: string, v: number) => attr(name, (w) => w.float(2, v).int(20, 1));
-const strA = (name: string, v: string) => attr(name, (w) => w.string(4, v).int(20, 3));
-function nodeProto(op: string, name: string, inputs: string[], outputs: string[], attrs: W[] = []): W {
-  const w = new W();
-  for (const i of inputs) w.string(1, i);
-  for (const o of outputs) w.string(2, o);
-  w.string(3, name).string(4, op);
-  for (const a of attrs) w.msg(5, a);
-  return w;
-}
-function valueInfo(name: string, dims: (number | string)[]): W {
-  const shape = new W();
-  for (const d of dims) shape.msg(1, typeof d === 'number' ? new W().int(1, d) : new W().string(2, d));
-  return new W().string(1, name).msg(2, new W().msg(1, new W().int(1, 1).msg(2, shape)));
-}
-
-/** A small net in ONNX form: Conv-BN-Relu, a residual Add, Clip (ReLU6), pools, Resize, Concat, GAP, Gemm. */
-function onnxModel(p: Params, opset = 13, extraNode?: W): Uint8Array {
-  const g = new W();
-  const nodes = [
-    nodeProto('Conv', 'conv1', ['x', 'conv1.w'], ['c1'], [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), ints('strides', [1, 1])]),
-    nodeProto('BatchNormalization', 'bn1', ['c1', 'bn1.s', 'bn1.b', 'bn1.m', 'bn1.v'], ['b1'], [flt('epsilon', 1e-5)]),
-    nodeProto('Relu', 'relu1', ['b1'], ['r1']),
-    nodeProto('Conv', 'conv2', ['r1', 'conv2.w', 'conv2.b'], ['c2'], [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), int('group', 2)]),
-    nodeProto('Add', 'add', ['c2', 'r1'], ['a']),
-    nodeProto('Clip', 'relu6', ['a', 'zero', 'six'], ['r6']),
-    nodeProto('AveragePool', 'avg', ['r6'], ['p1'], [ints('kernel_shape', [3, 3]), ints('strides', [2, 2]), ints('pads', [1, 1, 1, 1]), int('count_include_pad', 1)]),
-    nodeProto('MaxPool', 'max', ['r6'], ['p2'], [ints('kernel_shape', [2, 2]), ints('strides', [4, 4])]),
-    nodeProto('Resize', 'up', ['p2', '', 'scales'], ['u'], [strA('mode', 'linear'), strA('coordinate_transformation_mode', 'half_pixel')]),
-    nodeProto('Concat', 'cat', ['p1', 'u'], ['cc'], [int('axis', 1)]),
-    nodeProto('GlobalAveragePool', 'gap', ['cc'], ['gp']),
-    nodeProto('Flatten', 'flat', ['gp'], ['f'], [int('axis', 1)]),
-    nodeProto('Gemm', 'fc', ['f', 'fc.w', 'fc.b'], ['y'], [int('transB', 1)]),
-  ];
-  if (extraNode) nodes.splice(3, 0, extraNode);
-  for (const n of nodes) g.msg(1, n);
-  g.string(2, 'tiny');
-  const inits: [string, number[], Float32Array][] = [
-    ['conv1.w', [4, 3, 3, 3], p.get('conv1.weight')!], ['bn1.s', [4], p.get('bn1.weight')!], ['bn1.b', [4], p.get('bn1.bias')!],
-    ['bn1.m', [4], p.get('bn1.running_mean')!], ['bn1.v', [4], p.get('bn1.running_var')!], ['conv2.w', [4, 2, 3, 3], p.get('conv2.weight')!],
-    ['conv2.b', [4], p.get('conv2.bias')!], ['zero', [], Float32Array.of(0)], ['six', [], Float32Array.of(6)], ['fc.w', [5, 8], p.get('fc.weight')!], ['fc.b', [5], p.get('fc.bias')!],
-  ];
-  for (const [n, d, v] of inits) g.msg(5, tensorProto(n, d, v));
-  g.msg(5, tensorProto('scales', [4], Float32Array.of(1, 1, 2, 2)));
-  g.msg(11, valueInfo('x', ['batch', 3, 8, 8]));
-  g.msg(12, valueInfo('y', ['batch', 5]));
-  return new W().int(1, 8).msg(8, new W().string(1, '').int(2, opset)).string(2, 'test').msg(7, g).finish();
-}
-
 test('an ONNX file built here imports and computes what the native definition computes', () => {
   // The same network written with the builder; the ONNX file upsamples its 2x2 max-pool output with scales 2.
-  const b = new GraphBuilder('tiny', [3, 8, 8]);
-  const r1 = b.relu('relu1', b.batchnorm('bn1', b.conv('conv1', b.input, { out: 4, kernel: 3, padding: 1 })), 'relu1');
-  const a = b.add('add', b.conv('conv2', r1, { out: 4, kernel: 3, padding: 1, groups: 2, bias: true }), r1);
-  const r6 = b.relu('relu6', a, 'relu6', true);
-  const p1 = b.pool('avg', r6, 'avgpool', 3, 2, 1, true);
-  const u = b.resize('up', b.pool('max', r6, 'maxpool', 2, 4), [4, 4], 'bilinear');
-  const native = b.build(b.linear('fc', b.flatten('flat', b.gap('gap', b.concat('cat', [p1, u]))), 5));
+  const native = tinyNative();
   const params = initParams(native, 3);
   for (const [k, v] of params) if (!k.includes('running_var')) v.set(rand(v.length, 0.5));
   const imported = importOnnx(onnxModel(params));
