@@ -8,6 +8,11 @@
  * @module
  */
 
+/** A graph that is not well formed: a duplicate or unknown node, or shapes that do not fit. */
+export class GraphError extends Error {
+  override readonly name = 'GraphError';
+}
+
 export type Shape = readonly number[];
 
 export interface ConvAttrs {
@@ -58,17 +63,17 @@ export class Graph {
   constructor(readonly name: string, readonly nodes: readonly Node[], readonly input: string, readonly output: string) {
     const m = new Map<string, Node>();
     for (const n of nodes) {
-      if (m.has(n.name)) throw new Error(`graph ${name}: duplicate node name "${n.name}"`);
-      for (const i of n.inputs) if (!m.has(i)) throw new Error(`graph ${name}: node "${n.name}" reads "${i}" before it is defined`);
+      if (m.has(n.name)) throw new GraphError(`graph ${name}: duplicate node name "${n.name}"`);
+      for (const i of n.inputs) if (!m.has(i)) throw new GraphError(`graph ${name}: node "${n.name}" reads "${i}" before it is defined`);
       m.set(n.name, n);
     }
-    if (!m.has(output)) throw new Error(`graph ${name}: output "${output}" is not a node`);
+    if (!m.has(output)) throw new GraphError(`graph ${name}: output "${output}" is not a node`);
     this.byName = m;
   }
 
   node(name: string): Node {
     const n = this.byName.get(name);
-    if (!n) throw new Error(`graph ${this.name} has no node "${name}"`);
+    if (!n) throw new GraphError(`graph ${this.name} has no node "${name}"`);
     return n;
   }
 
@@ -130,7 +135,7 @@ export class GraphBuilder {
   }
 
   private push(n: Node): string {
-    if (this.names.has(n.name)) throw new Error(`graph ${this.name}: duplicate node name "${n.name}"`);
+    if (this.names.has(n.name)) throw new GraphError(`graph ${this.name}: duplicate node name "${n.name}"`);
     this.names.add(n.name);
     this.nodes.push(n);
     return n.name;
@@ -138,7 +143,7 @@ export class GraphBuilder {
 
   shape(x: string): Shape {
     const n = this.nodes.find((m) => m.name === x);
-    if (!n) throw new Error(`graph ${this.name}: no node "${x}"`);
+    if (!n) throw new GraphError(`graph ${this.name}: no node "${x}"`);
     return n.shape;
   }
 
@@ -148,10 +153,10 @@ export class GraphBuilder {
     const p = o.padding ?? 0;
     const padding: [number, number, number, number] =
       typeof p === 'number' ? [p, p, p, p] : p.length === 2 ? [p[0], p[1], p[0], p[1]] : [p[0], p[1], p[2], p[3]];
-    if (C % groups !== 0 || o.out % groups !== 0) throw new Error(`${name}: groups ${groups} must divide ${C} input and ${o.out} output channels`);
+    if (C % groups !== 0 || o.out % groups !== 0) throw new GraphError(`${name}: groups ${groups} must divide ${C} input and ${o.out} output channels`);
     const OH = Math.floor((H + padding[0] + padding[2] - dilation[0] * (kernel[0] - 1) - 1) / stride[0]) + 1;
     const OW = Math.floor((W + padding[1] + padding[3] - dilation[1] * (kernel[1] - 1) - 1) / stride[1]) + 1;
-    if (OH < 1 || OW < 1) throw new Error(`${name}: input ${H}x${W} is too small for the kernel`);
+    if (OH < 1 || OW < 1) throw new GraphError(`${name}: input ${H}x${W} is too small for the kernel`);
     return this.push({ name, inputs: [x], shape: [o.out, OH, OW], op: 'conv', out: o.out, kernel, stride, padding, dilation, groups, bias: o.bias ?? false });
   }
 
@@ -165,14 +170,14 @@ export class GraphBuilder {
 
   add(name: string, a: string, b: string): string {
     const sa = this.shape(a), sb = this.shape(b);
-    if (sa.join() !== sb.join()) throw new Error(`${name}: cannot add [${sa}] and [${sb}]`);
+    if (sa.join() !== sb.join()) throw new GraphError(`${name}: cannot add [${sa}] and [${sb}]`);
     return this.push({ name, inputs: [a, b], shape: sa, op: 'add' });
   }
 
   pool(name: string, x: string, kind: 'avgpool' | 'maxpool', kernel: number, stride = kernel, padding = 0, countIncludePad = true): string {
     const [C, H, W] = this.shape(x) as [number, number, number];
     const OH = Math.floor((H + 2 * padding - kernel) / stride) + 1, OW = Math.floor((W + 2 * padding - kernel) / stride) + 1;
-    if (OH < 1 || OW < 1) throw new Error(`${name}: input ${H}x${W} is too small for pooling ${kernel}`);
+    if (OH < 1 || OW < 1) throw new GraphError(`${name}: input ${H}x${W} is too small for pooling ${kernel}`);
     const shape = [C, OH, OW];
     return kind === 'avgpool'
       ? this.push({ name, inputs: [x], shape, op: 'avgpool', kernel, stride, padding, countIncludePad })
@@ -189,7 +194,7 @@ export class GraphBuilder {
   }
 
   linear(name: string, x: string, out: number, bias = true): string {
-    if (this.shape(x).length !== 1) throw new Error(`${name}: linear needs a flat input, got [${this.shape(x)}]`);
+    if (this.shape(x).length !== 1) throw new GraphError(`${name}: linear needs a flat input, got [${this.shape(x)}]`);
     return this.push({ name, inputs: [x], shape: [out], op: 'linear', out, bias });
   }
 
@@ -201,7 +206,7 @@ export class GraphBuilder {
   concat(name: string, xs: string[]): string {
     const shapes = xs.map((x) => this.shape(x));
     const [, H, W] = shapes[0] as [number, number, number];
-    for (const s of shapes) if (s[1] !== H || s[2] !== W) throw new Error(`${name}: concat needs equal maps, got [${s}] and [${shapes[0]}]`);
+    for (const s of shapes) if (s[1] !== H || s[2] !== W) throw new GraphError(`${name}: concat needs equal maps, got [${s}] and [${shapes[0]}]`);
     return this.push({ name, inputs: xs, shape: [shapes.reduce((a, s) => a + s[0]!, 0), H, W], op: 'concat' });
   }
 

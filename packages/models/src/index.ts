@@ -2,7 +2,7 @@
  * @si/models: the graph IR, network definitions, the float32 engine, and model file formats.
  * @module
  */
-export { Graph, GraphBuilder, type Node, type Op, type Shape, type ParamSpec, type ReluLayer, type ConvAttrs } from './graph.ts';
+export { Graph, GraphBuilder, GraphError, type Node, type Op, type Shape, type ParamSpec, type ReluLayer, type ConvAttrs } from './graph.ts';
 export { resnet18Cifar, resnet50, deeplabV3R50, fmnistResNet, asppHead } from './defs/resnet.ts';
 export { mobilenetV2, deeplabV3MobileNetV2 } from './defs/mobilenet.ts';
 export { forward, backward, release, releaseGrads, type Params, type LayerSizes, type ForwardOptions, type Trace } from './float/engine.ts';

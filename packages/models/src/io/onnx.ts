@@ -5,7 +5,7 @@
  * naming the operator and the node. ReLU layers take the ONNX node's name as their layer name.
  * @module
  */
-import { GraphBuilder, type Graph } from '../graph.ts';
+import { GraphBuilder, GraphError, type Graph } from '../graph.ts';
 import type { Params } from '../float/engine.ts';
 import { fields, first, floats, ints, ProtobufError, str, type Field } from './protobuf.ts';
 
@@ -100,6 +100,7 @@ export function importOnnx(bytes: Uint8Array, opts: { name?: string } = {}): { g
     return build(model, fields((gf as { bytes: Uint8Array }).bytes, 'GraphProto'), opts.name);
   } catch (e) {
     if (e instanceof ProtobufError) throw new OnnxError(`malformed or truncated ONNX file: ${e.message}`);
+    if (e instanceof GraphError) throw new OnnxError(`the ONNX graph does not fit together: ${e.message}`);
     throw e;
   }
 }
