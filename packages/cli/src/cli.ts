@@ -73,11 +73,13 @@ function inputOf(o: SessionOpts): InputSource | undefined {
   return undefined;
 }
 
-function fail(e: unknown, json: boolean): never {
+function fail(e: unknown, json: boolean): void {
   const message = (e as Error).message ?? String(e);
   if (json) console.log(JSON.stringify({ event: 'error', message }));
   console.error(`si: ${message}`);
-  process.exit(1);
+  // Let the abort notices to the peers flush before the process ends (at most two seconds).
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 2000).unref();
 }
 
 const program = new Command('si')
@@ -128,8 +130,9 @@ sessionOptions(program.command('party'))
   .option('--helper <host:port>', 'client and server: where the helper listens', address)
   .option('--connect-timeout <s>', 'seconds to wait for the peers to connect', int('--connect-timeout', 1), 60)
   .option('--json', 'print events and the report as JSON lines on stdout')
+  .option('--trace', 'with --json: an event as each layer starts')
   .option('--out <file>', 'write the report (JSON) to a file')
-  .action(async (o: SessionOpts & { role: Role; config?: string; tls?: string; listen?: { host: string; port: number }; server?: { host: string; port: number }; helper?: { host: string; port: number }; connectTimeout: number; json?: boolean; out?: string }) => {
+  .action(async (o: SessionOpts & { trace?: boolean; role: Role; config?: string; tls?: string; listen?: { host: string; port: number }; server?: { host: string; port: number }; helper?: { host: string; port: number }; connectTimeout: number; json?: boolean; out?: string }) => {
     const emit = (e: Record<string, unknown>) => o.json && console.log(JSON.stringify(e));
     try {
       const need = (v: { host: string; port: number } | undefined, flag: string) => {
@@ -158,6 +161,7 @@ sessionOptions(program.command('party'))
         },
         onSetup: (seconds) => emit({ event: 'setup', seconds }),
         onBatch: (done, total, seconds) => (emit({ event: 'batch', done, total, seconds }), bar?.update(done, seconds)),
+        ...(o.trace ? { onLayer: (batch: number, node: string) => emit({ event: 'layer', batch, node }) } : {}),
       });
       if (o.out) writeFileSync(o.out, JSON.stringify(report, null, 1));
       if (o.json) emit({ event: 'report', ...report });

@@ -12,7 +12,7 @@ import { compileFixed, prepareSecure, publicModel, secureForward, setupSecure, t
 import { patchReluDrelus, RELU, type PatchSpec } from '@si/patch-relu';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
 import { idxImages, idxLabels, randomImages } from './data.ts';
-import { agree, parseMode, specDigest, type PublicParams } from './session.ts';
+import { agree, finish, parseMode, specDigest, type PublicParams } from './session.ts';
 
 /** The client's images: seeded random ones, or an IDX file (with labels to score against). */
 export type InputSource =
@@ -100,6 +100,8 @@ export interface PartyHooks {
   onConnected?(info: { images: number; batches: number }): void;
   onSetup?(seconds: number): void;
   onBatch?(done: number, total: number, seconds: number): void;
+  /** A node of the network starts (batch from 0). */
+  onLayer?(batch: number, node: string): void;
 }
 
 export function loadInput(graph: Graph, src: InputSource): { x: Float32Array; count: number; labels?: number[] } {
@@ -197,11 +199,24 @@ interface Ctx {
   f: number;
 }
 
+/** Runs the session; an error says where it happened (agreement, setup, or the batch and layer). */
 async function session(p: Party, c: Ctx, hooks: PartyHooks): Promise<PartyReport> {
+  const where = { stage: 'session agreement' };
+  try {
+    return await run(p, c, hooks, where);
+  } catch (e) {
+    const err = e as Error;
+    err.message = `${where.stage}: ${err.message}`;
+    throw err;
+  }
+}
+
+async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }): Promise<PartyReport> {
   const t0 = performance.now();
   const images = await agree(p, c.params, c.input?.count);
   const batches = Math.ceil(images / c.batch);
   hooks.onConnected?.({ images, batches });
+  where.stage = 'weight setup';
   const sm = await p.scope('model', () => setupSecure(p, c.model), 'setup');
   const setupSeconds = (performance.now() - t0) / 1000;
   hooks.onSetup?.(setupSeconds);
@@ -217,12 +232,16 @@ async function session(p: Party, c: Ctx, hooks: PartyHooks): Promise<PartyReport
     const n = Math.min(c.batch, images - b * c.batch);
     const shape = [n, C, H, W];
     const t2 = performance.now();
+    where.stage = `batch ${b + 1}/${batches}, preprocessing`;
     const pre = c.cfg.preprocess === false ? undefined : await p.scope(`pre${b}`, () => prepareSecure(p, sm, n), 'preprocess');
     const t3 = performance.now();
     batchSeconds.preprocess.push((t3 - t2) / 1000);
     await p.scope(`batch${b}`, async () => {
       const x = p.id === CLIENT ? encodeFixed(c.input!.x.subarray(b * c.batch * per, (b * c.batch + n) * per), c.f, shape) : undefined;
-      const y = await secureForward(p, sm, shareInput(p, CLIENT, shape, x), { spec: c.spec?.layers, mode: c.mode, timings, pre });
+      where.stage = `batch ${b + 1}/${batches}, input`;
+      const onNode = (node: { name: string }) => ((where.stage = `batch ${b + 1}/${batches}, layer "${node.name}"`), hooks.onLayer?.(b, node.name));
+      const y = await secureForward(p, sm, shareInput(p, CLIENT, shape, x), { spec: c.spec?.layers, mode: c.mode, timings, pre, onNode });
+      where.stage = `batch ${b + 1}/${batches}, output`;
       const opened = await reveal(p, y, 'client');
       if (opened) {
         const v = decodeFixed(opened, c.f);
@@ -232,6 +251,8 @@ async function session(p: Party, c: Ctx, hooks: PartyHooks): Promise<PartyReport
     batchSeconds.online.push((performance.now() - t3) / 1000);
     hooks.onBatch?.(b + 1, batches, (performance.now() - t1) / 1000);
   }
+  where.stage = 'session end';
+  await finish(p);
   return report(p, c, { images, batches, setupSeconds, batchSeconds, timings, logits });
 }
 

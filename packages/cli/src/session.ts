@@ -73,3 +73,13 @@ export async function agree(p: Party, mine: PublicParams, images?: number): Prom
   if (!(Number.isInteger(count) && count! > 0)) throw new SessionError(`the client announced ${count} images`);
   return count!;
 }
+
+/**
+ * The session's last step: every party tells both peers it has finished and waits until both say the
+ * same, so no party reports a result of a session another party did not complete (a peer that dies or
+ * stalls near the end is an error everywhere, not a success for the parties already done).
+ */
+export async function finish(p: Party): Promise<void> {
+  const peers = [CLIENT, SERVER, HELPER].filter((q) => q !== p.id);
+  await p.scope('session', () => Promise.all(peers.map((q) => p.link(q).exchange('done', new Uint8Array(0)))), 'setup');
+}

@@ -7,7 +7,7 @@
  */
 import { GraphBuilder, GraphError, type Graph } from '../graph.ts';
 import type { Params } from '../float/engine.ts';
-import { fields, first, floats, ints, ProtobufError, str, type Field } from './protobuf.ts';
+import { bytesOf, fields, first, floats, ints, ProtobufError, str, type Field } from './protobuf.ts';
 
 export class OnnxError extends Error {
   override readonly name = 'OnnxError';
@@ -28,7 +28,7 @@ function tensor(b: Uint8Array): [string, Tensor] {
   const dims = ints(fs, 1);
   const type = (first(fs, 2) as { n: number } | undefined)?.n ?? FLOAT;
   const numel = dims.reduce((a, d) => a * d, 1);
-  const raw = first(fs, 9) as { bytes: Uint8Array } | undefined;
+  const raw = first(fs, 9) ? { bytes: bytesOf(first(fs, 9), `initializer "${name}" raw data`) } : undefined;
   let data: Float32Array;
   if (raw) {
     const dv = new DataView(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength);
@@ -58,7 +58,7 @@ function node(b: Uint8Array, i: number): OnnxNode {
   const fs = fields(b, `node ${i}`);
   const attrs = new Map<string, Field[]>();
   for (const f of fs) if (f.no === 5) {
-    const af = fields((f as { bytes: Uint8Array }).bytes, `node ${i} attribute`);
+    const af = fields(bytesOf(f), `node ${i} attribute`);
     attrs.set(str(first(af, 1)!), af);
   }
   const outputs = fs.filter((f) => f.no === 2).map(str);
@@ -77,10 +77,10 @@ function valueShape(b: Uint8Array): { name: string; dims: (number | null)[] } {
   const type = first(fs, 2);
   const dims: (number | null)[] = [];
   if (type) {
-    const tt = first(fields((type as { bytes: Uint8Array }).bytes), 1);
-    const shape = tt && first(fields((tt as { bytes: Uint8Array }).bytes), 2);
-    if (shape) for (const d of fields((shape as { bytes: Uint8Array }).bytes).filter((f) => f.no === 1)) {
-      const v = first(fields((d as { bytes: Uint8Array }).bytes), 1) as { n: number } | undefined;
+    const tt = first(fields(bytesOf(type)), 1);
+    const shape = tt && first(fields(bytesOf(tt)), 2);
+    if (shape) for (const d of fields(bytesOf(shape)).filter((f) => f.no === 1)) {
+      const v = first(fields(bytesOf(d)), 1) as { n: number } | undefined;
       dims.push(v ? v.n : null);
     }
   }
@@ -97,7 +97,7 @@ export function importOnnx(bytes: Uint8Array, opts: { name?: string } = {}): { g
     model = fields(bytes, 'ModelProto');
     const gf = first(model, 7);
     if (!gf) throw new OnnxError('not an ONNX model: no graph');
-    return build(model, fields((gf as { bytes: Uint8Array }).bytes, 'GraphProto'), opts.name);
+    return build(model, fields(bytesOf(gf), 'GraphProto'), opts.name);
   } catch (e) {
     if (e instanceof ProtobufError) throw new OnnxError(`malformed or truncated ONNX file: ${e.message}`);
     if (e instanceof GraphError) throw new OnnxError(`the ONNX graph does not fit together: ${e.message}`);
@@ -108,23 +108,23 @@ export function importOnnx(bytes: Uint8Array, opts: { name?: string } = {}): { g
 function build(model: Field[], g: Field[], name?: string): { graph: Graph; params: Params; opset: number } {
   let opset = 0;
   for (const f of model.filter((x) => x.no === 8)) {
-    const o = fields((f as { bytes: Uint8Array }).bytes);
+    const o = fields(bytesOf(f));
     const domain = first(o, 1) ? str(first(o, 1)!) : '';
     if (domain === '' || domain === 'ai.onnx') opset = (first(o, 2) as { n: number } | undefined)?.n ?? 0;
   }
   if (opset < 11) throw new OnnxError(`ONNX opset ${opset} is not supported (need 11 or later; re-export with a newer opset)`);
-  const inits = new Map(g.filter((f) => f.no === 5).map((f) => tensor((f as { bytes: Uint8Array }).bytes)));
-  const inputs = g.filter((f) => f.no === 11).map((f) => valueShape((f as { bytes: Uint8Array }).bytes)).filter((v) => !inits.has(v.name));
+  const inits = new Map(g.filter((f) => f.no === 5).map((f) => tensor(bytesOf(f))));
+  const inputs = g.filter((f) => f.no === 11).map((f) => valueShape(bytesOf(f))).filter((v) => !inits.has(v.name));
   if (inputs.length !== 1) throw new OnnxError(`expected one (non-initializer) graph input, found ${inputs.length}`);
   const inDims = inputs[0]!.dims;
   if (inDims.length !== 4 || inDims.slice(1).some((d) => d === null)) throw new OnnxError(`graph input "${inputs[0]!.name}" must be [N, C, H, W] with known C, H, W; got [${inDims.map((d) => d ?? '?').join(',')}]`);
-  const outputs = g.filter((f) => f.no === 12).map((f) => valueShape((f as { bytes: Uint8Array }).bytes).name);
+  const outputs = g.filter((f) => f.no === 12).map((f) => valueShape(bytesOf(f)).name);
   const b = new GraphBuilder(name ?? 'onnx', inDims.slice(1) as number[]);
   const params: Params = new Map();
   const ours = new Map<string, string>([[inputs[0]!.name, b.input]]);
   const used = new Set<string>();
   const taken = new Set<string>();
-  const nodes = g.filter((f) => f.no === 1).map((f, i) => node((f as { bytes: Uint8Array }).bytes, i));
+  const nodes = g.filter((f) => f.no === 1).map((f, i) => node(bytesOf(f), i));
   const safe = (s: string): string => {
     let n = s.replace(/[^A-Za-z0-9_.]/g, '_').replace(/^_+/, '') || 'node';
     while (taken.has(n)) n += '_';

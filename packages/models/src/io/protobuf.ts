@@ -35,6 +35,7 @@ function readVarint(buf: Uint8Array, pos: number, what: string): [number, number
 
 /** Decodes one message's fields. @throws {ProtobufError} on truncated or malformed input */
 export function fields(buf: Uint8Array, what = 'message'): Field[] {
+  if (!(buf instanceof Uint8Array)) throw new ProtobufError(`${what}: expected an embedded message`);
   const out: Field[] = [];
   let pos = 0;
   while (pos < buf.length) {
@@ -62,7 +63,14 @@ export function fields(buf: Uint8Array, what = 'message'): Field[] {
   return out;
 }
 
-export const str = (f: Field): string => new TextDecoder().decode((f as { bytes: Uint8Array }).bytes);
+/** The bytes of a length-delimited (or fixed) field. @throws {ProtobufError} when it is missing or a varint */
+export function bytesOf(f: Field | undefined, what = 'field'): Uint8Array {
+  if (f === undefined) throw new ProtobufError(`${what} is missing`);
+  if (f.wire === 0) throw new ProtobufError(`${what} (field ${f.no}) is a varint where bytes were expected`);
+  return f.bytes;
+}
+
+export const str = (f: Field | undefined): string => new TextDecoder().decode(bytesOf(f, 'string field'));
 
 /** Repeated int64 (packed or not) from all fields with number `no`. */
 export function ints(fs: Field[], no: number): number[] {
@@ -86,7 +94,7 @@ export function floats(fs: Field[], no: number): number[] {
   const out: number[] = [];
   for (const f of fs) {
     if (f.no !== no) continue;
-    const b = (f as { bytes: Uint8Array }).bytes;
+    const b = bytesOf(f, 'float field');
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     if (f.wire === 5) out.push(dv.getFloat32(0, true));
     else if (f.wire === 2) for (let i = 0; i + 4 <= b.length; i += 4) out.push(dv.getFloat32(i, true));

@@ -26,6 +26,8 @@ export interface RunOptions {
   timings?: Map<string, number>;
   /** Preprocessing for this batch (from prepareSecure): the linear layers then send only their input online. */
   pre?: Preprocessed;
+  /** Called as each node starts (progress, and naming the layer in errors). */
+  onNode?(node: Node): void;
   /** The twin only: called with each ReLU layer's input (for margins and debugging). */
   onRelu?(node: string, input: RingTensor, sizes: readonly PatchSize[]): void;
 }
@@ -97,6 +99,7 @@ async function walk<T>(m: FixedModel, be: Backend<T>, x: T, opts: RunOptions): P
   for (const [i, n] of g.nodes.entries()) {
     const xs = n.inputs.map((s) => vals.get(s)!);
     const a = xs[0]!;
+    if (n.op !== 'input') opts.onNode?.(n);
     const N = n.op === 'input' ? 0 : be.shape(a)[0]!;
     let y: T;
     switch (n.op) {
