@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { writeDeploymentCerts } from '../src/index.ts';
 
 type Role = 'client' | 'server' | 'helper';
-type Point = 'setup' | 'first layer' | 'middle' | 'output';
+type Point = 'setup' | 'first layer' | 'middle' | 'last layers';
 type Event = Record<string, unknown>;
 const ROLES: Role[] = ['client', 'server', 'helper'];
 const TIMEOUT = 3; // seconds a party waits for a message (si party --timeout)
@@ -83,7 +83,8 @@ const pointReached: Record<Point, (e: Event) => boolean> = {
   setup: (e) => e.event === 'connected',
   'first layer': (e) => e.event === 'layer' && e.batch === 0 && e.node === 'stem.conv',
   middle: (e) => e.event === 'layer' && e.batch === 0 && String(e.node).startsWith('layer2.1'),
-  output: (e) => e.event === 'layer' && e.batch === 1 && e.node === 'fc',
+  // The last stage of the last batch (a few protocol rounds before the output is revealed).
+  'last layers': (e) => e.event === 'layer' && e.batch === 1 && e.node === 'layer3.1.conv1.conv',
 };
 
 type Fault = { kind: 'kill' | 'stall'; victim: Role; at: Point } | { kind: 'cut'; link: [Role, Role]; at: Point };
@@ -124,7 +125,7 @@ async function runWithFault(f: Fault): Promise<Record<Role, { code: number; erro
   }
 }
 
-const WHERE = /session agreement|weight setup|batch \d+\/\d+, (preprocessing|input|output|layer "[^"]+")/;
+const WHERE = /session agreement|weight setup|session end|batch \d+\/\d+, (preprocessing|input|output|layer "[^"]+")/;
 
 function check(name: string, res: Awaited<ReturnType<typeof runWithFault>>, failed: Role[]): void {
   try {
@@ -145,14 +146,14 @@ function check(name: string, res: Awaited<ReturnType<typeof runWithFault>>, fail
   summary.push({ fault: name, survived: true });
 }
 
-const points: Point[] = ['setup', 'first layer', 'middle', 'output'];
+const points: Point[] = ['setup', 'first layer', 'middle', 'last layers'];
 for (const victim of ROLES) {
   for (const at of points) {
     test(`kill the ${victim} at ${at}`, async () => {
       check(`kill ${victim} @ ${at}`, await runWithFault({ kind: 'kill', victim, at }), [victim]);
     });
   }
-  for (const at of ['first layer', 'output'] as Point[]) {
+  for (const at of ['middle'] as Point[]) {
     test(`stall the ${victim} at ${at} (past the ${TIMEOUT} s timeout)`, async () => {
       check(`stall ${victim} @ ${at}`, await runWithFault({ kind: 'stall', victim, at }), [victim]);
     });

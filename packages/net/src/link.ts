@@ -53,7 +53,7 @@ export interface LinkOptions {
 export type Payload = ArrayBufferView | readonly ArrayBufferView[];
 
 /** Tags reserved for control messages; protocols cannot send them. */
-const BYE = 'si-bye', ABORT = 'si-abort';
+const BYE = 'si-bye', ABORT = 'si-abort', ALIVE = 'si-alive';
 
 interface Waiter {
   tag: string;
@@ -81,6 +81,9 @@ export class Link {
   private readonly failureListeners: ((e: LinkClosedError) => void)[] = [];
   /** The link ended by a close() on either side (not a failure). */
   private graceful = false;
+  private lastHeard = Date.now();
+  private lastSent = Date.now();
+  private readonly keepalive: ReturnType<typeof setInterval> | undefined;
 
   /**
    * @param self - this party's name (e.g. 'client')
@@ -91,6 +94,13 @@ export class Link {
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.maxQueued = opts.maxQueuedBytes ?? 256 * 2 ** 20;
     this.decoder = new FrameDecoder({ maxPayload: opts.maxPayload ?? 2 ** 30 });
+    // A live peer is never silent for long: while nothing else goes out, a small control frame does, so a
+    // receive times out only on a peer that is gone or stalled, not on one waiting for a third party.
+    if (this.timeoutMs > 0) {
+      const every = Math.max(5, Math.min(1000, this.timeoutMs / 4));
+      this.keepalive = setInterval(() => Date.now() - this.lastSent >= every && !this.closedWith && this.control(ALIVE, ''), every);
+      this.keepalive.unref?.();
+    }
     transport.bind({
       data: (chunk) => this.onData(chunk),
       close: (err) => this.fail(new LinkClosedError(peer, `link to ${peer} (${transport.describe}) closed${err ? `: ${err.message}` : ' by the peer'}`, { cause: err })),
@@ -115,13 +125,14 @@ export class Link {
    */
   send(tag: string, payload: Payload): void {
     if (this.closedWith) throw this.closedWith;
-    if (tag === BYE || tag === ABORT) throw new RangeError(`"${tag}" is a reserved control tag`);
+    if (tag === BYE || tag === ABORT || tag === ALIVE) throw new RangeError(`"${tag}" is a reserved control tag`);
     const parts = (ArrayBuffer.isView(payload) ? [payload] : payload).map(asBytes);
     let length = 0;
     for (const p of parts) length += p.length;
     const header = encodeHeader(tag, 0, length);
     const depth = this.ledger.recordSend(this.peer, length, header.length);
     new DataView(header.buffer).setUint32(4, depth, true);
+    this.lastSent = Date.now();
     this.transport.write([header, ...parts]);
   }
 
@@ -144,11 +155,14 @@ export class Link {
         reject(this.closedWith);
         return;
       }
-      if (this.timeoutMs > 0) {
+      const arm = (ms: number): void => {
         w.timer = setTimeout(() => {
-          this.fail(new LinkTimeoutError(this.peer, `no message "${tag}" from ${this.peer} within ${this.timeoutMs} ms`));
-        }, this.timeoutMs);
-      }
+          const quiet = Date.now() - this.lastHeard;
+          if (quiet < this.timeoutMs) arm(this.timeoutMs - quiet);
+          else this.fail(new LinkTimeoutError(this.peer, `no message "${tag}" from ${this.peer} within ${this.timeoutMs} ms (nothing at all from the ${this.peer}: stalled or unreachable)`));
+        }, ms);
+      };
+      if (this.timeoutMs > 0) arm(this.timeoutMs);
       this.waiters.push(w);
     });
   }
@@ -193,11 +207,13 @@ export class Link {
 
   private control(tag: string, text: string): void {
     const body = new TextEncoder().encode(text.slice(0, 2000));
+    this.lastSent = Date.now();
     this.transport.write([encodeHeader(tag, 0, body.length), body]);
   }
 
   private onData(chunk: Uint8Array): void {
     if (this.closedWith) return;
+    this.lastHeard = Date.now();
     let frames: Frame[];
     try {
       frames = this.decoder.push(chunk);
@@ -207,6 +223,7 @@ export class Link {
       return;
     }
     for (const f of frames) {
+      if (f.tag === ALIVE) continue;
       if (f.tag === BYE || f.tag === ABORT) {
         const why = new TextDecoder().decode(f.payload);
         if (f.tag === BYE) this.graceful = true;
@@ -260,6 +277,7 @@ export class Link {
   private fail(err: LinkClosedError, destroy = true): void {
     if (this.closedWith) return;
     this.closedWith = err;
+    clearInterval(this.keepalive);
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) {

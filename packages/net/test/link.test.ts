@@ -102,6 +102,22 @@ test('a receive that waits too long times out and closes the link', async () => 
   assert.ok(b.closed);
 });
 
+test('a peer that is alive but quiet (waiting for someone else) does not time out; a silent one does', async () => {
+  const [a, b] = memoryLinkPair('client', 'server', { a: { timeoutMs: 60 }, b: { timeoutMs: 60 } });
+  const late = b.recv('late');
+  setTimeout(() => a.send('late', new Uint8Array([1])), 250); // four timeouts later, keepalives meanwhile
+  assert.equal([...(await late)], [1]);
+  assert.is(b.ledger.rows().reduce((s, r) => s + Object.values(r.received).reduce((x, y) => x + y, 0), 0), 1, 'keepalives are not in the ledger');
+  // Now the client stops sending anything (a stalled process): the server's receive times out.
+  (a as unknown as { transport: { write(): void } }).transport.write = () => {};
+  const t0 = Date.now();
+  const e = await b.recv('never').catch((x: Error) => x);
+  assert.instance(e, LinkTimeoutError);
+  assert.match((e as Error).message, /nothing at all from the client: stalled or unreachable/);
+  assert.ok(Date.now() - t0 < 1000);
+  a.close();
+});
+
 test('the ledger records payload bytes per label, phase and peer, and rounds as causal depth', async () => {
   const la = new Ledger(), lb = new Ledger();
   const [a, b] = memoryLinkPair('client', 'server', { a: { ledger: la }, b: { ledger: lb } });
