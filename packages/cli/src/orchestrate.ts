@@ -69,7 +69,7 @@ export interface SessionReport {
   predictions: number[];
   logits: number[][];
   labels?: number[];
-  parties: Record<Role, { setupSent: number; preprocessSent: number; onlineSent: number }>;
+  parties: Record<Role, { setupSent: number; preprocessSent: number; onlineSent: number; memory: PartyReport['memory'] }>;
 }
 
 /** Merges the three parties' reports. */
@@ -93,7 +93,7 @@ export function mergeReports(rs: readonly PartyReport[]): SessionReport {
     // client, from sharing its input to its last prediction (the others start waiting for it earlier).
     seconds: k === 'online' ? client.online.seconds : Math.max(...rs.map((r) => r[k].seconds)),
   });
-  const parties = Object.fromEntries(rs.map((r) => [r.role, { setupSent: r.setup.sent, preprocessSent: r.preprocess.sent, onlineSent: r.online.sent }])) as SessionReport['parties'];
+  const parties = Object.fromEntries(rs.map((r) => [r.role, { setupSent: r.setup.sent, preprocessSent: r.preprocess.sent, onlineSent: r.online.sent, memory: r.memory }])) as SessionReport['parties'];
   return {
     model: client.model, mode: client.mode, spec: client.spec, fracBits: client.fracBits, images: client.images, batch: client.batch,
     batches: client.batches, drelus: client.drelus, relus: client.relus, setup: phase('setup'), preprocess: phase('preprocess'), online: phase('online'), layers,

@@ -91,6 +91,8 @@ export interface PartyReport {
   logits?: number[][];
   /** The client only, with labelled input: the labels. */
   labels?: number[];
+  /** Resident memory (MiB) after setup, sampled during the batches (about 20 samples), and at the end. */
+  memory: { afterSetupMb: number; samplesMb: number[]; endMb: number };
 }
 
 export interface PartyHooks {
@@ -228,6 +230,9 @@ async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }
   const logits: number[][] = [];
   const t1 = performance.now();
   const batchSeconds = { preprocess: [] as number[], online: [] as number[] };
+  const mb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
+  const memory = { afterSetupMb: mb(), samplesMb: [] as number[], endMb: 0 };
+  const every = Math.max(1, Math.floor(batches / 20));
   for (let b = 0; b < batches; b++) {
     const n = Math.min(c.batch, images - b * c.batch);
     const shape = [n, C, H, W];
@@ -250,13 +255,15 @@ async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }
     });
     batchSeconds.online.push((performance.now() - t3) / 1000);
     hooks.onBatch?.(b + 1, batches, (performance.now() - t1) / 1000);
+    if ((b + 1) % every === 0) memory.samplesMb.push(mb());
   }
   where.stage = 'session end';
   await finish(p);
-  return report(p, c, { images, batches, setupSeconds, batchSeconds, timings, logits });
+  memory.endMb = mb();
+  return report(p, c, { images, batches, setupSeconds, batchSeconds, timings, logits, memory });
 }
 
-function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSeconds: number; batchSeconds: PartyReport['batchSeconds']; timings: Map<string, number>; logits: number[][] }): PartyReport {
+function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSeconds: number; batchSeconds: PartyReport['batchSeconds']; timings: Map<string, number>; logits: number[][]; memory: PartyReport['memory'] }): PartyReport {
   const rows = p.ledger.rows();
   const sent = (row: { sent: Record<string, number> }) => Object.values(row.sent).reduce((a, b) => a + b, 0);
   const layers = new Map<string, LayerReport>();
@@ -287,6 +294,7 @@ function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSec
     online: { sent: p.ledger.totals({ phase: 'online' }).sent, rounds: onlineRounds, seconds: sum(r.batchSeconds.online) },
     batchSeconds: r.batchSeconds,
     layers: [...layers.values()],
+    memory: r.memory,
   };
   if (p.id === CLIENT) {
     out.logits = r.logits;
