@@ -66,6 +66,18 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const test = loadFashion('test', { dir: o.data, start: o.start, count: o.limit });
   const N = test.N;
   const floatPred = predict(graph, params, test.x, N, { spec: spec?.layers });
+  const { drelus, relus } = dreluCount(graph, spec);
+  const files = fashionFiles('test', o.data);
+  const mode = o.mode ?? 'small16';
+  // The three parties run as their own processes while this one computes the twin.
+  const secure: Promise<SessionReport> | undefined = o.secure
+    ? runLocal({
+      model: o.model, weights: o.weights, spec: o.spec, mode, batch: B, fracBits: f, timeoutSeconds: o.timeoutSeconds,
+      input: { kind: 'idx', images: files.images, labels: files.labels, start: o.start ?? 0, count: N },
+      onEvent: (role, e) => role === 'client' && e.event === 'batch' && o.onSecureBatch?.(e.done as number, e.total as number, e.seconds as number),
+    })
+    : undefined;
+  secure?.catch(() => {}); // awaited below; not unhandled while the twin runs
   const model = compileFixed(graph, params, f);
   const twin = new Uint8Array(N);
   for (let s = 0; s < N; s += B) {
@@ -75,17 +87,9 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
     for (let i = 0; i < n; i++) twin[s + i] = argmax(y.subarray(i * 10, i * 10 + 10));
     o.onTwin?.(s + n, N);
   }
-  const { drelus, relus } = dreluCount(graph, spec);
   const report: EvalReport = { images: N, float_acc: accuracy(floatPred, test.labels), plain_acc: accuracy(twin, test.labels), drelus, relus };
-  if (!o.secure) return report;
-
-  const files = fashionFiles('test', o.data);
-  const mode = o.mode ?? 'small16';
-  const r: SessionReport = await runLocal({
-    model: o.model, weights: o.weights, spec: o.spec, mode, batch: B, fracBits: f, timeoutSeconds: o.timeoutSeconds,
-    input: { kind: 'idx', images: files.images, labels: files.labels, start: o.start ?? 0, count: N },
-    onEvent: (role, e) => role === 'client' && e.event === 'batch' && o.onSecureBatch?.(e.done as number, e.total as number, e.seconds as number),
-  });
+  if (!secure) return report;
+  const r = await secure;
   const disagreements = r.predictions.flatMap((p, i) => (p === twin[i] ? [] : [(o.start ?? 0) + i]));
   const seconds = r.online.seconds + r.preprocess.seconds;
   return {
