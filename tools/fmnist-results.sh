@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Reproduces the Fashion-MNIST results in the README (about an hour on two cores):
+# train -> distortion (exact and fast) -> knapsack at 18/9/6/3% -> fine-tune each -> accuracy and traffic,
+# and the secure run of the 6% network on all 10,000 test images. Shipped files go to packages/cli/assets,
+# everything else to results/fmnist. Set STEPS to change the fine-tuning length (default 400 steps of 64).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+si() { pnpm -s si "$@"; }
+A=packages/cli/assets R=results/fmnist STEPS=${STEPS:-400}
+mkdir -p "$A" "$R"
+[ -f "$A/fmnist-resnet.safetensors" ] || si train --epochs 6 --seed 0 --out "$A/fmnist-resnet.safetensors"
+W="file:$A/fmnist-resnet.safetensors"
+[ -f "$R/distortion-exact.json" ] || si distortion --weights "$W" --method exact --images 16 --out "$R/distortion-exact.json"
+[ -f "$R/distortion-fast.json" ] || si distortion --weights "$W" --method fast --images 16 --out "$R/distortion-fast.json"
+si compare-distortion "$R/distortion-exact.json" "$R/distortion-fast.json" --json > "$R/distortion-compare.json"
+si eval --weights "$W" --json --out "$R/eval-100.json" > /dev/null
+for pct in 18 9 6 3; do
+  b=$(printf '0.%02d' "$pct")
+  si knapsack --distortion "$R/distortion-exact.json" --budget "$b" --out "$R/spec-${pct}pct.json" > "$R/knapsack-${pct}pct.json"
+  si finetune --weights "$W" --spec "file:$R/spec-${pct}pct.json" --steps "$STEPS" --out "$R/fmnist-resnet-${pct}pct.safetensors" > "$R/finetune-${pct}pct.json"
+  si eval --weights "file:$R/fmnist-resnet-${pct}pct.safetensors" --spec "file:$R/spec-${pct}pct.json" --json --out "$R/eval-${pct}pct.json" > /dev/null
+  si eval --weights "file:$R/fmnist-resnet-${pct}pct.safetensors" --spec "file:$R/spec-${pct}pct.json" --secure --limit 100 --json --out "$R/secure-100-${pct}pct.json" > /dev/null
+done
+si eval --weights "$W" --secure --limit 100 --json --out "$R/secure-100-100pct.json" > /dev/null
+cp "$R/fmnist-resnet-6pct.safetensors" "$A/fmnist-resnet-6pct.safetensors"
+cp "$R/spec-6pct.json" "$A/fmnist-resnet-6pct.spec.json"
+si eval --weights "file:$A/fmnist-resnet-6pct.safetensors" --spec "file:$A/fmnist-resnet-6pct.spec.json" --secure --json --out "$R/secure-10000-6pct.json" > /dev/null
+echo "results in $R"
