@@ -39,17 +39,19 @@ export async function demo(o: { images: number; data?: string; out?: (s: string)
   const { drelus, relus } = dreluCount(graph, spec);
   say(`network: fmnist-resnet, ${relus.toLocaleString('en-US')} ReLUs per image; the 6% spec keeps ${drelus.toLocaleString('en-US')} DReLUs (${((100 * drelus) / relus).toFixed(2)}%) in patches chosen by the knapsack`);
 
+  say(`secure inference on the first ${o.images} test images starts: client, server and helper as three processes over TLS 1.3 (mutual authentication), small-ring k=16 sign tests`);
+  let sec: Progress | undefined;
+  const secure = evaluate({
+    model: 'fmnist-resnet', weights: `file:${ASSETS.weights6}`, spec: `file:${ASSETS.spec6}`, data: dir, limit: o.images, secure: true, mode: 'small16', batch: 25,
+    onSecureBatch: (done, total, seconds) => ((sec ??= new Progress('secure inference', total)), sec.update(done, seconds)),
+  });
+  secure.catch(() => {}); // awaited below
+  // Meanwhile (the parties are their own processes), plaintext accuracy on the whole test split.
   const bar = new Progress('plaintext accuracy', 2 * test.N, ['image', 'images']);
   const accBase = accuracy(predict(graph, base.params, test.x, test.N, { onBatch: (d) => bar.update(d, (performance.now() - t0) / 1000) }), test.labels);
   const accSpec = accuracy(predict(graph, tuned.params, test.x, test.N, { spec: spec.layers, onBatch: (d) => bar.update(test.N + d, (performance.now() - t0) / 1000) }), test.labels);
   say(`plaintext float32 accuracy on all ${test.N.toLocaleString('en-US')} test images: all ReLUs ${pct(accBase)}, 6% DReLUs (fine-tuned) ${pct(accSpec)}`);
-
-  say(`secure inference on the first ${o.images} test images: client, server and helper as three processes over TLS 1.3 (mutual authentication), small-ring k=16 sign tests ...`);
-  let sec: Progress | undefined;
-  const r = await evaluate({
-    model: 'fmnist-resnet', weights: `file:${ASSETS.weights6}`, spec: `file:${ASSETS.spec6}`, data: dir, limit: o.images, secure: true, mode: 'small16', batch: 25,
-    onSecureBatch: (done, total, seconds) => ((sec ??= new Progress('secure inference', total)), sec.update(done, seconds)),
-  });
+  const r = await secure;
   say('');
   say(`secure accuracy      ${pct(r.secure_acc!)} on ${r.images} images (plaintext fixed point: ${pct(r.plain_acc)}; float32: ${pct(r.float_acc)})`);
   say(`secure = plaintext   top-1 equal on ${r.images - r.disagreements!.length}/${r.images} images`);
