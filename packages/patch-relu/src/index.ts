@@ -9,4 +9,4 @@ export {
 } from './spec.ts';
 export { sideSizes, candidatePatchSizes, patchCost, mergeEqualCost, type Option } from './candidates.ts';
 export { patchReluF32, patchReluBackwardF32, patchReluFixed, applyMask } from './plain.ts';
-export { patchRelu, patchReluClear, patchReluCost, patchReluDrelus, widened } from './secure.ts';
+export { patchRelu, patchReluClear, patchReluCost, patchReluDrelus, widened, layerMode } from './secure.ts';

@@ -59,11 +59,27 @@ function plan(shape: readonly number[], sizes: readonly PatchSize[]): Plan {
   return { N, C, H, W, groups, identity, patches, pixels };
 }
 
-/** The mode for the sums of a group: more low bits dropped in truncated modes. */
-export function widened(mode: DreluMode, ph: number, pw: number): DreluMode {
+const extraBits = (ph: number, pw: number): number => Math.ceil(Math.log2(ph * pw));
+
+/**
+ * The comparison mode of a layer in truncated modes: its patch sums need up to ceil(log2(ph*pw)) more bits
+ * of range than single values. They are kept (k grows, up to 32) rather than dropped at the bottom, so
+ * the sign of a patch sum is decided at the resolution of a single value's.
+ */
+export function layerMode(mode: DreluMode, groups: readonly { ph: number; pw: number }[]): DreluMode {
   if (mode.mode === 'full') return mode;
-  const extra = Math.ceil(Math.log2(ph * pw));
-  return { ...mode, dropLowBits: Math.min(62, mode.dropLowBits + extra) };
+  const most = groups.reduce((m, g) => Math.max(m, extraBits(g.ph, g.pw)), 0);
+  return { ...mode, keepBits: Math.min(32, mode.keepBits + most) };
+}
+
+/**
+ * The window of a group's sums within its layer (`groups`: all groups of the layer, default this one):
+ * the layer's k bits, starting at the original d plus whatever range past k = 32 cannot be kept.
+ */
+export function widened(mode: DreluMode, ph: number, pw: number, groups: readonly { ph: number; pw: number }[] = [{ ph, pw }]): DreluMode {
+  if (mode.mode === 'full') return mode;
+  const k = (layerMode(mode, groups) as { keepBits: number }).keepBits;
+  return { ...mode, keepBits: k, dropLowBits: Math.min(62, mode.dropLowBits + Math.max(0, mode.keepBits + extraBits(ph, pw) - k)) };
 }
 
 /** Channels `cs` of an [N, C, ...] tensor (a copy, in the order given). */
@@ -135,7 +151,7 @@ export async function patchRelu(p: Party, x: Shared, sizes: readonly PatchSize[]
   const out = helper ? null : new BigInt64Array(x.size);
   if (!helper) scatter(out!, x.shape, gather(x.share!, P.identity).data, P.identity);
   if (P.groups.length === 0) return new Shared(x.shape, out === null ? null : new RingTensor(out, x.shape));
-  const { k, zBytes } = windowOf(mode);
+  const { k, zBytes } = windowOf(layerMode(mode, P.groups));
   const parts: (Uint32Array | BigInt64Array)[] = [];
   const active: RingTensor[] = [];
   if (!helper) {
@@ -143,7 +159,7 @@ export async function patchRelu(p: Party, x: Shared, sizes: readonly PatchSize[]
       const xg = gather(x.share!, g.channels);
       active.push(xg);
       const sums = patchSum(xg, g.ph, g.pw);
-      parts.push(windowsOf(p, new Shared(sums.shape, sums), widened(mode, g.ph, g.pw)).t!);
+      parts.push(windowsOf(p, new Shared(sums.shape, sums), widened(mode, g.ph, g.pw, P.groups)).t!);
     }
   }
   const windows = { n: P.patches, k, zBytes, t: helper ? null : concatWindows(parts, k === 64, P.patches) };
@@ -184,7 +200,7 @@ export function patchReluClear(x0: RingTensor, x1: RingTensor, sizes: readonly P
   scatter(out, x.shape, gather(x, P.identity).data, P.identity);
   for (const g of P.groups) {
     const s0 = patchSum(gather(x0, g.channels), g.ph, g.pw), s1 = patchSum(gather(x1, g.channels), g.ph, g.pw);
-    const bits = dreluClear(s0.reshape([-1]), s1.reshape([-1]), widened(mode, g.ph, g.pw));
+    const bits = dreluClear(s0.reshape([-1]), s1.reshape([-1]), widened(mode, g.ph, g.pw, P.groups));
     const xg = gather(x, g.channels);
     const PH = patchCount(P.H, g.ph), PW = patchCount(P.W, g.pw);
     const mask = patchExpand(RingTensor.from(bits, [P.N * g.channels.length, PH, PW]), g.ph, g.pw, P.H, P.W);
@@ -196,7 +212,7 @@ export function patchReluClear(x0: RingTensor, x1: RingTensor, sizes: readonly P
 /** Declared cost of one layer: the comparison on all patches plus 24 bytes per active pixel; 3 rounds. */
 export function patchReluCost(shape: readonly number[], sizes: readonly PatchSize[], mode: DreluMode): Cost {
   const P = plan(shape, sizes);
-  const { k, zBytes } = windowOf(mode);
+  const { k, zBytes } = windowOf(layerMode(mode, P.groups));
   return compareCost(P.patches, k, zBytes, P.pixels);
 }
 

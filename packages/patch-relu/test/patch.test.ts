@@ -59,6 +59,38 @@ for (const [transport, make] of TRANSPORTS) {
   });
 }
 
+test('small-ring patch sums are compared at single-value resolution: small negative sums of big patches are dropped', async () => {
+  // 4x4 and 7x7 patches whose sums lie in [-400, -40] units (values of +-2 cancelling): with k grown by
+  // ceil(log2(area)) bits the window starts at the mode's d = 4 (16 units), so share-wise truncation's one
+  // unit of error cannot make such a sum look non-negative.
+  const ps = await TRANSPORTS[0]![1]();
+  try {
+    const r = seedrandom('small sums');
+    const N = 2, C = 2, H = 14, W = 14;
+    const sizes: PatchSize[] = [[4, 4], [7, 7]];
+    const v = new Float64Array(N * C * H * W);
+    for (let i = 0; i < v.length; i += 2) (v[i] = 2 * (r() + 0.5)), (v[i + 1] = -v[i]!); // pairs cancel: sums near 0
+    const x = encodeFixed(v, 12, [N, C, H, W]);
+    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
+      // Nudge the first element of each patch so that every patch sum is in [-400, -40] units.
+      const [ph, pw] = sizes[c]!;
+      for (let py = 0; py < H; py += ph) for (let px = 0; px < W; px += pw) {
+        let sum = 0n;
+        for (let y = py; y < Math.min(H, py + ph); y++) for (let xx = px; xx < Math.min(W, px + pw); xx++) sum += x.data[((n * C + c) * H + y) * W + xx]!;
+        x.data[((n * C + c) * H + py) * W + px]! -= sum + BigInt(40 + Math.floor(r() * 360));
+      }
+    }
+    const mode: DreluMode = { mode: 'small-ring', dropLowBits: 4, keepBits: 16 };
+    const xs = await share(ps, x);
+    for (let t = 0; t < 3; t++) {
+      const ys = await labeled(ps, `small-sums-${t}`, (p) => patchRelu(p, xs[p.id], sizes, mode));
+      assert.ok(revealClear(ys[0].share!, ys[1].share!).equals(RingTensor.zeros(x.shape)), 'every patch has a negative sum');
+    }
+  } finally {
+    closeAll(ps);
+  }
+});
+
 test('an all-identity layer sends nothing; an all-zero layer outputs zeros and sends nothing', async () => {
   const ps = await TRANSPORTS[0]![1]();
   try {
