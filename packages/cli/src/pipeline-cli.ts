@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { saveParams } from '@si/models';
-import { ensureFashion, fashionDir, loadFashion, missingFiles } from './fashion.ts';
+import { ensureFashion, fashionDir, loadFashion } from './fashion.ts';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
 import { accuracy, predict, train } from './train.ts';
 import { fmtBytes, fmtSeconds, Progress } from './progress.ts';
@@ -44,8 +44,8 @@ export function addPipelineCommands(program: Command): void {
     .action((o: { data?: string }) => {
       try {
         const dir = ensureFashion(o.data);
-        const tr = loadFashion('train', { dir, count: 1 }), te = loadFashion('test', { dir, count: 1 });
-        console.log(`Fashion-MNIST in ${dir}: train and test present (${missingFiles(dir).length} files missing); first labels ${tr.labels[0]} ${te.labels[0]}`);
+        const tr = loadFashion('train', { dir }), te = loadFashion('test', { dir });
+        console.log(`Fashion-MNIST in ${dir}: ${tr.N.toLocaleString('en-US')} training and ${te.N.toLocaleString('en-US')} test images, 28x28, 10 classes`);
       } catch (e) {
         fail(e);
       }
