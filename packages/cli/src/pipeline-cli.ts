@@ -14,6 +14,7 @@ import { fmtBytes, fmtSeconds, Progress } from './progress.ts';
 import { compareTables, measureDistortion, parseTable, specFromTable, type DistortionMethod } from './distortion.ts';
 import { evaluate } from './evaluate.ts';
 import { demo } from './demo.ts';
+import { dreluCount } from './party.ts';
 import { stringifySpec } from '@si/patch-relu';
 
 const int = (what: string, min = 0) => (v: string): number => {
@@ -102,14 +103,17 @@ export function addPipelineCommands(program: Command): void {
     .description('plaintext float32 accuracy of a model (optionally with a patch spec) on Fashion-MNIST test images')
     .option('--model <name>', 'architecture', 'fmnist-resnet')
     .requiredOption('--weights <source>', 'file:PATH (safetensors)')
+    .option('--spec <spec>', 'relu or file:PATH', 'relu')
     .option('--data <dir>', 'Fashion-MNIST directory')
     .option('--count <n>', 'test images', int('--count', 1))
-    .action((o: { model: string; weights: string; data?: string; count?: number }) => {
+    .action((o: { model: string; weights: string; spec: string; data?: string; count?: number }) => {
       try {
         const dir = ensureFashion(o.data);
-        const graph = graphOf(o.model), params = loadWeights(graph, o.weights);
+        const graph = graphOf(o.model), params = loadWeights(graph, o.weights), spec = loadSpec(graph, o.spec);
         const test = loadFashion('test', { dir, count: o.count });
-        console.log(JSON.stringify({ images: test.N, accuracy: accuracy(predict(graph, params, test.x, test.N), test.labels), data: fashionDir(dir) }));
+        const { drelus, relus } = dreluCount(graph, spec);
+        const acc = accuracy(predict(graph, params, test.x, test.N, { spec: spec?.layers }), test.labels);
+        console.log(JSON.stringify({ images: test.N, accuracy: acc, drelus, relus, data: fashionDir(dir) }));
       } catch (e) {
         fail(e);
       }
