@@ -14,13 +14,13 @@ W="file:$A/fmnist-resnet.safetensors"
 [ -f "$R/distortion-exact.json" ] || si distortion --weights "$W" --method exact --images 16 --out "$R/distortion-exact.json"
 [ -f "$R/distortion-fast.json" ] || si distortion --weights "$W" --method fast --images 16 --out "$R/distortion-fast.json"
 si compare-distortion "$R/distortion-exact.json" "$R/distortion-fast.json" --json > "$R/distortion-compare.json"
-si eval --weights "$W" --json --out "$R/eval-100.json" > /dev/null
+si accuracy --weights "$W" > "$R/accuracy-100pct.json"
 for pct in 18 9 6 3; do
   b=$(printf '0.%02d' "$pct")
   si knapsack --distortion "$R/distortion-exact.json" --budget "$b" --out "$R/spec-${pct}pct.json" > "$R/knapsack-${pct}pct.json"
   steps=400; [ "$pct" = 6 ] && steps=900
   si finetune --weights "$W" --spec "file:$R/spec-${pct}pct.json" --steps "$steps" --out "$R/fmnist-resnet-${pct}pct.safetensors" > "$R/finetune-${pct}pct.json"
-  si eval --weights "file:$R/fmnist-resnet-${pct}pct.safetensors" --spec "file:$R/spec-${pct}pct.json" --json --out "$R/eval-${pct}pct.json" > /dev/null
+  si accuracy --weights "file:$R/fmnist-resnet-${pct}pct.safetensors" --spec "file:$R/spec-${pct}pct.json" > "$R/accuracy-${pct}pct.json"
   si eval --weights "file:$R/fmnist-resnet-${pct}pct.safetensors" --spec "file:$R/spec-${pct}pct.json" --secure --limit 100 --json --out "$R/secure-100-${pct}pct.json" > /dev/null
 done
 si eval --weights "$W" --secure --limit 100 --json --out "$R/secure-100-100pct.json" > /dev/null
