@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import seedrandom from 'seedrandom';
-import { backward, crossEntropy, forward, GraphBuilder, initParams, Sgd, type Params } from '../src/index.ts';
+import { backward, BufferPool, crossEntropy, forward, GraphBuilder, initParams, release, releaseGrads, Sgd, type Params } from '../src/index.ts';
 
 const r = seedrandom('engine');
 const rand = (n: number, s = 1) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * s);
@@ -133,6 +133,30 @@ test('given node values: the rest of the network from cached activations equals 
   assert.equal([...part.out], [...full.out]);
   assert.equal([...forward(g, params, x, N, { given: clean.captured }).out], [...clean.out]);
   assert.throws(() => forward(g, params, x.subarray(0, 3 * 64), 1, { given: clean.captured }), /given value of "[^"]+" has \d+ values/);
+});
+
+test('the pool keeps only buffers it made: training with patch ReLUs does not grow it step after step', () => {
+  const pool = new BufferPool();
+  pool.release(new Float32Array(10));
+  assert.is(pool.bytes, 0, 'a foreign buffer is not kept');
+  const mine = pool.f32(10);
+  pool.release(mine);
+  assert.is(pool.bytes, 40);
+  assert.is(pool.f32(10), mine);
+  const g = tiny();
+  const params = initParams(g, 5);
+  const spec = { l3: Array.from({ length: 6 }, () => [2, 2] as [number, number]) };
+  const x = rand(2 * 3 * 64);
+  const step = () => {
+    const { trace } = forward(g, params, x, 2, { training: true, spec, pool });
+    const { grads } = backward(trace, params, rand(8));
+    release(trace);
+    releaseGrads(grads, pool);
+  };
+  step();
+  const held = pool.bytes;
+  for (let i = 0; i < 5; i++) step();
+  assert.is(pool.bytes, held, `pool grew from ${held} to ${pool.bytes} bytes`);
 });
 
 test('a few SGD steps reduce the cross-entropy of a fixed batch', () => {

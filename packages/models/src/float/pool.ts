@@ -7,6 +7,8 @@
 
 export class BufferPool {
   private readonly free = new Map<string, ArrayBufferView[]>();
+  /** Buffers this pool made: release() keeps only these (others, e.g. a kernel's own results, go to GC). */
+  private readonly mine = new WeakSet<ArrayBufferView>();
   private held = 0;
 
   private take<T extends Float32Array | Uint8Array | Int32Array>(kind: string, n: number, make: (n: number) => T): T {
@@ -16,7 +18,9 @@ export class BufferPool {
       this.held -= got.byteLength;
       return got;
     }
-    return make(n);
+    const made = make(n);
+    this.mine.add(made);
+    return made;
   }
 
   /** A Float32Array of n values (contents undefined unless `zero`). */
@@ -34,10 +38,13 @@ export class BufferPool {
     return this.take('i', n, (k) => new Int32Array(k));
   }
 
-  /** Gives buffers back (each at most once; the caller must not use them afterwards). */
+  /**
+   * Gives buffers back (each at most once; the caller must not use them afterwards). Buffers the pool did
+   * not make are ignored, so the pool never grows beyond what it handed out.
+   */
   release(...arrays: (ArrayBufferView | null | undefined)[]): void {
     for (const a of arrays) {
-      if (!a) continue;
+      if (!a || !this.mine.has(a)) continue;
       const kind = a instanceof Float32Array ? 'f' : a instanceof Uint8Array ? 'u' : a instanceof Int32Array ? 'i' : null;
       if (!kind) continue;
       const key = `${kind}${(a as Float32Array).length}`;
