@@ -198,7 +198,7 @@ export function addPipelineCommands(program: Command): void {
     .requiredOption('--weights <source>', 'file:PATH (safetensors)')
     .requiredOption('--spec <spec>', 'file:PATH (a spec from si knapsack)')
     .option('--epochs <n>', 'epochs', int('--epochs', 1), 1)
-    .option('--steps <n>', 'stop after this many steps', int('--steps', 1))
+    .option('--steps <n>', 'steps to run (instead of --epochs)', int('--steps', 1))
     .option('--batch <n>', 'batch size', int('--batch', 1), 64)
     .option('--lr <x>', 'peak learning rate (cosine)', num('--lr'), 0.01)
     .option('--seed <s>', 'seed of shuffling and augmentation', '0')

@@ -23,7 +23,7 @@ export interface TrainOptions {
   seed: string;
   /** Patch ReLU sizes in place during training. */
   spec?: LayerSizes;
-  /** Stop after this many steps (short runs, tests). */
+  /** The number of steps to run (overrides epochs; short runs, tests, or more than an epoch). */
   maxSteps?: number;
   onStep?: (s: { step: number; steps: number; epoch: number; loss: number; acc: number; seconds: number }) => void;
   onEpoch?: (epoch: number, seconds: number) => void;
@@ -35,7 +35,8 @@ export function train(graph: Graph, params: Params, data: Dataset, o: TrainOptio
   const [C, H, W] = graph.inputShape as [number, number, number];
   const px = C * H * W;
   const perEpoch = Math.floor(data.N / B);
-  const total = Math.min(o.maxSteps ?? Infinity, perEpoch * o.epochs);
+  // maxSteps, when given, is the length of the run (epochs follow from it).
+  const total = o.maxSteps ?? perEpoch * o.epochs;
   const opt = new Sgd(params, { momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 5e-4, nesterov: true });
   const rnd = seedrandom(`train/${o.seed}`);
   const x = new Float32Array(B * px), labels = new Uint8Array(B);
