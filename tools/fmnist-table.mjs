@@ -8,14 +8,15 @@ const read = (f) => (existsSync(new URL(f, R)) ? JSON.parse(readFileSync(new URL
 const paper = { 100: [78.27, 76.55], 18: [76.88, 74.40], 9: [74.85, 72.23], 6: [71.16, 70.36], 3: [65.52, 65.59] };
 const base = read('accuracy-100pct.json').accuracy;
 const pct = (v) => `${(100 * v).toFixed(2)}%`;
-console.log('| DReLU budget | DReLUs / image | accuracy (float32, 10,000 test images) | change | paper: CIFAR-100 / ImageNet, relative to all-ReLU | bytes / image (secure, all parties) | secure = plaintext (100 images) |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| DReLU budget | DReLUs / image | accuracy (10,000 test images) | vs all-ReLU | before fine-tuning | paper, relative to all-ReLU: CIFAR-100 / ImageNet | bytes / image (secure, all parties) | secure = plaintext (first 100) |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const b of [100, 18, 9, 6, 3]) {
   const a = read(`accuracy-${b}pct.json`), s = read(`secure-100-${b}pct.json`), ft = read(`finetune-${b}pct.json`);
   if (!a) continue;
   const rel = b === 100 ? '100% / 100%' : `${((100 * paper[b][0]) / paper[100][0]).toFixed(1)}% / ${((100 * paper[b][1]) / paper[100][1]).toFixed(1)}%`;
-  const change = b === 100 ? '' : `${((a.accuracy - base) * 100).toFixed(2)} points (before fine-tuning ${pct(ft.before)})`;
-  console.log(`| ${b}% | ${a.drelus.toLocaleString('en-US')} | ${pct(a.accuracy)} | ${change} | ${rel} | ${s ? s.bytes_per_image.toLocaleString('en-US') : ''} | ${s ? `${s.images - s.disagreements.length}/${s.images}` : ''} |`);
+  const change = b === 100 ? '100%' : `${((a.accuracy - base) * 100).toFixed(2)} points (${((100 * a.accuracy) / base).toFixed(1)}%)`;
+  const before = b === 100 ? '' : `${pct(ft.before)} (${ft.steps} steps of 64)`;
+  console.log(`| ${b}% | ${a.drelus.toLocaleString('en-US')} | ${pct(a.accuracy)} | ${change} | ${before} | ${rel} | ${s ? s.bytes_per_image.toLocaleString('en-US') : ''} | ${s ? `${s.images - s.disagreements.length}/${s.images}` : ''} |`);
 }
 const cmp = read('distortion-compare.json');
 if (cmp) console.log(`\nfast vs exact distortion: mean Spearman rho ${cmp.mean_rho.toFixed(3)} over ${cmp.layers.length} layers (min ${Math.min(...cmp.layers.map((l) => l.rho)).toFixed(3)}); exact ${cmp.seconds.exact.toFixed(0)} s, fast ${cmp.seconds.fast.toFixed(1)} s (${cmp.speedup.toFixed(0)}x)`);
