@@ -40,12 +40,14 @@ export async function demo(o: { images: number; data?: string; out?: (s: string)
   say(`network: fmnist-resnet, ${relus.toLocaleString('en-US')} ReLUs per image; the 6% spec keeps ${drelus.toLocaleString('en-US')} DReLUs (${((100 * drelus) / relus).toFixed(2)}%) in patches chosen by the knapsack`);
 
   say(`secure inference on the first ${o.images} test images starts: client, server and helper as three processes over TLS 1.3 (mutual authentication), small-ring k=16 sign tests`);
-  let sec: Progress | undefined;
+  let sec: Progress | undefined, connected!: () => void;
+  const ready = new Promise<void>((resolve) => (connected = resolve));
   const secure = evaluate({
     model: 'fmnist-resnet', weights: `file:${ASSETS.weights6}`, spec: `file:${ASSETS.spec6}`, data: dir, limit: o.images, secure: true, mode: 'small16', batch: 25,
     onSecureBatch: (done, total, seconds) => ((sec ??= new Progress('secure inference', total)), sec.update(done, seconds)),
+    onConnected: () => connected(),
   });
-  secure.catch(() => {}); // awaited below
+  await Promise.race([ready, secure.then(() => {}, () => {})]); // the parties connect before this process gets busy
   // Meanwhile (the parties are their own processes), plaintext accuracy on the whole test split.
   const bar = new Progress('plaintext accuracy', 2 * test.N, ['image', 'images']);
   const accBase = accuracy(predict(graph, base.params, test.x, test.N, { onBatch: (d) => bar.update(d, (performance.now() - t0) / 1000) }), test.labels);

@@ -28,6 +28,8 @@ export interface EvalOptions {
   timeoutSeconds?: number;
   onTwin?: (done: number, total: number) => void;
   onSecureBatch?: (done: number, total: number, seconds: number) => void;
+  /** The three parties are connected and have agreed on the session (secure runs). */
+  onConnected?: () => void;
 }
 
 export interface EvalReport {
@@ -69,15 +71,22 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   const { drelus, relus } = dreluCount(graph, spec);
   const files = fashionFiles('test', o.data);
   const mode = o.mode ?? 'small16';
-  // The three parties run as their own processes while this one computes the twin.
+  // The three parties run as their own processes while this one computes the twin, once they are connected
+  // (this process starts them one after another, so it must not be busy before).
+  let connected!: () => void;
+  const ready = new Promise<void>((resolve) => (connected = resolve));
   const secure: Promise<SessionReport> | undefined = o.secure
     ? runLocal({
       model: o.model, weights: o.weights, spec: o.spec, mode, batch: B, fracBits: f, timeoutSeconds: o.timeoutSeconds,
       input: { kind: 'idx', images: files.images, labels: files.labels, start: o.start ?? 0, count: N },
-      onEvent: (role, e) => role === 'client' && e.event === 'batch' && o.onSecureBatch?.(e.done as number, e.total as number, e.seconds as number),
+      onEvent: (role, e) => {
+        if (role !== 'client') return;
+        if (e.event === 'connected') (connected(), o.onConnected?.());
+        if (e.event === 'batch') o.onSecureBatch?.(e.done as number, e.total as number, e.seconds as number);
+      },
     })
     : undefined;
-  secure?.catch(() => {}); // awaited below; not unhandled while the twin runs
+  if (secure) await Promise.race([ready, secure.then(() => {}, () => {})]);
   const model = compileFixed(graph, params, f);
   const twin = new Uint8Array(N);
   for (let s = 0; s < N; s += B) {
