@@ -202,15 +202,20 @@ export function addPipelineCommands(program: Command): void {
     .option('--batch <n>', 'batch size', int('--batch', 1), 64)
     .option('--lr <x>', 'peak learning rate (cosine)', num('--lr'), 0.01)
     .option('--seed <s>', 'seed of shuffling and augmentation', '0')
+    .option('--teacher <source>', 'distil from this all-ReLU network (file:PATH), e.g. the one the spec was measured on')
+    .option('--temperature <t>', 'distillation temperature', num('--temperature'), 4)
+    .option('--kd-weight <w>', 'weight of the distillation loss (the rest is cross-entropy)', num('--kd-weight'), 0.7)
     .option('--data <dir>', 'Fashion-MNIST directory')
     .option('--test-count <n>', 'test images to evaluate on', int('--test-count', 1))
     .requiredOption('--out <file>', 'where to write the fine-tuned weights')
-    .action((o: { model: string; weights: string; spec: string; epochs: number; steps?: number; batch: number; lr: number; seed: string; data?: string; testCount?: number; out: string }) => {
+    .action((o: { model: string; weights: string; spec: string; epochs: number; steps?: number; batch: number; lr: number; seed: string; teacher?: string; temperature: number; kdWeight: number; data?: string; testCount?: number; out: string }) => {
       try {
         const dir = ensureFashion(o.data);
         const graph = graphOf(o.model), params = loadWeights(graph, o.weights);
         const spec = loadSpec(graph, o.spec);
         if (!spec) throw new InvalidArgumentError('--spec relu has nothing to fine-tune');
+        if (o.kdWeight > 1) throw new InvalidArgumentError('--kd-weight must be at most 1');
+        const teacher = o.teacher ? { params: loadWeights(graph, o.teacher), temperature: o.temperature, weight: o.kdWeight } : undefined;
         const data = loadFashion('train', { dir }), test = loadFashion('test', { dir, count: o.testCount });
         const acc = () => accuracy(predict(graph, params, test.x, test.N, { spec: spec.layers }), test.labels);
         const plain = accuracy(predict(graph, params, test.x, test.N), test.labels);
@@ -218,15 +223,15 @@ export function addPipelineCommands(program: Command): void {
         console.error(`si finetune: all-ReLU ${(100 * plain).toFixed(2)}%, with the spec before fine-tuning ${(100 * before).toFixed(2)}% on ${test.N} test images`);
         let bar: Progress | undefined;
         const r = train(graph, params, data, {
-          epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, maxSteps: o.steps, spec: spec.layers, warmup: 0,
+          epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, maxSteps: o.steps, spec: spec.layers, warmup: 0, teacher,
           onStep: (s) => ((bar ??= new Progress('finetune', s.steps, ['step', 'steps'])), (s.step % 20 === 0 || s.step === s.steps) && bar.update(s.step, s.seconds)),
         });
         const after = acc();
         writeOut(o.out, saveParams(graph, params, {
           model: o.model, spec: o.spec, test_accuracy: after.toFixed(4), test_images: String(test.N),
-          command: `si finetune --weights ${o.weights} --spec ${o.spec} --epochs ${o.epochs} --lr ${o.lr} --seed ${o.seed}${o.steps ? ` --steps ${o.steps}` : ''}`,
+          command: `si finetune --weights ${o.weights} --spec ${o.spec} --epochs ${o.epochs} --lr ${o.lr} --seed ${o.seed}${o.steps ? ` --steps ${o.steps}` : ''}${o.teacher ? ` --teacher ${o.teacher} --temperature ${o.temperature} --kd-weight ${o.kdWeight}` : ''}`,
         }));
-        console.log(JSON.stringify({ steps: r.steps, relu_acc: plain, before, after, test_images: test.N, out: o.out }));
+        console.log(JSON.stringify({ steps: r.steps, relu_acc: plain, before, after, test_images: test.N, teacher: o.teacher ?? null, out: o.out }));
       } catch (e) {
         fail(e);
       }

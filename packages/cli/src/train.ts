@@ -25,6 +25,11 @@ export interface TrainOptions {
   spec?: LayerSizes;
   /** The number of steps to run (overrides epochs; short runs, tests, or more than an epoch). */
   maxSteps?: number;
+  /**
+   * Knowledge distillation: the loss becomes (1 - weight) * CE + weight * T^2 * KL(teacher_T || student_T),
+   * with the teacher (same graph, all ReLUs, inference mode) seeing the same augmented batch.
+   */
+  teacher?: { params: Params; temperature: number; weight: number };
   onStep?: (s: { step: number; steps: number; epoch: number; loss: number; acc: number; seconds: number }) => void;
   onEpoch?: (epoch: number, seconds: number) => void;
 }
@@ -53,6 +58,7 @@ export function train(graph: Graph, params: Params, data: Dataset, o: TrainOptio
       }
       const { out, trace } = forward(graph, params, x, B, { training: true, spec: o.spec });
       const ce = crossEntropy(out, labels, classes);
+      if (o.teacher) distill(graph, o.teacher, x, B, out, ce.dLogits, classes);
       const { grads } = backward(trace, params, ce.dLogits);
       opt.step(grads, cosineLr(o.lr ?? 0.1, step, total, o.warmup ?? Math.ceil(perEpoch / 5)));
       release(trace);
@@ -65,6 +71,40 @@ export function train(graph: Graph, params: Params, data: Dataset, o: TrainOptio
     o.onEpoch?.(epoch, (performance.now() - t0) / 1000);
   }
   return { loss: lossSum / Math.max(1, seen), acc: accSum / Math.max(1, seen), steps: step };
+}
+
+function distill(graph: Graph, t: NonNullable<TrainOptions['teacher']>, x: Float32Array, B: number, out: Float32Array, dLogits: Float32Array, classes: number): void {
+  const { out: tOut, trace } = forward(graph, t.params, x, B);
+  release(trace);
+  distillation(out, tOut, classes, t.temperature, t.weight, dLogits);
+}
+
+/**
+ * Knowledge distillation on a batch of logits: returns the mean of T^2 * KL(softmax(t / T) || softmax(s / T))
+ * and, when `dLogits` (the cross-entropy gradient of the same batch) is given, replaces it in place by
+ * (1 - weight) * dLogits + weight * d(mean KD loss)/ds, using d/ds [T^2 KL] = T (softmax(s / T) - softmax(t / T)).
+ */
+export function distillation(student: Float32Array, teacher: Float32Array, classes: number, T: number, weight: number, dLogits?: Float32Array): number {
+  const B = student.length / classes;
+  const ps = new Float64Array(classes), pt = new Float64Array(classes);
+  let loss = 0;
+  for (let n = 0; n < B; n++) {
+    const o = n * classes;
+    softmax(student, o, classes, T, ps);
+    softmax(teacher, o, classes, T, pt);
+    for (let c = 0; c < classes; c++) {
+      if (pt[c]! > 0) loss += pt[c]! * Math.log(pt[c]! / ps[c]!);
+      if (dLogits) dLogits[o + c] = (1 - weight) * dLogits[o + c]! + (weight * T * (ps[c]! - pt[c]!)) / B;
+    }
+  }
+  return (T * T * loss) / B;
+}
+
+function softmax(z: Float32Array, o: number, n: number, T: number, out: Float64Array): void {
+  let max = -Infinity, sum = 0;
+  for (let c = 0; c < n; c++) max = Math.max(max, z[o + c]!);
+  for (let c = 0; c < n; c++) sum += out[c] = Math.exp((z[o + c]! - max) / T);
+  for (let c = 0; c < n; c++) out[c]! /= sum;
 }
 
 /** Top-1 predictions of the float network in inference mode (running batch-norm statistics). */

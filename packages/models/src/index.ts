@@ -15,5 +15,5 @@ export { importOnnx, OnnxError, SUPPORTED_OPS } from './io/onnx.ts';
 export { Writer as ProtobufWriter } from './io/protobuf.ts';
 export { compileFixed, publicView, publicModel, checkSecureSupport, averagingFactor, CompileError, type FixedModel, type FixedLayer } from './secure/compile.ts';
 export {
-  fixedForward, setupSecure, secureForward, secureForwardCost, setupSecureCost, prepareSecure, prepareSecureCost, type SecureModel, type RunOptions, type Preprocessed,
+  fixedForward, simulateForward, setupSecure, secureForward, secureForwardCost, setupSecureCost, prepareSecure, prepareSecureCost, type SecureModel, type RunOptions, type Preprocessed,
 } from './secure/executor.ts';

@@ -4,7 +4,7 @@ import seedrandom from 'seedrandom';
 import { decodeFixed, encodeFixed } from '@si/ring';
 import { localParties, measuredCost, reveal, shareInput, totalBytes } from '@si/sharing';
 import {
-  compileFixed, fixedForward, forward, GraphBuilder, initParams, publicView, secureForward, secureForwardCost, setupSecure, prepareSecure, prepareSecureCost, type Params,
+  compileFixed, fixedForward, simulateForward, forward, GraphBuilder, initParams, publicView, secureForward, secureForwardCost, setupSecure, prepareSecure, prepareSecureCost, type Params,
 } from '../src/index.ts';
 
 const r = seedrandom('secure');
@@ -93,6 +93,26 @@ test('secure logits equal the fixed-point twin within the truncation tolerance (
     assert.ok(online > 0 && setup === 8 * 12 * 5, `online ${online}, fc2 setup ${setup}`);
     for (const p of parties) p.close();
   }
+});
+
+test('simulateForward: the secure arithmetic in cleartext, within the same tolerance of the twin; it models the comparison window', async () => {
+  const graph = net();
+  const params = calibrated(graph);
+  const f = 12;
+  const model = compileFixed(graph, params, f);
+  const N = 4;
+  const x = encodeFixed(rand(N * 3 * 64), f, [N, 3, 8, 8]);
+  const twin = decodeFixed(await fixedForward(model, x), f);
+  const sim = decodeFixed(await simulateForward(model, x, { mode: { mode: 'small-ring', dropLowBits: 0, keepBits: 24 } }), f);
+  let diff = 0;
+  for (let i = 0; i < twin.length; i++) {
+    assert.ok(Math.abs(sim[i]! - twin[i]!) < 0.01, `logit ${i}: ${sim[i]} vs ${twin[i]}`);
+    diff = Math.max(diff, Math.abs(sim[i]! - twin[i]!));
+  }
+  assert.ok(diff > 0, 'local truncation rounds up now and then');
+  // A 3-bit window cannot hold activations of about 2^12 units: signs become arbitrary.
+  const tiny = decodeFixed(await simulateForward(model, x, { mode: { mode: 'small-ring', dropLowBits: 0, keepBits: 3 } }), f);
+  assert.ok(tiny.some((v, i) => Math.abs(v - twin[i]!) > 0.05), 'an overflowing window changes the logits');
 });
 
 test('ReLU6 and unfoldable batch norm are refused at compile time, naming the node', () => {

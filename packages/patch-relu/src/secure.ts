@@ -3,8 +3,10 @@
  *
  *   1. Channels are grouped by patch size; each group's patch sums are local (sums of shares).
  *   2. One comparison for the whole layer: DReLU of every patch sum (any @si/relu-protocols mode). In
- *      truncated modes the dropped low bits grow by ceil(log2(ph*pw)) for a group, so the window holds
- *      the sum of ph*pw pixels as it holds one pixel (the sign of sum / 2^c is the sign of the sum).
+ *      truncated modes a layer with patches compares on a wider window (see layerMode): its top reaches
+ *      ceil(log2(ph*pw)) bits above the mode's, so a sum of ph*pw pixels fits as one pixel does, and its
+ *      bottom comes down to bit 0 while k <= 32 allows, so a sum near 0 is not rounded: one wrong patch
+ *      sign changes every pixel of the patch, where a plain ReLU's changes one value by a few units.
  *   3. In the same three rounds, the pixels of the active channels are opened masked (w = x + m) and the
  *      helper deals v*m at pixel resolution; the patch bit is broadcast to its pixels locally (no
  *      traffic) and multiplied: y = x * expand(bit).
@@ -62,24 +64,27 @@ function plan(shape: readonly number[], sizes: readonly PatchSize[]): Plan {
 const extraBits = (ph: number, pw: number): number => Math.ceil(Math.log2(ph * pw));
 
 /**
- * The comparison mode of a layer in truncated modes: its patch sums need up to ceil(log2(ph*pw)) more bits
- * of range than single values. They are kept (k grows, up to 32) rather than dropped at the bottom, so
- * the sign of a patch sum is decided at the resolution of a single value's.
+ * The comparison mode of a layer in truncated modes. A layer of plain ReLUs keeps the mode. A layer with
+ * patches must hold sums of up to 2^e values (e = ceil(log2(ph*pw)) of its largest patch) where the mode
+ * holds one: bits up to d + k + e. It compares k' = min(32, d + k + e) bits, so the d low bits are kept too
+ * (the sign of a patch sum is exact, not rounded by local truncation) unless k' = 32 leaves no room.
  */
 export function layerMode(mode: DreluMode, groups: readonly { ph: number; pw: number }[]): DreluMode {
   if (mode.mode === 'full') return mode;
   const most = groups.reduce((m, g) => Math.max(m, extraBits(g.ph, g.pw)), 0);
-  return { ...mode, keepBits: Math.min(32, mode.keepBits + most) };
+  if (most === 0) return mode;
+  return { ...mode, keepBits: Math.min(32, mode.dropLowBits + mode.keepBits + most) };
 }
 
 /**
  * The window of a group's sums within its layer (`groups`: all groups of the layer, default this one):
- * the layer's k bits, starting at the original d plus whatever range past k = 32 cannot be kept.
+ * the layer's k' bits, starting as low as they can while reaching bit d + k + ceil(log2(ph*pw)).
  */
 export function widened(mode: DreluMode, ph: number, pw: number, groups: readonly { ph: number; pw: number }[] = [{ ph, pw }]): DreluMode {
   if (mode.mode === 'full') return mode;
   const k = (layerMode(mode, groups) as { keepBits: number }).keepBits;
-  return { ...mode, keepBits: k, dropLowBits: Math.min(62, mode.dropLowBits + Math.max(0, mode.keepBits + extraBits(ph, pw) - k)) };
+  const top = mode.dropLowBits + mode.keepBits + extraBits(ph, pw);
+  return { ...mode, keepBits: k, dropLowBits: Math.min(62, Math.max(0, top - k)) };
 }
 
 /** Channels `cs` of an [N, C, ...] tensor (a copy, in the order given). */

@@ -59,32 +59,36 @@ for (const [transport, make] of TRANSPORTS) {
   });
 }
 
-test('small-ring patch sums are compared at single-value resolution: small negative sums of big patches are dropped', async () => {
-  // 4x4 and 7x7 patches whose sums lie in [-400, -40] units (values of +-2 cancelling): with k grown by
-  // ceil(log2(area)) bits the window starts at the mode's d = 4 (16 units), so share-wise truncation's one
-  // unit of error cannot make such a sum look non-negative.
+test('small-ring patch sums are compared exactly near 0: sums of -15..-1 units are dropped, 0..15 kept', async () => {
+  // 4x4 and 7x7 patches of values of +-2 that cancel, nudged so each sum is a few units from 0 (units of
+  // 2^-12). Dropping the mode's d = 4 low bits by local truncation would round sums in [-16, 0) up to 0
+  // about half the time; the layer's window starts at bit 0 instead, so every patch gets its exact sign.
   const ps = await TRANSPORTS[0]![1]();
   try {
     const r = seedrandom('small sums');
     const N = 2, C = 2, H = 14, W = 14;
     const sizes: PatchSize[] = [[4, 4], [7, 7]];
-    const v = new Float64Array(N * C * H * W);
-    for (let i = 0; i < v.length; i += 2) (v[i] = 2 * (r() + 0.5)), (v[i + 1] = -v[i]!); // pairs cancel: sums near 0
-    const x = encodeFixed(v, 12, [N, C, H, W]);
-    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
-      // Nudge the first element of each patch so that every patch sum is in [-400, -40] units.
-      const [ph, pw] = sizes[c]!;
-      for (let py = 0; py < H; py += ph) for (let px = 0; px < W; px += pw) {
-        let sum = 0n;
-        for (let y = py; y < Math.min(H, py + ph); y++) for (let xx = px; xx < Math.min(W, px + pw); xx++) sum += x.data[((n * C + c) * H + y) * W + xx]!;
-        x.data[((n * C + c) * H + py) * W + px]! -= sum + BigInt(40 + Math.floor(r() * 360));
-      }
-    }
     const mode: DreluMode = { mode: 'small-ring', dropLowBits: 4, keepBits: 16 };
-    const xs = await share(ps, x);
-    for (let t = 0; t < 3; t++) {
-      const ys = await labeled(ps, `small-sums-${t}`, (p) => patchRelu(p, xs[p.id], sizes, mode));
-      assert.ok(revealClear(ys[0].share!, ys[1].share!).equals(RingTensor.zeros(x.shape)), 'every patch has a negative sum');
+    for (const sign of [-1, 1]) {
+      const v = new Float64Array(N * C * H * W);
+      for (let i = 0; i < v.length; i += 2) (v[i] = 2 * (r() + 0.5)), (v[i + 1] = -v[i]!);
+      const x = encodeFixed(v, 12, [N, C, H, W]);
+      for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
+        const [ph, pw] = sizes[c]!;
+        for (let py = 0; py < H; py += ph) for (let px = 0; px < W; px += pw) {
+          let sum = 0n;
+          for (let y = py; y < Math.min(H, py + ph); y++) for (let xx = px; xx < Math.min(W, px + pw); xx++) sum += x.data[((n * C + c) * H + y) * W + xx]!;
+          const want = sign < 0 ? -1 - Math.floor(r() * 15) : Math.floor(r() * 16);
+          x.data[((n * C + c) * H + py) * W + px]! += BigInt(want) - sum;
+        }
+      }
+      const xs = await share(ps, x);
+      for (let t = 0; t < 3; t++) {
+        const ys = await labeled(ps, `small-sums-${sign}-${t}`, (p) => patchRelu(p, xs[p.id], sizes, mode));
+        const got = revealClear(ys[0].share!, ys[1].share!);
+        assert.ok(got.equals(sign < 0 ? RingTensor.zeros(x.shape) : x), sign < 0 ? 'every patch has a negative sum' : 'every patch has a non-negative sum');
+        assert.ok(got.equals(patchReluFixed(x, sizes)), 'equals the exact-sign twin');
+      }
     }
   } finally {
     closeAll(ps);

@@ -2,18 +2,19 @@
  * One walk over a compiled graph, on two backends: the cleartext fixed-point twin (RingTensor) and the
  * secure three-party run (Shared, one Party per process). Every node is either local (the same linear
  * map applied to each share: add, sums, broadcasts, concatenation, public factors) or a protocol (linear
- * layers with server-known weights, (patch) ReLUs, max pooling). The twin truncates exactly (floor); the
- * secure run truncates locally, one unit in the last place up at most per truncation (see
- * @si/sharing's truncate).
+ * layers with server-known weights, (patch) ReLUs, max pooling). The twin truncates to nearest; the
+ * secure run truncates locally, rounding down or up at random with mean x / 2^f (see @si/sharing's
+ * truncate), so the two differ by at most one unit per truncation and not systematically.
  * @module
  */
 import { conv2d, RingTensor, words } from '@si/ring';
 import {
   addChannelBias, convOp, HELPER, KnownWeights, knownWeightsSetupCost, linearKnown, linearKnownCost, LinearPre, matmulOp, prepareLinearKnown,
-  prepareLinearKnownCost, setupKnownWeights, Shared, SERVER, truncate, type Cost, type Party,
+  prepareLinearKnownCost, setupKnownWeights, Shared, SERVER, truncate, truncateClear, type Cost, type Party,
 } from '@si/sharing';
 import { maxpool, maxpoolClear, maxpoolCost, type DreluMode } from '@si/relu-protocols';
-import { patchRelu, patchReluCost, patchReluFixed, type PatchSize } from '@si/patch-relu';
+import { randomFillSync } from 'node:crypto';
+import { patchRelu, patchReluClear, patchReluCost, patchReluFixed, type PatchSize } from '@si/patch-relu';
 import type { Graph, Node } from '../graph.ts';
 import { averagingFactor, type FixedModel, type FixedLayer } from './compile.ts';
 
@@ -166,21 +167,66 @@ async function walk<T>(m: FixedModel, be: Backend<T>, x: T, opts: RunOptions): P
   return vals.get(g.output)!;
 }
 
-/** The cleartext fixed-point twin (exact floor truncation, exact signs). x: [N, ...] at f bits. */
+/**
+ * x / 2^f rounded to the nearest integer (halves up): the twin's truncation. The secure run's local
+ * truncation rounds stochastically, up with probability (x mod 2^f) / 2^f, so its mean is x / 2^f; a floor
+ * here would sit half a unit below the secure run at every truncation, a bias that accumulates through
+ * the layers and moves patch signs and top-1 decisions systematically.
+ */
+function roundShift(t: RingTensor, f: number): RingTensor {
+  return f === 0 ? t : t.addScalar(1n << BigInt(f - 1)).shrInPlace(f);
+}
+
+/** The cleartext fixed-point twin (truncation to nearest, exact signs). x: [N, ...] at f bits. */
 export function fixedForward(m: FixedModel, x: RingTensor, opts: RunOptions = {}): Promise<RingTensor> {
   const be: Backend<RingTensor> = {
     shape: (t) => t.shape,
     local: (ts, fn) => fn(ts),
-    truncate: (t, f) => t.shr(f),
+    truncate: roundShift,
     async layer(n, t, f) {
       const L = m.layers.get(n.name);
       if (!L) throw new Error(`no weights for "${n.name}"`);
       const y = n.op === 'conv' ? conv2d(t, L.weight, { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups }) : matmulOp.apply(t, L.weight);
-      return addBias(y.shr(f), L.bias);
+      return addBias(roundShift(y, f), L.bias);
     },
     async relu(n, t, sizes) {
       opts.onRelu?.(n.name, t, reluSizes(sizes, t.shape[1]!));
       return patchReluFixed(t, reluSizes(sizes, t.shape[1]!));
+    },
+    async maxpool(n, t) {
+      return maxpoolClear(t, { kernel: n.kernel, stride: n.stride, padding: n.padding });
+    },
+  };
+  return walk(m, be, x, opts);
+}
+
+/**
+ * The secure run's arithmetic in cleartext, in one process: every truncation and every (patch) ReLU is
+ * computed from a fresh uniformly random split of its input into two shares, exactly as each party
+ * computes it on its share (truncateClear, patchReluClear). Its outputs have the secure run's distribution
+ * (local truncation one unit up now and then, the sign windows of the comparison mode), without the
+ * traffic: it predicts how often secure and twin top-1 differ, and for which settings. Max pooling is
+ * taken exact here (its comparisons are on differences, not simulated). Not a protocol.
+ */
+export function simulateForward(m: FixedModel, x: RingTensor, opts: RunOptions = {}): Promise<RingTensor> {
+  const mode = opts.mode ?? { mode: 'full' };
+  const split = (t: RingTensor): [RingTensor, RingTensor] => {
+    const t0 = RingTensor.random(t.shape, (b) => void randomFillSync(b));
+    return [t0, t.sub(t0)];
+  };
+  const trunc = (t: RingTensor, f: number): RingTensor => truncateClear(...split(t), f);
+  const be: Backend<RingTensor> = {
+    shape: (t) => t.shape,
+    local: (ts, fn) => fn(ts),
+    truncate: trunc,
+    async layer(n, t, f) {
+      const L = m.layers.get(n.name);
+      if (!L) throw new Error(`no weights for "${n.name}"`);
+      const y = n.op === 'conv' ? conv2d(t, L.weight, { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups }) : matmulOp.apply(t, L.weight);
+      return addBias(trunc(y, f), L.bias);
+    },
+    async relu(_n, t, sizes) {
+      return patchReluClear(...split(t), reluSizes(sizes, t.shape[1]!), mode);
     },
     async maxpool(n, t) {
       return maxpoolClear(t, { kernel: n.kernel, stride: n.stride, padding: n.padding });
