@@ -1,7 +1,7 @@
 // pnpm soak [-- --count N] [--spec S]
 // 1,000 (or N) consecutive secure inferences of the Fashion-MNIST network in one session: client, server
 // and helper as three local processes over TLS, one image per batch. Pass: no error, resident memory of
-// every party flat (end within 64 MiB of its level after the first tenth), time per inference stable (the
+// every party flat (end within 16 MiB of its level after the first tenth), time per inference stable (the
 // last tenth's median within 1.5x of the second tenth's). Prints the memory and time profile as JSON lines.
 import { parseArgs } from 'node:util';
 import { runLocal } from '@si/cli';
@@ -22,7 +22,7 @@ const deciles = Array.from({ length: 10 }, (_, d) => round(1000 * median(online.
 let flat = true;
 for (const [role, p] of Object.entries(r.parties)) {
   const base = p.memory.samplesMb[Math.min(1, p.memory.samplesMb.length - 1)] ?? p.memory.afterSetupMb;
-  const ok = p.memory.endMb - base <= 64;
+  const ok = p.memory.endMb - base <= 16;
   flat &&= ok;
   emit({ party: role, rss_after_setup_mb: p.memory.afterSetupMb, rss_samples_mb: p.memory.samplesMb, rss_end_mb: p.memory.endMb, flat: ok });
 }

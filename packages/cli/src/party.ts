@@ -238,10 +238,11 @@ async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }
     const shape = [n, C, H, W];
     const t2 = performance.now();
     where.stage = `batch ${b + 1}/${batches}, preprocessing`;
-    const pre = c.cfg.preprocess === false ? undefined : await p.scope(`pre${b}`, () => prepareSecure(p, sm, n), 'preprocess');
+    const pre = c.cfg.preprocess === false ? undefined : await p.scope('pre', () => prepareSecure(p, sm, n), 'preprocess');
     const t3 = performance.now();
     batchSeconds.preprocess.push((t3 - t2) / 1000);
-    await p.scope(`batch${b}`, async () => {
+    // One ledger label for every batch (rows add up), so a long session's ledger does not grow.
+    await p.scope('batch', async () => {
       const x = p.id === CLIENT ? encodeFixed(c.input!.x.subarray(b * c.batch * per, (b * c.batch + n) * per), c.f, shape) : undefined;
       where.stage = `batch ${b + 1}/${batches}, input`;
       const onNode = (node: { name: string }) => ((where.stage = `batch ${b + 1}/${batches}, layer "${node.name}"`), hooks.onLayer?.(b, node.name));
@@ -274,16 +275,19 @@ function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSec
       if (!row.label.includes('/')) setupRounds += row.rounds;
       continue;
     }
+    // Rows sum over the batches; every batch has the same rounds.
+    const perBatch = row.calls > 0 ? row.rounds / row.calls : 0;
     if (row.phase === 'preprocess') {
-      if (row.label === 'pre0') preRounds = row.rounds;
+      if (row.label === 'pre') preRounds = perBatch;
       continue;
     }
-    const [b, node] = row.label.split('/');
-    if (b === 'batch0' && node === undefined) onlineRounds = row.rounds;
+    const [b, node, ...rest] = row.label.split('/');
+    if (b !== 'batch') continue;
+    if (node === undefined) onlineRounds = perBatch;
     const L = node === undefined ? undefined : layers.get(node);
     if (!L) continue;
     L.sent += sent(row);
-    if (b === 'batch0' && row.label === `batch0/${node}`) L.rounds = row.rounds;
+    if (rest.length === 0) L.rounds = perBatch;
   }
   const { drelus, relus } = dreluCount(c.graph, c.spec);
   const out: PartyReport = {
