@@ -197,7 +197,7 @@ export function addPipelineCommands(program: Command): void {
     .option('--model <name>', 'architecture', 'fmnist-resnet')
     .requiredOption('--weights <source>', 'file:PATH (safetensors)')
     .requiredOption('--spec <spec>', 'file:PATH (a spec from si knapsack)')
-    .option('--epochs <n>', 'epochs', int('--epochs', 1), 1)
+    .option('--epochs <n>', 'epochs of the cosine schedule', int('--epochs', 0), 1)
     .option('--steps <n>', 'steps to run (instead of --epochs)', int('--steps', 1))
     .option('--batch <n>', 'batch size', int('--batch', 1), 64)
     .option('--lr <x>', 'peak learning rate (cosine)', num('--lr'), 0.01)
@@ -205,16 +205,19 @@ export function addPipelineCommands(program: Command): void {
     .option('--teacher <source>', 'distil from this all-ReLU network (file:PATH), e.g. the one the spec was measured on')
     .option('--temperature <t>', 'distillation temperature', num('--temperature'), 4)
     .option('--kd-weight <w>', 'weight of the distillation loss (the rest is cross-entropy)', num('--kd-weight'), 0.7)
+    .option('--swa-epochs <n>', 'then average the weights over this many epochs at the constant rate --swa-lr (stochastic weight averaging; batch-norm statistics are recomputed)', int('--swa-epochs', 1))
+    .option('--swa-lr <x>', 'learning rate of the averaging epochs', num('--swa-lr'), 0.005)
     .option('--data <dir>', 'Fashion-MNIST directory')
     .option('--test-count <n>', 'test images to evaluate on', int('--test-count', 1))
     .requiredOption('--out <file>', 'where to write the fine-tuned weights')
-    .action((o: { model: string; weights: string; spec: string; epochs: number; steps?: number; batch: number; lr: number; seed: string; teacher?: string; temperature: number; kdWeight: number; data?: string; testCount?: number; out: string }) => {
+    .action((o: { model: string; weights: string; spec: string; epochs: number; steps?: number; batch: number; lr: number; seed: string; teacher?: string; temperature: number; kdWeight: number; swaEpochs?: number; swaLr: number; data?: string; testCount?: number; out: string }) => {
       try {
         const dir = ensureFashion(o.data);
         const graph = graphOf(o.model), params = loadWeights(graph, o.weights);
         const spec = loadSpec(graph, o.spec);
         if (!spec) throw new InvalidArgumentError('--spec relu has nothing to fine-tune');
         if (o.kdWeight > 1) throw new InvalidArgumentError('--kd-weight must be at most 1');
+        if (o.epochs === 0 && !o.steps && !o.swaEpochs) throw new InvalidArgumentError('--epochs 0 leaves nothing to run without --swa-epochs');
         const teacher = o.teacher ? { params: loadWeights(graph, o.teacher), temperature: o.temperature, weight: o.kdWeight } : undefined;
         const data = loadFashion('train', { dir }), test = loadFashion('test', { dir, count: o.testCount });
         const acc = () => accuracy(predict(graph, params, test.x, test.N, { spec: spec.layers }), test.labels);
@@ -224,14 +227,15 @@ export function addPipelineCommands(program: Command): void {
         let bar: Progress | undefined;
         const r = train(graph, params, data, {
           epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, maxSteps: o.steps, spec: spec.layers, warmup: 0, teacher,
+          swa: o.swaEpochs ? { epochs: o.swaEpochs, lr: o.swaLr } : undefined,
           onStep: (s) => ((bar ??= new Progress('finetune', s.steps, ['step', 'steps'])), (s.step % 20 === 0 || s.step === s.steps) && bar.update(s.step, s.seconds)),
         });
         const after = acc();
         writeOut(o.out, saveParams(graph, params, {
           model: o.model, spec: o.spec, test_accuracy: after.toFixed(4), test_images: String(test.N),
-          command: `si finetune --weights ${o.weights} --spec ${o.spec} --epochs ${o.epochs} --lr ${o.lr} --seed ${o.seed}${o.steps ? ` --steps ${o.steps}` : ''}${o.teacher ? ` --teacher ${o.teacher} --temperature ${o.temperature} --kd-weight ${o.kdWeight}` : ''}`,
+          command: `si finetune --weights ${o.weights} --spec ${o.spec} --epochs ${o.epochs} --lr ${o.lr} --seed ${o.seed}${o.steps ? ` --steps ${o.steps}` : ''}${o.teacher ? ` --teacher ${o.teacher} --temperature ${o.temperature} --kd-weight ${o.kdWeight}` : ''}${o.swaEpochs ? ` --swa-epochs ${o.swaEpochs} --swa-lr ${o.swaLr}` : ''}`,
         }));
-        console.log(JSON.stringify({ steps: r.steps, relu_acc: plain, before, after, test_images: test.N, teacher: o.teacher ?? null, out: o.out }));
+        console.log(JSON.stringify({ steps: r.steps, relu_acc: plain, before, after, test_images: test.N, teacher: o.teacher ?? null, swa_epochs: o.swaEpochs ?? 0, out: o.out }));
       } catch (e) {
         fail(e);
       }

@@ -30,6 +30,12 @@ export interface TrainOptions {
    * with the teacher (same graph, all ReLUs, inference mode) seeing the same augmented batch.
    */
   teacher?: { params: Params; temperature: number; weight: number };
+  /**
+   * Stochastic weight averaging (Izmailov et al. 2018): after the cosine schedule, `epochs` more epochs at the
+   * constant rate `lr`, averaging the weights at the end of each; params end as that average, with batch-norm
+   * statistics recomputed by {@link recomputeBatchNorm}.
+   */
+  swa?: { epochs: number; lr: number };
   onStep?: (s: { step: number; steps: number; epoch: number; loss: number; acc: number; seconds: number }) => void;
   onEpoch?: (epoch: number, seconds: number) => void;
 }
@@ -41,7 +47,9 @@ export function train(graph: Graph, params: Params, data: Dataset, o: TrainOptio
   const px = C * H * W;
   const perEpoch = Math.floor(data.N / B);
   // maxSteps, when given, is the length of the run (epochs follow from it).
-  const total = o.maxSteps ?? perEpoch * o.epochs;
+  const main = o.maxSteps ?? perEpoch * o.epochs;
+  const swaSteps = o.swa ? perEpoch * o.swa.epochs : 0, total = main + swaSteps;
+  const avg = o.swa ? new WeightAverage(params) : null;
   const opt = new Sgd(params, { momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 5e-4, nesterov: true });
   const rnd = seedrandom(`train/${o.seed}`);
   const x = new Float32Array(B * px), labels = new Uint8Array(B);
@@ -60,17 +68,81 @@ export function train(graph: Graph, params: Params, data: Dataset, o: TrainOptio
       const ce = crossEntropy(out, labels, classes);
       if (o.teacher) distill(graph, o.teacher, x, B, out, ce.dLogits, classes);
       const { grads } = backward(trace, params, ce.dLogits);
-      opt.step(grads, cosineLr(o.lr ?? 0.1, step, total, o.warmup ?? Math.ceil(perEpoch / 5)));
+      opt.step(grads, step < main ? cosineLr(o.lr ?? 0.1, step, main, o.warmup ?? Math.ceil(perEpoch / 5)) : o.swa!.lr);
       release(trace);
       releaseGrads(grads);
       lossSum += ce.loss * B;
       accSum += ce.correct;
       seen += B;
       o.onStep?.({ step: step + 1, steps: total, epoch, loss: lossSum / seen, acc: accSum / seen, seconds: (performance.now() - t0) / 1000 });
+      if (avg && step + 1 > main && (step + 1 - main) % perEpoch === 0) avg.add(params);
     }
     o.onEpoch?.(epoch, (performance.now() - t0) / 1000);
   }
+  if (avg) {
+    avg.copyTo(params);
+    recomputeBatchNorm(graph, params, data, { spec: o.spec });
+  }
   return { loss: lossSum / Math.max(1, seen), acc: accSum / Math.max(1, seen), steps: step };
+}
+
+/** Running mean of weight snapshots (batch-norm running statistics are recomputed afterwards, not averaged). */
+class WeightAverage {
+  private readonly sum = new Map<string, Float64Array>();
+  private n = 0;
+  constructor(params: Params) {
+    for (const [k, v] of params) if (!isBatchNormStat(k)) this.sum.set(k, new Float64Array(v.length));
+  }
+  add(params: Params): void {
+    for (const [k, s] of this.sum) {
+      const v = params.get(k)!;
+      for (let i = 0; i < s.length; i++) s[i]! += v[i]!;
+    }
+    this.n++;
+  }
+  copyTo(params: Params): void {
+    if (this.n === 0) return;
+    for (const [k, s] of this.sum) {
+      const v = params.get(k)!;
+      for (let i = 0; i < s.length; i++) v[i] = s[i]! / this.n;
+    }
+  }
+}
+
+const isBatchNormStat = (k: string) => k.endsWith('.running_mean') || k.endsWith('.running_var');
+
+/**
+ * Sets every batch norm's running statistics to the mean of its batch statistics over the first `images`
+ * training images (no augmentation, patch ReLUs of `spec` in place), as weight averaging requires.
+ * Each training-mode forward leaves r = m * batch + (1 - m) * r0 in the running buffers; starting from
+ * r0 = (0, 1) the batch statistics are recovered exactly.
+ */
+export function recomputeBatchNorm(graph: Graph, params: Params, data: Dataset, o: { spec?: LayerSizes; images?: number; batch?: number } = {}): void {
+  const B = o.batch ?? 250, px = data.x.length / data.N;
+  const batches = Math.max(1, Math.floor(Math.min(o.images ?? 15000, data.N) / B));
+  const norms = graph.nodes.flatMap((n) => (n.op === 'batchnorm' ? [{ name: n.name, m: n.momentum }] : []));
+  const acc = norms.map(({ name }) => ({ mean: new Float64Array(params.get(`${name}.running_mean`)!.length), var: new Float64Array(params.get(`${name}.running_var`)!.length) }));
+  for (let b = 0; b < batches; b++) {
+    for (const { name } of norms) {
+      params.get(`${name}.running_mean`)!.fill(0);
+      params.get(`${name}.running_var`)!.fill(1);
+    }
+    release(forward(graph, params, data.x.subarray(b * B * px, (b + 1) * B * px), B, { training: true, spec: o.spec }).trace);
+    norms.forEach(({ name, m }, j) => {
+      const rm = params.get(`${name}.running_mean`)!, rv = params.get(`${name}.running_var`)!;
+      for (let i = 0; i < rm.length; i++) {
+        acc[j]!.mean[i]! += rm[i]! / m;
+        acc[j]!.var[i]! += (rv[i]! - (1 - m)) / m;
+      }
+    });
+  }
+  norms.forEach(({ name }, j) => {
+    const rm = params.get(`${name}.running_mean`)!, rv = params.get(`${name}.running_var`)!;
+    for (let i = 0; i < rm.length; i++) {
+      rm[i] = acc[j]!.mean[i]! / batches;
+      rv[i] = acc[j]!.var[i]! / batches;
+    }
+  });
 }
 
 function distill(graph: Graph, t: NonNullable<TrainOptions['teacher']>, x: Float32Array, B: number, out: Float32Array, dLogits: Float32Array, classes: number): void {

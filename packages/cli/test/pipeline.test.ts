@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { forward, initParams, loadParams } from '@si/models';
 import { validateSpec } from '@si/patch-relu';
 import {
-  ASSETS, compareTables, ensureFashion, evaluate, graphOf, loadFashion, measureDistortion, predict, accuracy, specFromTable, spearman, train,
+  ASSETS, compareTables, ensureFashion, evaluate, graphOf, loadFashion, measureDistortion, predict, accuracy, recomputeBatchNorm, specFromTable, spearman, train,
 } from '../src/index.ts';
 
 const dir = ensureFashion();
@@ -31,6 +31,35 @@ test('train: 40 steps from scratch lower the loss and beat chance on held-out im
   const held = loadFashion('test', { dir, start: 5000, count: 500 });
   const acc = accuracy(predict(graph, params, held.x, held.N), held.labels);
   assert.ok(acc > 0.4, `accuracy after 40 steps ${acc}`);
+});
+
+test('weight averaging: the result is the mean of the epoch-end weights, with batch norm recomputed from batches', () => {
+  const data = loadFashion('train', { dir, count: 640 });
+  const params = initParams(graph, 'swa');
+  const snaps: Map<string, Float32Array>[] = [];
+  const isStat = (k: string) => k.endsWith('.running_mean') || k.endsWith('.running_var');
+  train(graph, params, data, { epochs: 0, batch: 64, seed: 'swa', swa: { epochs: 3, lr: 0.01 }, onEpoch: () => snaps.push(new Map([...params].map(([k, v]) => [k, v.slice()]))) });
+  assert.is(snaps.length, 3);
+  const avg = new Map(snaps[0]!);
+  for (const [k, v] of params) {
+    if (isStat(k)) continue;
+    const mean = v.map((_, i) => Math.fround(snaps.reduce((s, p) => s + p.get(k)![i]!, 0) / 3));
+    assert.ok(v.every((x, i) => x === mean[i]), `${k} is not the mean of the snapshots`);
+    avg.set(k, mean);
+  }
+  assert.ok([...params.keys()].some((k) => !isStat(k) && params.get(k)!.some((x, i) => x !== snaps[2]!.get(k)![i])), 'the average equals the last snapshot');
+  // The first batch norm's recomputed statistics are the mean over batches of its input's batch statistics.
+  const bn = graph.nodes.find((n) => n.op === 'batchnorm')!;
+  recomputeBatchNorm(graph, avg, data, { batch: 320 });
+  const C = avg.get(`${bn.name}.running_mean`)!.length;
+  const means = new Float64Array(C);
+  for (const start of [0, 320]) {
+    const input = forward(graph, avg, data.x.subarray(start * 784, (start + 320) * 784), 320, { capture: [bn.inputs[0]!] }).captured.get(bn.inputs[0]!)!;
+    const P = input.length / 320 / C;
+    for (let n = 0; n < 320; n++) for (let c = 0; c < C; c++) for (let p = 0; p < P; p++) means[c]! += input[(n * C + c) * P + p]! / (2 * 320 * P);
+  }
+  const got = avg.get(`${bn.name}.running_mean`)!;
+  for (let c = 0; c < C; c++) assert.ok(Math.abs(got[c]! - means[c]!) <= 1e-4 * (1 + Math.abs(means[c]!)), `channel ${c}: ${got[c]} vs ${means[c]}`);
 });
 
 const shipped = loadParams(graph, readFileSync(ASSETS.weights)).params;
