@@ -207,10 +207,11 @@ export function addPipelineCommands(program: Command): void {
     .option('--kd-weight <w>', 'weight of the distillation loss (the rest is cross-entropy)', num('--kd-weight'), 0.7)
     .option('--swa-epochs <n>', 'then average the weights over this many epochs at the constant rate --swa-lr (stochastic weight averaging; batch-norm statistics are recomputed)', int('--swa-epochs', 1))
     .option('--swa-lr <x>', 'learning rate of the averaging epochs', num('--swa-lr'), 0.005)
+    .option('--swa-cyclic', 'each averaging epoch a cosine from --swa-lr down to 0 (average the low-rate ends) instead of a constant rate')
     .option('--data <dir>', 'Fashion-MNIST directory')
     .option('--test-count <n>', 'test images to evaluate on', int('--test-count', 1))
     .requiredOption('--out <file>', 'where to write the fine-tuned weights')
-    .action((o: { model: string; weights: string; spec: string; epochs: number; steps?: number; batch: number; lr: number; seed: string; teacher?: string; temperature: number; kdWeight: number; swaEpochs?: number; swaLr: number; data?: string; testCount?: number; out: string }) => {
+    .action((o: { model: string; weights: string; spec: string; epochs: number; steps?: number; batch: number; lr: number; seed: string; teacher?: string; temperature: number; kdWeight: number; swaEpochs?: number; swaLr: number; swaCyclic?: boolean; data?: string; testCount?: number; out: string }) => {
       try {
         const dir = ensureFashion(o.data);
         const graph = graphOf(o.model), params = loadWeights(graph, o.weights);
@@ -227,13 +228,13 @@ export function addPipelineCommands(program: Command): void {
         let bar: Progress | undefined;
         const r = train(graph, params, data, {
           epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, maxSteps: o.steps, spec: spec.layers, warmup: 0, teacher,
-          swa: o.swaEpochs ? { epochs: o.swaEpochs, lr: o.swaLr } : undefined,
+          swa: o.swaEpochs ? { epochs: o.swaEpochs, lr: o.swaLr, cyclic: o.swaCyclic } : undefined,
           onStep: (s) => ((bar ??= new Progress('finetune', s.steps, ['step', 'steps'])), (s.step % 20 === 0 || s.step === s.steps) && bar.update(s.step, s.seconds)),
         });
         const after = acc();
         writeOut(o.out, saveParams(graph, params, {
           model: o.model, spec: o.spec, test_accuracy: after.toFixed(4), test_images: String(test.N),
-          command: `si finetune --weights ${o.weights} --spec ${o.spec} --epochs ${o.epochs} --lr ${o.lr} --seed ${o.seed}${o.steps ? ` --steps ${o.steps}` : ''}${o.teacher ? ` --teacher ${o.teacher} --temperature ${o.temperature} --kd-weight ${o.kdWeight}` : ''}${o.swaEpochs ? ` --swa-epochs ${o.swaEpochs} --swa-lr ${o.swaLr}` : ''}`,
+          command: `si finetune --weights ${o.weights} --spec ${o.spec} --epochs ${o.epochs} --lr ${o.lr} --seed ${o.seed}${o.steps ? ` --steps ${o.steps}` : ''}${o.teacher ? ` --teacher ${o.teacher} --temperature ${o.temperature} --kd-weight ${o.kdWeight}` : ''}${o.swaEpochs ? ` --swa-epochs ${o.swaEpochs} --swa-lr ${o.swaLr}${o.swaCyclic ? ' --swa-cyclic' : ''}` : ''}`,
         }));
         console.log(JSON.stringify({ steps: r.steps, relu_acc: plain, before, after, test_images: test.N, teacher: o.teacher ?? null, swa_epochs: o.swaEpochs ?? 0, out: o.out }));
       } catch (e) {

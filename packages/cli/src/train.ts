@@ -32,10 +32,10 @@ export interface TrainOptions {
   teacher?: { params: Params; temperature: number; weight: number };
   /**
    * Stochastic weight averaging (Izmailov et al. 2018): after the cosine schedule, `epochs` more epochs at the
-   * constant rate `lr`, averaging the weights at the end of each; params end as that average, with batch-norm
-   * statistics recomputed by {@link recomputeBatchNorm}.
+   * constant rate `lr` (or, `cyclic`, each epoch a cosine from `lr` down to 0), averaging the weights at the end
+   * of each; params end as that average, with batch-norm statistics recomputed by {@link recomputeBatchNorm}.
    */
-  swa?: { epochs: number; lr: number };
+  swa?: { epochs: number; lr: number; cyclic?: boolean };
   onStep?: (s: { step: number; steps: number; epoch: number; loss: number; acc: number; seconds: number }) => void;
   onEpoch?: (epoch: number, seconds: number) => void;
 }
@@ -68,7 +68,7 @@ export function train(graph: Graph, params: Params, data: Dataset, o: TrainOptio
       const ce = crossEntropy(out, labels, classes);
       if (o.teacher) distill(graph, o.teacher, x, B, out, ce.dLogits, classes);
       const { grads } = backward(trace, params, ce.dLogits);
-      opt.step(grads, step < main ? cosineLr(o.lr ?? 0.1, step, main, o.warmup ?? Math.ceil(perEpoch / 5)) : o.swa!.lr);
+      opt.step(grads, step < main ? cosineLr(o.lr ?? 0.1, step, main, o.warmup ?? Math.ceil(perEpoch / 5)) : swaLr(o.swa!, (step - main) % perEpoch, perEpoch));
       release(trace);
       releaseGrads(grads);
       lossSum += ce.loss * B;
@@ -85,6 +85,8 @@ export function train(graph: Graph, params: Params, data: Dataset, o: TrainOptio
   }
   return { loss: lossSum / Math.max(1, seen), acc: accSum / Math.max(1, seen), steps: step };
 }
+
+const swaLr = (s: NonNullable<TrainOptions['swa']>, step: number, perEpoch: number) => (s.cyclic ? cosineLr(s.lr, step, perEpoch) : s.lr);
 
 /** Running mean of weight snapshots (batch-norm running statistics are recomputed afterwards, not averaged). */
 class WeightAverage {
