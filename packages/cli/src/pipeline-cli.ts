@@ -205,7 +205,7 @@ export function addPipelineCommands(program: Command): void {
     .option('--teacher <source>', 'distil from this all-ReLU network (file:PATH), e.g. the one the spec was measured on')
     .option('--temperature <t>', 'distillation temperature', num('--temperature'), 4)
     .option('--kd-weight <w>', 'weight of the distillation loss (the rest is cross-entropy)', num('--kd-weight'), 0.7)
-    .option('--swa-epochs <n>', 'then average the weights over this many epochs at the constant rate --swa-lr (stochastic weight averaging; batch-norm statistics are recomputed)', int('--swa-epochs', 1))
+    .option('--swa-epochs <n>', 'then average the weights at the ends of this many epochs at rate --swa-lr (stochastic weight averaging; batch-norm statistics are recomputed)', int('--swa-epochs', 1))
     .option('--swa-lr <x>', 'learning rate of the averaging epochs', num('--swa-lr'), 0.005)
     .option('--swa-cyclic', 'each averaging epoch a cosine from --swa-lr down to 0 (average the low-rate ends) instead of a constant rate')
     .option('--data <dir>', 'Fashion-MNIST directory')

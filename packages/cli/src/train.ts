@@ -117,7 +117,7 @@ const isBatchNormStat = (k: string) => k.endsWith('.running_mean') || k.endsWith
  * Sets every batch norm's running statistics to the mean of its batch statistics over the first `images`
  * training images (no augmentation, patch ReLUs of `spec` in place), as weight averaging requires.
  * Each training-mode forward leaves r = m * batch + (1 - m) * r0 in the running buffers; starting from
- * r0 = (0, 1) the batch statistics are recovered exactly.
+ * r0 = (0, 1) the batch statistics are recovered (up to float32 rounding).
  */
 export function recomputeBatchNorm(graph: Graph, params: Params, data: Dataset, o: { spec?: LayerSizes; images?: number; batch?: number } = {}): void {
   const B = o.batch ?? 250, px = data.x.length / data.N;
