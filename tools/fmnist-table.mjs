@@ -15,7 +15,8 @@ for (const b of [100, 18, 9, 6, 3]) {
   if (!a) continue;
   const rel = b === 100 ? '100% / 100%' : `${((100 * paper[b][0]) / paper[100][0]).toFixed(1)}% / ${((100 * paper[b][1]) / paper[100][1]).toFixed(1)}%`;
   const change = b === 100 ? '100%' : `${((a.accuracy - base) * 100).toFixed(2)} points (${((100 * a.accuracy) / base).toFixed(1)}%)`;
-  const before = b === 100 ? '' : `${pct(ft.before)} (then ${ft.steps.toLocaleString('en-US')} steps of 64${ft.teacher ? ', distilled' : ''})`;
+  const from = ft?.weights?.match(/(\d+)pct/); // fine-tuned from another budget's network rather than the all-ReLU one
+  const before = b === 100 ? '' : `${pct(ft.before)} (${from ? `starting from the ${from[1]}% network; ` : ''}then ${ft.steps.toLocaleString('en-US')} steps of 64${ft.teacher ? ', distilled' : ''})`;
   console.log(`| ${b}% | ${a.drelus.toLocaleString('en-US')} | ${pct(a.accuracy)} | ${change} | ${before} | ${rel} | ${s ? s.bytes_per_image.toLocaleString('en-US') : ''} | ${s ? `${s.images - s.disagreements.length}/${s.images}` : ''} |`);
 }
 const cmp = read('distortion-compare.json');

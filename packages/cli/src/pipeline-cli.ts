@@ -224,7 +224,7 @@ export function addPipelineCommands(program: Command): void {
         const acc = () => accuracy(predict(graph, params, test.x, test.N, { spec: spec.layers }), test.labels);
         const plain = accuracy(predict(graph, params, test.x, test.N), test.labels);
         const before = acc();
-        console.error(`si finetune: all-ReLU ${(100 * plain).toFixed(2)}%, with the spec before fine-tuning ${(100 * before).toFixed(2)}% on ${test.N} test images`);
+        console.error(`si finetune: these weights with all ReLUs ${(100 * plain).toFixed(2)}%, with the spec before fine-tuning ${(100 * before).toFixed(2)}% on ${test.N} test images`);
         let bar: Progress | undefined;
         const r = train(graph, params, data, {
           epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, maxSteps: o.steps, spec: spec.layers, warmup: 0, teacher,
@@ -236,7 +236,7 @@ export function addPipelineCommands(program: Command): void {
           model: o.model, spec: o.spec, test_accuracy: after.toFixed(4), test_images: String(test.N),
           command: `si finetune --weights ${o.weights} --spec ${o.spec} --epochs ${o.epochs} --lr ${o.lr} --seed ${o.seed}${o.steps ? ` --steps ${o.steps}` : ''}${o.teacher ? ` --teacher ${o.teacher} --temperature ${o.temperature} --kd-weight ${o.kdWeight}` : ''}${o.swaEpochs ? ` --swa-epochs ${o.swaEpochs} --swa-lr ${o.swaLr}${o.swaCyclic ? ' --swa-cyclic' : ''}` : ''}`,
         }));
-        console.log(JSON.stringify({ steps: r.steps, relu_acc: plain, before, after, test_images: test.N, teacher: o.teacher ?? null, swa_epochs: o.swaEpochs ?? 0, out: o.out }));
+        console.log(JSON.stringify({ weights: o.weights, steps: r.steps, relu_acc: plain, before, after, test_images: test.N, teacher: o.teacher ?? null, swa_epochs: o.swaEpochs ?? 0, out: o.out }));
       } catch (e) {
         fail(e);
       }
