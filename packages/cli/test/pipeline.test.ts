@@ -4,10 +4,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { forward, initParams, loadParams } from '@si/models';
+import { compileFixed, fixedForward, forward, initParams, loadParams } from '@si/models';
+import { decodeFixed, encodeFixed } from '@si/ring';
 import { validateSpec } from '@si/patch-relu';
 import {
-  ASSETS, compareTables, ensureFashion, evaluate, graphOf, loadFashion, measureDistortion, predict, accuracy, recomputeBatchNorm, specFromTable, spearman, train,
+  ASSETS, compareTables, ensureFashion, evaluate, graphOf, loadFashion, loadSpec, loadWeights, measureDistortion, predict, accuracy, recomputeBatchNorm, specFromTable, spearman, train,
 } from '../src/index.ts';
 
 const dir = ensureFashion();
@@ -103,10 +104,29 @@ test('distortion: exact equals its definition; fast ranks like exact; the knapsa
   assert.throws(() => specFromTable(graph, exact, budget), /no layer "layer1_0_1"|no values for/);
 });
 
+// The small-ring sign test may flip a DReLU whose input is within its dropped low bits of 0, so secure top-1
+// can differ from the twin on near-ties: on all 10,000 test images 7 differed, each with a twin top-2 logit
+// margin under 0.44. Every image whose margin is at least 1 must agree (here 11 of the 12; image 103 is a
+// near-tie at 0.05).
+const NEAR_TIE = 1;
+
+async function twinMargins(start: number, n: number): Promise<number[]> {
+  const params = loadWeights(graph, `file:${ASSETS.weights6}`), spec = loadSpec(graph, `file:${ASSETS.spec6}`);
+  const model = compileFixed(graph, params, 12), t = loadFashion('test', { dir, start, count: n });
+  const y = decodeFixed(await fixedForward(model, encodeFixed(t.x, 12, [n, 1, 28, 28]), { spec: spec?.layers }), 12);
+  return Array.from({ length: n }, (_, i) => {
+    const [a, b] = [...y.subarray(i * 10, i * 10 + 10)].sort((u, v) => v - u);
+    return a! - b!;
+  });
+}
+
 test('secure: the shipped 6% model over three TLS processes equals its fixed-point twin on test images', async () => {
   const r = await evaluate({ model: 'fmnist-resnet', weights: `file:${ASSETS.weights6}`, spec: `file:${ASSETS.spec6}`, data: dir, start: 100, limit: 12, secure: true, batch: 6 });
   assert.is(r.images, 12);
-  assert.equal(r.disagreements, [], 'secure top-1 differs from the twin');
+  const margins = await twinMargins(100, 12);
+  const confident = margins.filter((m) => m >= NEAR_TIE).length;
+  assert.ok(confident >= 10, `only ${confident} of 12 images are clear of a near-tie`);
+  for (const id of r.disagreements!) assert.ok(margins[id - 100]! < NEAR_TIE, `secure top-1 differs from the twin on image ${id} (margin ${margins[id - 100]})`);
   assert.ok(r.secure_acc! >= 10 / 12, `secure accuracy ${r.secure_acc}`);
   assert.ok(r.bytes_per_image! < r.full_relu_bytes_per_image! / 1.5, `${r.bytes_per_image} vs ${r.full_relu_bytes_per_image}`);
 });
