@@ -1,29 +1,45 @@
 /**
- * Frames on the wire: a 16-byte fixed header, the tag, then the payload.
+ * Frames on the wire: a 16-byte fixed header, the tag, the channel, the round stamps, then the payload.
  *
  *   0  'S' 'I'      magic
- *   2  u8           version (1)
+ *   2  u8           version (2)
  *   3  u8           tag length T (1..255, printable ASCII)
- *   4  u32 LE       round depth (see ledger.ts)
+ *   4  u16 LE       channel length C (0..4096)
+ *   6  u16 LE       stamp count S (0..64)
  *   8  u32 LE       payload length, low word
- *  12  u32 LE       payload length, high word (lengths are < 2^53)
+ *  12  u16 LE       payload length, high bits (lengths are < 2^48)
+ *  14  u16          reserved, 0
  *  16  T bytes      tag
- *  16+T            payload
+ *  16+T  C bytes    channel: the sender's scope label (UTF-8), which the receiver matches to its own
+ *  16+T+C  4S bytes round stamps, u32 LE: the message's causal depth in each scope of the channel's path,
+ *                   outermost (the root) first (see ledger.ts)
+ *  16+T+C+4S       payload
  *
- * The decoder is incremental (any chunking of the byte stream), refuses bad magic, versions, tags and
- * lengths over its limit, and copies a payload only when it spans several chunks or is misaligned.
+ * The channel lets protocols that run concurrently under sibling scopes share one link: a receive takes
+ * the next message with its tag on its own scope's channel (link.ts).
+ *
+ * The decoder is incremental (any chunking of the byte stream), refuses bad magic, versions, tags,
+ * channels and lengths over its limit, and copies a payload only when it spans several chunks or is
+ * misaligned.
  * @module
  */
 import { FrameError } from './errors.ts';
 
-export const FRAME_VERSION = 1;
+export const FRAME_VERSION = 2;
+/** Longest channel (scope label) in bytes. */
+export const MAX_CHANNEL_BYTES = 4096;
+/** Most round stamps (scope nesting levels) in a frame. */
+export const MAX_STAMPS = 64;
 export const HEADER_BYTES = 16;
 const MAGIC0 = 0x53, MAGIC1 = 0x49; // 'S', 'I'
 
 /** One decoded frame. `payload` is 8-byte aligned, so typed-array views of it need no copy. */
 export interface Frame {
   tag: string;
-  depth: number;
+  /** The sender's scope label ('' outside any scope). */
+  channel: string;
+  /** Causal depth in each scope of the channel's path, outermost first. */
+  stamps: Uint32Array;
   payload: Uint8Array;
 }
 
@@ -33,21 +49,35 @@ function checkTag(tag: string): Uint8Array {
   return new TextEncoder().encode(tag);
 }
 
-/** Encodes the header (with tag) of a frame whose payload has `length` bytes. */
-export function encodeHeader(tag: string, depth: number, length: number): Uint8Array {
+const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Encodes the header (tag, channel, round stamps) of a frame whose payload has `length` bytes. */
+export function encodeHeader(tag: string, stamps: ArrayLike<number>, length: number, channel = ''): Uint8Array {
   const t = checkTag(tag);
-  if (!Number.isSafeInteger(length) || length < 0) throw new FrameError(`payload length must be a safe integer >= 0, got ${length}`);
-  if (!Number.isInteger(depth) || depth < 0 || depth > 0xffffffff) throw new FrameError(`depth must be a u32, got ${depth}`);
-  const h = new Uint8Array(HEADER_BYTES + t.length);
+  if (typeof channel !== 'string') throw new FrameError(`channel must be a string, got ${typeof channel}`);
+  const c = utf8.encode(channel);
+  if (c.length > MAX_CHANNEL_BYTES) throw new FrameError(`channel ${JSON.stringify(channel.slice(0, 60))}... is ${c.length} bytes, over the limit of ${MAX_CHANNEL_BYTES}`);
+  if (!Number.isSafeInteger(length) || length < 0 || length >= 2 ** 48) throw new FrameError(`payload length must be an integer in [0, 2^48), got ${length}`);
+  if (stamps.length > MAX_STAMPS) throw new FrameError(`${stamps.length} round stamps, over the limit of ${MAX_STAMPS}`);
+  for (let i = 0; i < stamps.length; i++) {
+    const d = stamps[i]!;
+    if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) throw new FrameError(`round stamp ${i} must be a u32, got ${d}`);
+  }
+  const base = HEADER_BYTES + t.length + c.length;
+  const h = new Uint8Array(base + 4 * stamps.length);
   const v = new DataView(h.buffer);
   h[0] = MAGIC0;
   h[1] = MAGIC1;
   h[2] = FRAME_VERSION;
   h[3] = t.length;
-  v.setUint32(4, depth, true);
+  v.setUint16(4, c.length, true);
+  v.setUint16(6, stamps.length, true);
   v.setUint32(8, length % 0x100000000, true);
-  v.setUint32(12, Math.floor(length / 0x100000000), true);
+  v.setUint16(12, Math.floor(length / 0x100000000), true);
   h.set(t, HEADER_BYTES);
+  h.set(c, HEADER_BYTES + t.length);
+  for (let i = 0; i < stamps.length; i++) v.setUint32(base + 4 * i, stamps[i]!, true);
   return h;
 }
 
@@ -65,7 +95,7 @@ export class FrameDecoder {
   private readonly maxPayload: number;
   private chunks: Uint8Array[] = [];
   private buffered = 0;
-  private header: { tag: string; depth: number; length: number } | null = null;
+  private header: { tag: string; channel: string; stamps: Uint32Array; length: number } | null = null;
   private failed = false;
 
   constructor(opts: DecoderOptions) {
@@ -102,16 +132,25 @@ export class FrameDecoder {
         if (this.header === null) {
           if (this.buffered < HEADER_BYTES) break;
           const fixed = this.peek(HEADER_BYTES);
-          const tagLen = this.parseFixed(fixed);
-          if (this.buffered < HEADER_BYTES + tagLen.tagLen) break;
-          const all = this.take(HEADER_BYTES + tagLen.tagLen, false);
-          const tagBytes = all.subarray(HEADER_BYTES);
+          const f = this.parseFixed(fixed);
+          const end = HEADER_BYTES + f.tagLen + f.channelLen;
+          if (this.buffered < end + 4 * f.stampCount) break;
+          const all = this.take(end + 4 * f.stampCount, false);
+          const tagBytes = all.subarray(HEADER_BYTES, HEADER_BYTES + f.tagLen);
           for (const b of tagBytes) if (b < 0x21 || b > 0x7e) throw new FrameError('frame tag is not printable ASCII');
-          this.header = { tag: new TextDecoder().decode(tagBytes), depth: tagLen.depth, length: tagLen.length };
+          let channel: string;
+          try {
+            channel = strictUtf8.decode(all.subarray(HEADER_BYTES + f.tagLen, end));
+          } catch {
+            throw new FrameError('frame channel is not UTF-8');
+          }
+          const sv = new DataView(all.buffer, all.byteOffset + end, 4 * f.stampCount);
+          const stamps = Uint32Array.from({ length: f.stampCount }, (_, i) => sv.getUint32(4 * i, true));
+          this.header = { tag: new TextDecoder().decode(tagBytes), channel, stamps, length: f.length };
         }
         if (this.buffered < this.header.length) break;
         const payload = this.take(this.header.length, true);
-        out.push({ tag: this.header.tag, depth: this.header.depth, payload });
+        out.push({ tag: this.header.tag, channel: this.header.channel, stamps: this.header.stamps, payload });
         this.header = null;
       }
     } catch (e) {
@@ -123,18 +162,20 @@ export class FrameDecoder {
     return out;
   }
 
-  private parseFixed(h: Uint8Array): { tagLen: number; depth: number; length: number } {
+  private parseFixed(h: Uint8Array): { tagLen: number; channelLen: number; stampCount: number; length: number } {
     if (h[0] !== MAGIC0 || h[1] !== MAGIC1) throw new FrameError(`bad frame magic 0x${h[0]!.toString(16)}${h[1]!.toString(16)} (not an si link, or out of sync)`);
     if (h[2] !== FRAME_VERSION) throw new FrameError(`unsupported frame version ${h[2]} (this side speaks ${FRAME_VERSION})`);
     const tagLen = h[3]!;
     if (tagLen === 0) throw new FrameError('frame tag is empty');
     const v = new DataView(h.buffer, h.byteOffset, h.byteLength);
-    const depth = v.getUint32(4, true);
-    const lo = v.getUint32(8, true), hi = v.getUint32(12, true);
-    if (hi >= 0x200000) throw new FrameError('frame length does not fit in 53 bits');
+    const channelLen = v.getUint16(4, true), stampCount = v.getUint16(6, true);
+    const lo = v.getUint32(8, true), hi = v.getUint16(12, true);
+    if (v.getUint16(14, true) !== 0) throw new FrameError('frame header has non-zero reserved bits');
     const length = hi * 0x100000000 + lo;
     if (length > this.maxPayload) throw new FrameError(`frame of ${length} bytes is over the limit of ${this.maxPayload} bytes`);
-    return { tagLen, depth, length };
+    if (channelLen > MAX_CHANNEL_BYTES) throw new FrameError(`frame channel of ${channelLen} bytes is over the limit of ${MAX_CHANNEL_BYTES}`);
+    if (stampCount > MAX_STAMPS) throw new FrameError(`frame has ${stampCount} round stamps, over the limit of ${MAX_STAMPS}`);
+    return { tagLen, channelLen, stampCount, length };
   }
 
   /** The first n buffered bytes, without consuming them. */

@@ -1,19 +1,29 @@
 /**
  * The traffic ledger: bytes and messages per (label, phase) and per peer, and communication rounds.
  *
- * Labels come from nested scopes (`ledger.scope('layer3', …)` inside `scope('infer', …)` records under
- * `infer/layer3`); the scope follows async calls (AsyncLocalStorage), so concurrent work is attributed
- * correctly. The phase ('setup' or 'online') is inherited unless a scope sets it.
+ * Work runs in scopes: `ledger.scope('layer3', (s) => …)` inside a scope labelled `infer` records under
+ * `infer/layer3`. Scopes are explicit values (a Scope is passed to the link with each send and receive),
+ * so concurrent work is attributed correctly on any JavaScript runtime, with no async-context tracking.
+ * The phase ('setup', 'preprocess' or 'online') is inherited unless a scope sets it.
  *
- * Rounds are causal depth, counted per scope: a message is stamped with 1 + the depth its sender has
- * seen in the current scope, and receiving a message raises the receiver's depth to the stamp. So
- * messages that do not wait for each other (both directions of an exchange, a dealer's correction) share
- * a round, and a reply to a reply is one more. When a scope ends its depth is added to its parent's
- * depth at entry (sequential composition). All parties run the same scopes in the same order, so the
- * stamps are comparable; a protocol's rounds are the maximum over the parties.
+ * Rounds are causal depth within a scope: the longest chain of messages of the scope (and the scopes in
+ * it) in which each message was sent after its predecessor was received. A running scope keeps, for
+ * itself and each enclosing scope, the depth this strand of work has reached in that scope's chain of
+ * messages; a message is stamped with each of these plus one (outermost first, in the frame), and
+ * receiving it raises the receiver's depths to the stamps. So messages that do not wait for each other
+ * (both directions of an exchange, a dealer's correction) share a round, a reply to a reply is one more,
+ * and a message sent in a nested scope after its sender waited for something in the enclosing scope
+ * counts there after it, even for a receiver that had waited for nothing. When a scope ends, its depths
+ * in the enclosing scopes merge into its parent's by the maximum: scopes run one after the other add up
+ * (sequential composition), sibling scopes run concurrently take the maximum (parallel composition);
+ * a child in another phase than its parent keeps its rounds to itself. All parties run the same scopes in the same order, so the stamps are comparable; a protocol's rounds
+ * are the maximum over the parties.
+ *
+ * Concurrent siblings must have distinct labels: a scope's label is also the channel its messages travel
+ * on (frame.ts), so two running scopes with one label could take each other's messages. Starting a scope
+ * while a sibling with the same label runs throws.
  * @module
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
  * setup: once per model and session (weight masks); preprocess: per batch but independent of the
@@ -39,74 +49,89 @@ export interface LedgerRow {
   calls: number;
 }
 
-interface Scope {
-  label: string;
-  phase: Phase;
-  depth: number;
-  parent: Scope | null;
-  entry: number;
-}
+/** Longest scope label, in UTF-16 code units (labels travel in every frame as the channel). */
+const MAX_LABEL = 1024;
 
-function key(label: string, phase: Phase): string {
-  return `${phase}\u0000${label}`;
-}
+/**
+ * A running scope: a label path, a phase, and the causal depth seen so far. Made by Ledger.scope or
+ * Scope.scope; ends when its function settles.
+ */
+export class Scope {
+  /** This strand's causal depth in the root's, each enclosing scope's and this scope's chain of messages (this one last). */
+  readonly depths: number[];
+  private readonly running = new Set<string>();
+  private open = true;
+  /** The scope this one views in another phase (itself unless made by inPhase). */
+  readonly origin: Scope;
 
-export class Ledger {
-  private readonly als = new AsyncLocalStorage<Scope>();
-  private root: Scope = { label: '', phase: 'online', depth: 0, parent: null, entry: 0 };
-  private table = new Map<string, LedgerRow>();
+  /** @internal use Ledger.scope or Scope.scope */
+  constructor(readonly ledger: Ledger, readonly label: string, readonly phase: Phase, readonly parent: Scope | null, origin?: Scope) {
+    this.origin = origin ?? this;
+    // A child adds a level; a view in another phase (inPhase) keeps its parent's levels, its own restarting at 0.
+    this.depths = parent ? [...parent.depths.slice(0, origin ? -1 : undefined), 0] : [0];
+  }
+
+  /** Causal depth inside this scope so far (its rounds). */
+  get depth(): number {
+    return this.depths[this.depths.length - 1]!;
+  }
+
+  set depth(d: number) {
+    this.depths[this.depths.length - 1] = d;
+  }
+
+  /** False once the scope's function has settled. */
+  get active(): boolean {
+    return this.open;
+  }
 
   /**
-   * Runs fn in a nested scope; its traffic is recorded under `parent/label`.
-   * @param label - a path segment (no '/'), e.g. a layer or protocol name
+   * Runs fn in a child scope labelled `label` (a path segment: no '/').
+   * @throws {TypeError} for a bad label; {Error} when a sibling with the same label is running
    */
-  async scope<T>(label: string, fn: () => T | Promise<T>, opts: { phase?: Phase } = {}): Promise<T> {
+  async scope<T>(label: string, fn: (s: Scope) => T | Promise<T>, opts: { phase?: Phase } = {}): Promise<T> {
     if (typeof label !== 'string' || label === '' || label.includes('/'))
       throw new TypeError(`"label" expected a non-empty string without '/', got ${JSON.stringify(label)}`);
-    const parent = this.current();
-    const s: Scope = {
-      label: parent.label === '' ? label : `${parent.label}/${label}`,
-      phase: opts.phase ?? parent.phase,
-      depth: 0,
-      parent,
-      entry: parent.depth,
-    };
+    if (this.running.has(label))
+      throw new Error(`scope "${label}" is already running in ${this.label === '' ? 'the root scope' : `"${this.label}"`}: protocols that run concurrently need sibling scopes with distinct labels`);
+    const full = this.label === '' ? label : `${this.label}/${label}`;
+    if (full.length > MAX_LABEL) throw new RangeError(`scope label "${full.slice(0, 60)}..." is longer than ${MAX_LABEL} characters`);
+    const s = new Scope(this.ledger, full, opts.phase ?? this.phase, this);
+    this.running.add(label);
     try {
-      return await this.als.run(s, fn);
+      return await fn(s);
     } finally {
-      parent.depth = Math.max(parent.depth, s.entry + s.depth);
-      const row = this.row(s.label, s.phase);
-      row.rounds += s.depth;
-      row.calls += 1;
+      this.running.delete(label);
+      s.open = false;
+      // A child in another phase counts its own rounds (setup and preprocessing are not online rounds).
+      if (s.phase === this.phase) for (let j = 0; j < this.depths.length; j++) this.depths[j] = Math.max(this.depths[j]!, s.depths[j]!);
+      this.ledger.ended(s);
     }
   }
 
-  /** Runs fn with the phase set (and no new label). */
-  phase<T>(phase: Phase, fn: () => T | Promise<T>): Promise<T> {
-    const parent = this.current();
-    const s: Scope = { ...parent, phase, depth: 0, parent, entry: parent.depth };
-    return (async () => {
-      try {
-        return await this.als.run(s, fn);
-      } finally {
-        parent.depth = Math.max(parent.depth, s.entry + s.depth);
-      }
-    })();
+  /**
+   * Runs fn under the same label (and channel) in another phase. Its traffic and rounds go to the row of
+   * that phase; its rounds do not add to this scope's (a phase counts its own rounds).
+   */
+  async inPhase<T>(phase: Phase, fn: (s: Scope) => T | Promise<T>): Promise<T> {
+    const s = new Scope(this.ledger, this.label, phase, this, this.origin);
+    try {
+      return await fn(s);
+    } finally {
+      s.open = false;
+      this.ledger.ended(s);
+    }
   }
+}
 
-  /** The current scope (the root when outside any). */
-  private current(): Scope {
-    return this.als.getStore() ?? this.root;
-  }
+export class Ledger {
+  /** The root scope: label '', phase online. */
+  readonly root: Scope = new Scope(this, '', 'online', null);
+  private table = new Map<string, LedgerRow>();
 
-  /** Label path of the current scope ('' at the root). */
-  get label(): string {
-    return this.current().label;
-  }
-
-  /** Phase of the current scope. */
-  get currentPhase(): Phase {
-    return this.current().phase;
+  /** Runs fn in a scope directly under the root (see Scope.scope). */
+  scope<T>(label: string, fn: (s: Scope) => T | Promise<T>, opts: { phase?: Phase } = {}): Promise<T> {
+    return this.root.scope(label, fn, opts);
   }
 
   /** Rounds since the last reset at the root (the whole run's sequential depth so far). */
@@ -115,7 +140,7 @@ export class Ledger {
   }
 
   private row(label: string, phase: Phase): LedgerRow {
-    const k = key(label, phase);
+    const k = `${phase}\u0000${label}`;
     let r = this.table.get(k);
     if (r === undefined) {
       r = { label, phase, sent: {}, received: {}, messagesSent: 0, messagesReceived: 0, overheadBytes: 0, rounds: 0, calls: 0 };
@@ -124,25 +149,36 @@ export class Ledger {
     return r;
   }
 
-  /** Records a send in the current scope; returns the depth to stamp on the message. */
-  recordSend(peer: string, bytes: number, overhead: number): number {
-    const s = this.current();
+  /** @internal a scope ended: its rounds and call count go to its row */
+  ended(s: Scope): void {
+    const row = this.row(s.label, s.phase);
+    row.rounds += s.depth;
+    row.calls += 1;
+  }
+
+  /** The round stamps of a message sent now in scope `s`: each of its depths plus one, outermost first. */
+  stamps(s: Scope): number[] {
+    return s.depths.map((d) => d + 1);
+  }
+
+  /** Records a send in scope `s` (payload bytes and frame overhead). */
+  recordSend(s: Scope, peer: string, bytes: number, overhead: number): void {
     const r = this.row(s.label, s.phase);
     r.sent[peer] = (r.sent[peer] ?? 0) + bytes;
     r.messagesSent += 1;
     r.overheadBytes += overhead;
-    return s.depth + 1;
   }
 
-  /** Captures the scope a receive was issued in (call before awaiting the message). */
-  receiver(): (peer: string, bytes: number, depth: number) => void {
-    const s = this.current();
-    return (peer, bytes, depth) => {
-      const r = this.row(s.label, s.phase);
-      r.received[peer] = (r.received[peer] ?? 0) + bytes;
-      r.messagesReceived += 1;
-      s.depth = Math.max(s.depth, depth);
-    };
+  /**
+   * Records a receive in scope `s` of a message with these round stamps; raises the scope's depths.
+   * @throws {RangeError} when the stamps do not fit the scope's nesting (a corrupt or foreign frame)
+   */
+  recordReceive(s: Scope, peer: string, bytes: number, stamps: ArrayLike<number>): void {
+    if (stamps.length !== s.depths.length) throw new RangeError(`a message on "${s.label}" from ${peer} has ${stamps.length} round stamps; the scope is ${s.depths.length} deep`);
+    const r = this.row(s.label, s.phase);
+    r.received[peer] = (r.received[peer] ?? 0) + bytes;
+    r.messagesReceived += 1;
+    for (let j = 0; j < stamps.length; j++) s.depths[j] = Math.max(s.depths[j]!, stamps[j]!);
   }
 
   /** All rows, in the order their labels first appeared. */

@@ -2,11 +2,16 @@
  * Link: an ordered channel of tagged binary messages between this party and one peer, over any
  * transport (memory, TCP, TLS). Every message passes through here, so the ledger sees all traffic.
  *
- * Messages are strictly ordered: recv(tag) takes the next message and fails with a ProtocolError if its
- * tag (or size) is not the expected one. The peer closing or dying rejects every pending and future
- * receive with a LinkClosedError naming the peer; a receive that waits longer than the timeout rejects
- * with LinkTimeoutError and closes the link. Received frames beyond `maxQueuedBytes` pause the
- * transport (no unbounded buffering).
+ * Every message travels on a channel, the label of the sender's scope (ledger.ts), and carries a tag.
+ * recv(tag, bytes, scope) takes the next message with that tag on that scope's channel, so protocols
+ * running concurrently under sibling scopes share the link without taking each other's messages; on one
+ * channel, messages with one tag arrive in the order they were sent. A message of the wrong size fails
+ * with a ProtocolError. The peer closing or dying rejects every pending and future receive with a
+ * LinkClosedError naming the peer; a receive that hears nothing at all from the peer within the timeout
+ * rejects with LinkTimeoutError and closes the link, and one that waits that long while messages nothing
+ * waits for sit in the queue fails as out of step. Received frames beyond `maxQueuedBytes` pause the
+ * transport while no receive waits (a waiting receive's message may be behind them); messages nothing
+ * waits for beyond four times that fail the link (no unbounded buffering).
  *
  * Two control messages travel in band, after the data sent before them: `close()` sends a bye (the
  * session ended normally) and `abort(reason)` sends the reason of a failure, so a party that fails can
@@ -16,7 +21,7 @@
  */
 import { FrameDecoder, encodeHeader, type Frame } from './frame.ts';
 import { FrameError, LinkClosedError, LinkTimeoutError, ProtocolError } from './errors.ts';
-import { Ledger } from './ledger.ts';
+import { Ledger, type Scope } from './ledger.ts';
 
 /** What a transport calls back into. */
 export interface Sink {
@@ -56,16 +61,54 @@ export type Payload = ArrayBufferView | readonly ArrayBufferView[];
 const BYE = 'si-bye', ABORT = 'si-abort', ALIVE = 'si-alive';
 
 interface Waiter {
+  key: string;
   tag: string;
+  scope: Scope;
   bytes: number | undefined;
-  record: (peer: string, bytes: number, depth: number) => void;
+  since: number;
   resolve(p: Uint8Array): void;
   reject(e: Error): void;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
+interface Queued extends Frame {
+  at: number;
+}
+
+const keyOf = (channel: string, tag: string): string => `${channel}\u0000${tag}`;
+const where = (channel: string): string => (channel === '' ? '' : ` in scope "${channel}"`);
+
 function asBytes(v: ArrayBufferView): Uint8Array {
   return v instanceof Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** A link seen from one scope: every send and receive on it runs in that scope (its channel and ledger row). */
+export class Channel {
+  constructor(readonly link: Link, readonly scope: Scope) {}
+
+  get peer(): string {
+    return this.link.peer;
+  }
+
+  send(tag: string, payload: Payload): void {
+    this.link.send(tag, payload, this.scope);
+  }
+
+  recv(tag: string, bytes?: number): Promise<Uint8Array> {
+    return this.link.recv(tag, bytes, this.scope);
+  }
+
+  recvI64(tag: string, n: number): Promise<BigInt64Array> {
+    return this.link.recvI64(tag, n, this.scope);
+  }
+
+  exchange(tag: string, payload: Payload, bytes?: number): Promise<Uint8Array> {
+    return this.link.exchange(tag, payload, bytes, this.scope);
+  }
+
+  exchangeI64(tag: string, mine: BigInt64Array): Promise<BigInt64Array> {
+    return this.link.exchangeI64(tag, mine, this.scope);
+  }
 }
 
 export class Link {
@@ -73,9 +116,10 @@ export class Link {
   private readonly decoder: FrameDecoder;
   private readonly timeoutMs: number;
   private readonly maxQueued: number;
-  private queue: Frame[] = [];
+  private readonly queue = new Map<string, Queued[]>();
   private queuedBytes = 0;
-  private waiters: Waiter[] = [];
+  private readonly waiters = new Map<string, Waiter[]>();
+  private waiting = 0;
   private paused = false;
   private closedWith: LinkClosedError | null = null;
   private readonly failureListeners: ((e: LinkClosedError) => void)[] = [];
@@ -107,69 +151,102 @@ export class Link {
     });
   }
 
+  /** This link seen from a scope (see Channel). */
+  at(scope: Scope): Channel {
+    return new Channel(this, scope);
+  }
+
   /** Calls `fn` once if the link fails (anything but a close by either side's close()). */
   onFailure(fn: (e: LinkClosedError) => void): void {
     if (this.closedWith && !this.graceful) fn(this.closedWith);
     else this.failureListeners.push(fn);
   }
 
-
   /** True once the link is closed (by either side or by an error). */
   get closed(): boolean {
     return this.closedWith !== null;
   }
 
+  private scopeOf(scope: Scope | undefined): Scope {
+    const s = scope ?? this.ledger.root;
+    if (s.ledger !== this.ledger) throw new Error(`scope "${s.label}" belongs to another ledger than the ${this.self}'s link to the ${this.peer}`);
+    return s;
+  }
+
   /**
-   * Sends one message. Payload bytes go to the ledger under the current scope.
+   * Sends one message on `scope`'s channel (default: the root scope). Payload bytes go to the ledger
+   * under that scope.
    * @throws {LinkClosedError} when the link is closed
    */
-  send(tag: string, payload: Payload): void {
+  send(tag: string, payload: Payload, scope?: Scope): void {
     if (this.closedWith) throw this.closedWith;
     if (tag === BYE || tag === ABORT || tag === ALIVE) throw new RangeError(`"${tag}" is a reserved control tag`);
+    const s = this.scopeOf(scope);
     const parts = (ArrayBuffer.isView(payload) ? [payload] : payload).map(asBytes);
     let length = 0;
     for (const p of parts) length += p.length;
-    const header = encodeHeader(tag, 0, length);
-    const depth = this.ledger.recordSend(this.peer, length, header.length);
-    new DataView(header.buffer).setUint32(4, depth, true);
+    const header = encodeHeader(tag, this.ledger.stamps(s), length, s.label);
+    this.ledger.recordSend(s, this.peer, length, header.length);
     this.lastSent = Date.now();
     this.transport.write([header, ...parts]);
   }
 
   /**
-   * Receives the next message, which must carry `tag` (and be `bytes` long, when given).
+   * Receives the next message with `tag` on `scope`'s channel (and `bytes` long, when given).
    * @returns the payload, 8-byte aligned
-   * @throws {ProtocolError} on a different tag or size; {LinkClosedError} when the link closes first;
-   *   {LinkTimeoutError} after the timeout
+   * @throws {ProtocolError} on a different size, or when out of step; {LinkClosedError} when the link
+   *   closes first; {LinkTimeoutError} after the timeout
    */
-  recv(tag: string, bytes?: number): Promise<Uint8Array> {
-    const record = this.ledger.receiver();
+  recv(tag: string, bytes?: number, scope?: Scope): Promise<Uint8Array> {
+    const s = this.scopeOf(scope);
+    const key = keyOf(s.label, tag);
     return new Promise<Uint8Array>((resolve, reject) => {
-      const w: Waiter = { tag, bytes, record, resolve, reject, timer: undefined };
-      const ready = this.queue.shift();
+      const w: Waiter = { key, tag, scope: s, bytes, since: Date.now(), resolve, reject, timer: undefined };
+      const ready = this.queue.get(key)?.shift();
       if (ready !== undefined) {
-        this.deliver(w, ready, true);
+        this.unqueue(key, ready);
+        this.deliver(w, ready);
         return;
       }
       if (this.closedWith) {
         reject(this.closedWith);
         return;
       }
-      const arm = (ms: number): void => {
-        w.timer = setTimeout(() => {
-          const quiet = Date.now() - this.lastHeard;
-          if (quiet < this.timeoutMs) arm(this.timeoutMs - quiet);
-          else this.fail(new LinkTimeoutError(this.peer, `no message "${tag}" from ${this.peer} within ${this.timeoutMs} ms (nothing at all from the ${this.peer}: stalled or unreachable)`));
-        }, ms);
-      };
-      if (this.timeoutMs > 0) arm(this.timeoutMs);
-      this.waiters.push(w);
+      let list = this.waiters.get(key);
+      if (!list) this.waiters.set(key, (list = []));
+      list.push(w);
+      this.waiting++;
+      if (this.timeoutMs > 0) this.arm(w, this.timeoutMs);
+      // Its message is not queued, so it is further down the stream: read on.
+      if (this.paused) this.setPaused(false);
     });
   }
 
+  private arm(w: Waiter, ms: number): void {
+    w.timer = setTimeout(() => {
+      const now = Date.now(), quiet = now - this.lastHeard;
+      if (quiet >= this.timeoutMs) {
+        this.fail(new LinkTimeoutError(this.peer, `no message "${w.tag}"${where(w.scope.label)} from ${this.peer} within ${this.timeoutMs} ms (nothing at all from the ${this.peer}: stalled or unreachable)`));
+        return;
+      }
+      const stale = now - w.since >= this.timeoutMs ? this.oldestQueued(now - this.timeoutMs) : undefined;
+      if (stale) {
+        this.fail(new ProtocolError(this.peer, `waited ${now - w.since} ms for message "${w.tag}"${where(w.scope.label)} from ${this.peer} while its message "${stale.tag}"${where(stale.channel)} (${stale.payload.length} bytes) waits unread: the parties are out of step`));
+        return;
+      }
+      this.arm(w, Math.max(5, Math.min(this.timeoutMs - quiet, this.timeoutMs / 2)));
+    }, ms);
+  }
+
+  private oldestQueued(before: number): Queued | undefined {
+    let best: Queued | undefined;
+    for (const list of this.queue.values()) for (const f of list) if (f.at <= before && (!best || f.at < best.at)) best = f;
+    return best;
+  }
+
   /** Receives `n` ring elements (the message must be exactly 8n bytes). */
-  async recvI64(tag: string, n: number): Promise<BigInt64Array> {
-    const p = await this.recv(tag, n * 8);
+  async recvI64(tag: string, n: number, scope?: Scope): Promise<BigInt64Array> {
+    const p = await this.recv(tag, n * 8, scope);
     return new BigInt64Array(p.buffer, p.byteOffset, n);
   }
 
@@ -177,14 +254,14 @@ export class Link {
    * Sends then receives a message with the same tag (both sides call it: one round). The send comes
    * first so that a peer message already queued does not count as received before ours went out.
    */
-  exchange(tag: string, payload: Payload, bytes?: number): Promise<Uint8Array> {
-    this.send(tag, payload);
-    return this.recv(tag, bytes);
+  exchange(tag: string, payload: Payload, bytes?: number, scope?: Scope): Promise<Uint8Array> {
+    this.send(tag, payload, scope);
+    return this.recv(tag, bytes, scope);
   }
 
   /** Exchanges ring elements: sends `mine`, receives as many from the peer. */
-  async exchangeI64(tag: string, mine: BigInt64Array): Promise<BigInt64Array> {
-    const p = await this.exchange(tag, mine, mine.byteLength);
+  async exchangeI64(tag: string, mine: BigInt64Array, scope?: Scope): Promise<BigInt64Array> {
+    const p = await this.exchange(tag, mine, mine.byteLength, scope);
     return new BigInt64Array(p.buffer, p.byteOffset, mine.length);
   }
 
@@ -208,12 +285,12 @@ export class Link {
   private control(tag: string, text: string): void {
     const body = new TextEncoder().encode(text.slice(0, 2000));
     this.lastSent = Date.now();
-    this.transport.write([encodeHeader(tag, 0, body.length), body]);
+    this.transport.write([encodeHeader(tag, [], body.length), body]);
   }
 
   private onData(chunk: Uint8Array): void {
     if (this.closedWith) return;
-    this.lastHeard = Date.now();
+    const now = (this.lastHeard = Date.now());
     let frames: Frame[];
     try {
       frames = this.decoder.push(chunk);
@@ -232,41 +309,55 @@ export class Link {
         this.transport.end();
         return;
       }
-      const w = this.waiters.shift();
-      if (w !== undefined) this.deliver(w, f, false);
-      else {
-        this.queue.push(f);
-        this.queuedBytes += f.payload.length;
+      const key = keyOf(f.channel, f.tag);
+      const w = this.waiters.get(key)?.shift();
+      if (w !== undefined) {
+        if (this.waiters.get(key)!.length === 0) this.waiters.delete(key);
+        this.waiting--;
+        this.deliver(w, f);
+        if (this.closedWith) return;
+        continue;
       }
+      let list = this.queue.get(key);
+      if (!list) this.queue.set(key, (list = []));
+      list.push({ ...f, at: now });
+      this.queuedBytes += f.payload.length;
     }
-    if (!this.paused && this.queuedBytes + this.decoder.pending > this.maxQueued) {
-      this.paused = true;
-      this.transport.pause();
+    if (this.queuedBytes > 4 * this.maxQueued) {
+      this.fail(new ProtocolError(this.peer, `${this.peer} sent ${this.queuedBytes} bytes of messages nothing waits for (limit ${4 * this.maxQueued})`));
+      return;
     }
+    if (!this.paused && this.waiting === 0 && this.queuedBytes + this.decoder.pending > this.maxQueued) this.setPaused(true);
   }
 
-  private deliver(w: Waiter, f: Frame, fromQueue: boolean): void {
+  private setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (paused) this.transport.pause();
+    else this.transport.resume();
+  }
+
+  private unqueue(key: string, f: Frame): void {
+    if (this.queue.get(key)!.length === 0) this.queue.delete(key);
+    this.queuedBytes -= f.payload.length;
+    if (this.paused && this.queuedBytes + this.decoder.pending <= this.maxQueued / 2) this.setPaused(false);
+  }
+
+  private deliver(w: Waiter, f: Frame): void {
     if (w.timer !== undefined) clearTimeout(w.timer);
-    if (fromQueue) {
-      this.queuedBytes -= f.payload.length;
-      if (this.paused && this.queuedBytes + this.decoder.pending <= this.maxQueued / 2) {
-        this.paused = false;
-        this.transport.resume();
-      }
-    }
-    if (f.tag !== w.tag) {
-      const e = new ProtocolError(this.peer, `expected message "${w.tag}" from ${this.peer}, got "${f.tag}" (${f.payload.length} bytes): the parties are out of step`);
-      w.reject(e);
-      this.fail(e);
-      return;
-    }
     if (w.bytes !== undefined && f.payload.length !== w.bytes) {
-      const e = new ProtocolError(this.peer, `message "${w.tag}" from ${this.peer} has ${f.payload.length} bytes, expected ${w.bytes}`);
+      const e = new ProtocolError(this.peer, `message "${w.tag}"${where(f.channel)} from ${this.peer} has ${f.payload.length} bytes, expected ${w.bytes}`);
       w.reject(e);
       this.fail(e);
       return;
     }
-    w.record(this.peer, f.payload.length, f.depth);
+    try {
+      this.ledger.recordReceive(w.scope, this.peer, f.payload.length, f.stamps);
+    } catch (e) {
+      const err = new ProtocolError(this.peer, `malformed message "${w.tag}" from ${this.peer}: ${(e as Error).message}`);
+      w.reject(err);
+      this.fail(err);
+      return;
+    }
     w.resolve(f.payload);
   }
 
@@ -278,8 +369,9 @@ export class Link {
     if (this.closedWith) return;
     this.closedWith = err;
     clearInterval(this.keepalive);
-    const waiters = this.waiters;
-    this.waiters = [];
+    const waiters = [...this.waiters.values()].flat();
+    this.waiters.clear();
+    this.waiting = 0;
     for (const w of waiters) {
       if (w.timer !== undefined) clearTimeout(w.timer);
       w.reject(err);

@@ -82,7 +82,7 @@ interface Hello {
 
 function writeHello(socket: net.Socket, h: Hello): void {
   const body = new TextEncoder().encode(JSON.stringify(h));
-  socket.write(Buffer.concat([encodeHeader(HELLO, 0, body.length), body]));
+  socket.write(Buffer.concat([encodeHeader(HELLO, [], body.length), body]));
 }
 
 /** Reads the hello frame straight off the socket; leaves the socket paused with any extra bytes returned. */

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { encodeHeader, FrameDecoder, FrameError, HEADER_BYTES } from '../src/index.ts';
 
 function frame(tag: string, payload: Uint8Array, depth = 0): Uint8Array {
-  const h = encodeHeader(tag, depth, payload.length);
+  const h = encodeHeader(tag, [depth], payload.length);
   const out = new Uint8Array(h.length + payload.length);
   out.set(h);
   out.set(payload, h.length);
@@ -16,7 +16,7 @@ function bytes(n: number, seed: number): Uint8Array {
 
 test('frames survive every way of chunking the stream', () => {
   const msgs = [['a', bytes(0, 1)], ['beaver.EF', bytes(1, 2)], ['x', bytes(17, 3)], ['long-tag.' + 'z'.repeat(200), bytes(1000, 4)]] as const;
-  const stream = new Uint8Array(msgs.reduce((s, [t, p]) => s + HEADER_BYTES + t.length + p.length, 0));
+  const stream = new Uint8Array(msgs.reduce((s, [t, p]) => s + HEADER_BYTES + t.length + 4 + p.length, 0));
   let o = 0;
   msgs.forEach(([t, p], i) => {
     const f = frame(t, p, i + 1);
@@ -28,7 +28,7 @@ test('frames survive every way of chunking the stream', () => {
     const got = [];
     for (let i = 0; i < stream.length; i += step) got.push(...d.push(stream.subarray(i, i + step)));
     assert.equal(got.map((f) => f.tag), msgs.map(([t]) => t), `step ${step}`);
-    assert.equal(got.map((f) => f.depth), [1, 2, 3, 4]);
+    assert.equal(got.map((f) => [...f.stamps]), [[1], [2], [3], [4]]);
     got.forEach((f, i) => {
       assert.equal([...f.payload], [...msgs[i]![1]]);
       assert.is(f.payload.byteOffset % 8, 0, 'payload aligned for typed-array views');
@@ -37,14 +37,17 @@ test('frames survive every way of chunking the stream', () => {
   }
 });
 
-test('bad magic, version, tag and oversize frames are refused and the decoder stays failed', () => {
+test('bad magic, version, tag, reserved bits and oversize frames are refused and the decoder stays failed', () => {
   const good = frame('ok', bytes(4, 0));
   const cases: [string, (f: Uint8Array) => void, RegExp][] = [
     ['magic', (f) => (f[0] = 0x47), /bad frame magic/],
     ['version', (f) => (f[2] = 9), /unsupported frame version 9/],
     ['empty tag', (f) => (f[3] = 0), /frame tag is empty/],
     ['tag chars', (f) => (f[HEADER_BYTES] = 0x20), /not printable ASCII/],
-    ['huge length', (f) => (f[15] = 0xff), /does not fit in 53 bits/],
+    ['huge length', (f) => (f[13] = 0xff), /over the limit of 100 bytes/],
+    ['huge channel', (f) => (f[5] = 0xff), /frame channel of 65\d+ bytes is over the limit of 4096/],
+    ['many stamps', (f) => (f[7] = 0x01), /frame has 257 round stamps, over the limit of 64/],
+    ['reserved', (f) => (f[15] = 0x01), /non-zero reserved bits/],
   ];
   for (const [what, mutate, re] of cases) {
     const f = good.slice();
@@ -55,9 +58,23 @@ test('bad magic, version, tag and oversize frames are refused and the decoder st
   }
   const d = new FrameDecoder({ maxPayload: 3 });
   assert.throws(() => d.push(good), /frame of 4 bytes is over the limit of 3 bytes/);
-  assert.throws(() => encodeHeader('has space', 0, 1), /printable ASCII/);
-  assert.throws(() => encodeHeader('', 0, 1), /tag must be/);
-  assert.throws(() => encodeHeader('t', -1, 1), /depth must be a u32/);
+  assert.throws(() => encodeHeader('has space', [], 1), /printable ASCII/);
+  assert.throws(() => encodeHeader('', [], 1), /tag must be/);
+  assert.throws(() => encodeHeader('t', [-1], 1), /round stamp 0 must be a u32/);
+  assert.throws(() => encodeHeader('t', [], 1, 'x'.repeat(5000)), /over the limit of 4096/);
+  const bad = frame('ok', bytes(0, 0));
+  const withChannel = new Uint8Array([...encodeHeader('ok', [], 0, 'ab')]);
+  withChannel[HEADER_BYTES + 2] = 0xff; // not UTF-8
+  assert.throws(() => new FrameDecoder({ maxPayload: 100 }).push(withChannel), /frame channel is not UTF-8/);
+  assert.is(new FrameDecoder({ maxPayload: 100 }).push(bad)[0]!.channel, '');
+});
+
+test('a frame carries its channel (any UTF-8 scope label)', () => {
+  const payload = bytes(5, 1);
+  const h = encodeHeader('t', [7, 3, 1], payload.length, 'batch/layer1.0.conv1 ü');
+  const d = new FrameDecoder({ maxPayload: 100 });
+  const [f] = d.push(new Uint8Array([...h, ...payload]));
+  assert.equal([f!.tag, f!.channel, [...f!.stamps], [...f!.payload]], ['t', 'batch/layer1.0.conv1 ü', [7, 3, 1], [...payload]]);
 });
 
 test('drain hands back bytes past the last complete frame', () => {

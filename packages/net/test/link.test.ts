@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Ledger, LinkClosedError, LinkTimeoutError, memoryLinkPair, ProtocolError } from '../src/index.ts';
+import { Ledger, LinkClosedError, LinkTimeoutError, memoryLinkPair, ProtocolError, type Scope } from '../src/index.ts';
 
 test('messages arrive in order with their bytes; typed payloads; exchange', async () => {
   const [a, b] = memoryLinkPair('client', 'server');
@@ -22,32 +22,53 @@ test('a later change to the sent buffer does not reach the receiver', async () =
   assert.equal([...(await b.recv('m'))], [1, 2, 3]);
 });
 
-test('a wrong tag or size is a protocol error that closes the link on both sides', async () => {
-  const [c, d] = memoryLinkPair('client', 'server');
-  c.send('E', new Uint8Array(8));
-  try {
-    await d.recv('F');
-    assert.unreachable();
-  } catch (e) {
-    assert.instance(e, ProtocolError);
-    assert.match((e as Error).message, /expected message "F" from client, got "E" \(8 bytes\): the parties are out of step/);
-  }
-  assert.ok(d.closed);
-  try {
-    await c.recv('anything');
-    assert.unreachable();
-  } catch (e) {
-    assert.instance(e, LinkClosedError);
-    assert.match((e as Error).message, /link to server .* closed: connection reset by peer/);
-  }
+test('a wrong size is a protocol error that closes the link on both sides; an unread message while waiting is out of step', async () => {
   const [e1, e2] = memoryLinkPair('client', 'server');
   e1.send('E', new Uint8Array(16));
   try {
     await e2.recv('E', 8);
     assert.unreachable();
   } catch (e) {
+    assert.instance(e, ProtocolError);
     assert.match((e as Error).message, /message "E" from client has 16 bytes, expected 8/);
   }
+  assert.ok(e2.closed);
+  try {
+    await e1.recv('anything');
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, LinkClosedError);
+    assert.match((e as Error).message, /link to server .* closed: connection reset by peer/);
+  }
+  // The peer is alive (keepalives) but sent "E" where "F" is awaited: after the timeout, out of step.
+  const [c, d] = memoryLinkPair('client', 'server', { a: { timeoutMs: 80 }, b: { timeoutMs: 80 } });
+  c.send('E', new Uint8Array(8));
+  const t0 = Date.now();
+  const err = await d.recv('F').then(() => null, (x: Error) => x);
+  assert.instance(err, ProtocolError);
+  assert.match(err!.message, /for message "F" from client while its message "E" \(8 bytes\) waits unread: the parties are out of step/);
+  assert.ok(Date.now() - t0 < 1000);
+  c.close();
+});
+
+test('messages travel on their scope\'s channel: concurrent sibling scopes do not take each other\'s messages', async () => {
+  const la = new Ledger(), lb = new Ledger();
+  const [a, b] = memoryLinkPair('client', 'server', { a: { ledger: la }, b: { ledger: lb } });
+  // The sender sends "v" on channel "two" before "one"; the receiver asks for "one" first.
+  await la.scope('two', (s) => a.send('v', Uint8Array.of(2), s));
+  await la.scope('one', (s) => a.send('v', Uint8Array.of(1), s));
+  const [one, two] = await Promise.all([lb.scope('one', (s) => b.recv('v', 1, s)), lb.scope('two', (s) => b.recv('v', 1, s))]);
+  assert.equal([one[0], two[0]], [1, 2]);
+  // On one channel, one tag keeps its order.
+  await la.scope('c', (s) => (a.send('t', Uint8Array.of(1), s), a.send('t', Uint8Array.of(2), s)));
+  const got = await lb.scope('c', async (s) => [(await b.recv('t', 1, s))[0], (await b.recv('t', 1, s))[0]]);
+  assert.equal(got, [1, 2]);
+  // A channel view binds a scope.
+  await la.scope('d', (s) => a.at(s).send('w', Uint8Array.of(7)));
+  assert.equal([...(await lb.scope('d', (s) => b.at(s).recv('w')))], [7]);
+  // Two running siblings with one label would share a channel: refused.
+  const err = await Promise.all([la.scope('x', () => new Promise((r) => setTimeout(r, 5))), la.scope('x', () => 1)]).then(() => null, (e: Error) => e);
+  assert.match(err!.message, /scope "x" is already running in the root scope: protocols that run concurrently need sibling scopes with distinct labels/);
 });
 
 test('the peer ending the session rejects pending and future receives, naming it; queued messages still arrive', async () => {
@@ -122,23 +143,23 @@ test('the ledger records payload bytes per label, phase and peer, and rounds as 
   const la = new Ledger(), lb = new Ledger();
   const [a, b] = memoryLinkPair('client', 'server', { a: { ledger: la }, b: { ledger: lb } });
   await Promise.all([
-    la.scope('setup-keys', () => a.send('k', new Uint8Array(32)), { phase: 'setup' }),
-    lb.scope('setup-keys', () => b.recv('k'), { phase: 'setup' }),
+    la.scope('setup-keys', (s) => a.send('k', new Uint8Array(32), s), { phase: 'setup' }),
+    lb.scope('setup-keys', (s) => b.recv('k', undefined, s), { phase: 'setup' }),
   ]);
   // An exchange is one round; a reply to a reply is two more.
   await Promise.all([
-    la.scope('layer1', async () => {
-      await la.scope('mul', () => a.exchange('EF', new Uint8Array(16)));
-      await la.scope('pingpong', async () => {
-        a.send('ping', new Uint8Array(8));
-        await a.recv('pong');
+    la.scope('layer1', async (l) => {
+      await l.scope('mul', (s) => a.exchange('EF', new Uint8Array(16), undefined, s));
+      await l.scope('pingpong', async (s) => {
+        a.send('ping', new Uint8Array(8), s);
+        await a.recv('pong', undefined, s);
       });
     }),
-    lb.scope('layer1', async () => {
-      await lb.scope('mul', () => b.exchange('EF', new Uint8Array(16)));
-      await lb.scope('pingpong', async () => {
-        await b.recv('ping');
-        b.send('pong', new Uint8Array(24));
+    lb.scope('layer1', async (l) => {
+      await l.scope('mul', (s) => b.exchange('EF', new Uint8Array(16), undefined, s));
+      await l.scope('pingpong', async (s) => {
+        await b.recv('ping', undefined, s);
+        b.send('pong', new Uint8Array(24), s);
       });
     }),
   ]);
@@ -153,8 +174,10 @@ test('the ledger records payload bytes per label, phase and peer, and rounds as 
   assert.is(rowsA['online:layer1/pingpong']!.rounds, 2); // client sees the pong: depth 2
   assert.is(rowsB['online:layer1/pingpong']!.rounds, 1); // server saw only the ping
   assert.is(rowsA['online:layer1']!.rounds, 3); // sequential children add up
+  // The whole online run (the setup phase's round counts in its own row, not in the root's).
   assert.is(la.depth, 3);
-  assert.equal(la.totals({ phase: 'online' }), { sent: 24, received: 40, messages: 2, overhead: 2 * 16 + 'EF'.length + 'ping'.length });
+  assert.is(rowsB['setup:setup-keys']!.rounds, 1);
+  assert.equal(la.totals({ phase: 'online' }), { sent: 24, received: 40, messages: 2, overhead: 2 * 16 + 'EF'.length + 'ping'.length + 'layer1/mul'.length + 'layer1/pingpong'.length + 2 * 3 * 4 });
   assert.equal(la.totals({ prefix: 'layer1/mul' }).sent, 16);
   assert.equal(la.totals({ phase: 'setup' }).sent, 32);
   la.reset();
@@ -162,20 +185,35 @@ test('the ledger records payload bytes per label, phase and peer, and rounds as 
   assert.is(la.depth, 0);
 });
 
-test('scopes follow concurrent async work', async () => {
-  const la = new Ledger();
-  const [a, b] = memoryLinkPair('client', 'server', { a: { ledger: la } });
+test('scopes attribute concurrent async work; siblings compose in parallel (rounds take the maximum)', async () => {
+  const la = new Ledger(), lb = new Ledger();
+  const [a, b] = memoryLinkPair('client', 'server', { a: { ledger: la }, b: { ledger: lb } });
   await Promise.all([
-    la.scope('first', async () => {
+    la.scope('first', async (s) => {
       await new Promise((r) => setTimeout(r, 10));
-      a.send('m1', new Uint8Array(10));
+      a.send('m1', new Uint8Array(10), s);
     }),
-    la.scope('second', () => a.send('m2', new Uint8Array(20))),
+    la.scope('second', (s) => a.send('m2', new Uint8Array(20), s)),
   ]);
-  await b.recv('m2');
-  await b.recv('m1');
+  await lb.scope('second', (s) => b.recv('m2', undefined, s));
+  await lb.scope('first', (s) => b.recv('m1', undefined, s));
   const sent = Object.fromEntries(la.rows().map((r) => [r.label, r.sent['server']]));
   assert.equal(sent, { first: 10, second: 20 });
+  // Two ping-pongs (two rounds each) in sibling scopes: the parent has two rounds, not four.
+  const pingpong = (me: typeof a, first: boolean) => async (s: Scope): Promise<void> => {
+    if (first) {
+      me.send('p', new Uint8Array(1), s);
+      await me.recv('q', 1, s);
+    } else {
+      await me.recv('p', 1, s);
+      me.send('q', new Uint8Array(1), s);
+    }
+  };
+  await Promise.all([
+    la.scope('par', (s) => Promise.all([s.scope('x', pingpong(a, true)), s.scope('y', pingpong(a, true))])),
+    lb.scope('par', (s) => Promise.all([s.scope('y', pingpong(b, false)), s.scope('x', pingpong(b, false))])),
+  ]);
+  assert.is(la.rows().find((r) => r.label === 'par')!.rounds, 2);
   assert.is(await la.scope('ok', () => 1), 1);
   try {
     await la.scope('a/b', () => 1);

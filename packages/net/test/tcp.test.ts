@@ -152,7 +152,7 @@ test('garbage and oversize frames close the connection', async () => {
   // An oversize frame after a good hello.
   const [s, c] = await Promise.all([srv.accept('client'), connectLink({ self: 'client', peer: 'server', port: srv.port })]);
   const pending = settle(s.recv('x'));
-  (c as unknown as { transport: { write(p: Uint8Array[]): void } }).transport.write([encodeHeader('x', 0, 5000)]);
+  (c as unknown as { transport: { write(p: Uint8Array[]): void } }).transport.write([encodeHeader('x', [], 5000)]);
   const e = await pending;
   assert.match((e as Error).message, /malformed data from client: frame of 5000 bytes is over the limit of 1000 bytes/);
   await settle(c.recv('y')).then((x) => assert.instance(x, LinkClosedError));

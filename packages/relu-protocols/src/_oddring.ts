@@ -5,6 +5,7 @@
  * @module
  */
 import { words } from '@si/ring';
+import { RING64, type ShareGroup } from '@si/sharing';
 
 const U = 4294967296;
 
@@ -97,3 +98,14 @@ export function signN(a: BigInt64Array, negate: Uint8Array): BigInt64Array {
   for (let i = 0; i < a.length; i++) if (negate[i]) out[i] = n[i]!;
   return out;
 }
+
+/** Z_N as a group to deal shares in (uniform up to a 2^-64 bias: the all-ones draw becomes 0). */
+export const ZN: ShareGroup<BigInt64Array> = {
+  name: 'zn',
+  draw: (ks, n) => canonN(RING64.draw(ks, n)),
+  add: addN,
+  sub: subN,
+  bytes: (n) => 8 * n,
+  encode: (t) => t,
+  decode: (b, n) => canonN(new BigInt64Array(b.buffer, b.byteOffset, n)),
+};

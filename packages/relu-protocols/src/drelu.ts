@@ -2,16 +2,20 @@
  * DReLU(x) = 1 - MSB(x) (so DReLU(0) = 1), and ReLU(x) = x * DReLU(x), by a masked comparison against
  * the helper's mask instead of SecureNN's ShareConvert + ComputeMSB:
  *
- *   1. P2 knows a random k-bit r = r0 + r1 (r0 from the P0/P2 stream, r1 from the P1/P2 stream: no
- *      message) and deals Z_67 shares of the bits of its low k-1 bits (P0's from the stream, P1's sent).
- *      P0 and P1 open z = t + r mod 2^k to each other (t is the k-bit window of x).
+ *   1. The dealer gives P0 and P1 shares of a random k-bit r = r0 + r1 (the helper knows r) and Z_67 shares
+ *      of the bits of its low k-1 bits. P0 and P1 open z = t + r mod 2^k to each other (t is the k-bit
+ *      window of x).
  *   2. With z = (z_h, z_l) and r = (r_h, r_l) split into the top bit and the k-1 low bits,
  *        MSB(t) = z_h XOR r_h XOR [r_l > z_l]   (a borrow from the low bits flips the top bit),
  *      and PrivateCompare gives P2 beta' = beta XOR [r_l > z_l] for a random beta common to P0 and P1.
- *   3. So MSB(t) = u XOR v with u = z_h XOR beta (P0, P1) and v = r_h XOR beta' (P2): a SharedBit. P2 sends
- *      P1 its share of v over Z_2^64 (P0's comes from the stream).
+ *   3. So MSB(t) = u XOR v with u = z_h XOR beta (P0, P1) and v = r_h XOR beta' (P2): a SharedBit. The
+ *      dealer shares v over Z_2^64 (P0's from its stream, P1's sent).
  * Exact for every t in Z_2^k (no precondition such as SecureNN's a != -1). Three rounds; P0 and P1 see
  * only z (uniform), P2 sees only the PrivateCompare vectors.
+ *
+ * A product y = x * expand(DReLU) rides along in the same three rounds (signTest's `product`): P0 and P1
+ * open w = x + m with z (m = m0 + m1 from the dealer), the helper deals v * m, and
+ *   x * b = u x + (1 - 2u)(v w - v m)   (mulBit's identity, on w instead of a separate round).
  *
  * Windows (the `mode`):
  *   full:        t = x, k = 64.
@@ -20,20 +24,22 @@
  *   paper:       the research code's arrangement: t = trunc(x, d) shifted to the top of the 64-bit word, so
  *                ring elements on the wire stay 64-bit and only the top k bits are compared. It computes the
  *                same bit as small-ring with the same k and d; it costs more (64-bit z).
- * trunc(x, d) is the local truncation of shared x (P0 x0 >> d, P1 -((-x1) >> d)): floor(x / 2^d) or one more.
+ * trunc(x, d) is the local truncation of shared x (truncateShare: P0 x0 >> d, P1 -((-x1) >> d)): floor(x / 2^d)
+ * or one more.
  *
- * When the window is exact: with t = trunc(x, d), the result is [x >= 0] whenever
+ * When the window is exact (exactDomain): with t = trunc(x, d), the result is [x >= 0] whenever
  *   -2^(d+k-1) <= x < -2^d   or   0 <= x < (2^(k-1) - 1) * 2^d.
  * For -2^d <= x < 0 the rounded-up truncation can give t = 0, read as non-negative (a tiny negative value
  * passes a ReLU). Outside the window the sign is that of t wrapped to k bits, i.e. arbitrary: choose d and
  * k from the activation range. (Plus local truncation's wrap error, probability about |x| / 2^64.)
  * @module
  */
-import { aint, dealBitShares, packedZpBytes, reduceK, RingTensor, splitTopBits, words as ringWords } from '@si/ring';
-import { CLIENT, HELPER, SERVER, Shared, type Cost, type Party } from '@si/sharing';
+import { aint, packedZpBytes, reduceK, RingTensor, shapeSize, splitTopBits, words as ringWords } from '@si/ring';
+import {
+  bitsToRing, CLIENT, dealer, HELPER, protocol, RING64, SERVER, Shared, SharedBit, truncateShare, wordsGroup, type Cost, type Domain, type Party, type ShareGroup,
+} from '@si/sharing';
+import { combineProduct } from './bit.ts';
 import { privateCompare, privateCompareCost } from './private-compare.ts';
-import { bits as randomBits, source, uniformDigits, words as randomWords } from './_sample.ts';
-import { bitsToRing, combineProduct, SharedBit } from './bit.ts';
 
 export type DreluMode =
   | { mode: 'full' }
@@ -43,7 +49,7 @@ export type DreluMode =
 /** Exact 64-bit comparison. */
 export const FULL: DreluMode = { mode: 'full' };
 
-/** Bits compared and bytes per opened z share for a mode. */
+/** Bits compared and bytes per opened z share for a mode. @throws {RangeError} on a bad mode */
 export function windowOf(mode: DreluMode): { k: number; d: number; zBytes: number } {
   if (mode.mode === 'full') return { k: 64, d: 0, zBytes: 8 };
   if (mode.mode !== 'small-ring' && mode.mode !== 'paper')
@@ -53,83 +59,26 @@ export function windowOf(mode: DreluMode): { k: number; d: number; zBytes: numbe
   return { k, d, zBytes: mode.mode === 'paper' ? 8 : Math.ceil(k / 8) };
 }
 
-/** The k-bit window of this party's share (see the module comment). */
-function windowShare(p: Party, x: RingTensor, k: number, d: number): Uint32Array | BigInt64Array {
-  if (k === 64) return x.data;
-  const t = d === 0 ? x : p.id === CLIENT ? x.shr(d) : x.neg().shrInPlace(d).negInPlace();
-  return reduceK(t, k);
+/**
+ * The inputs on which the mode's sign is exactly [x >= 0] (see the module comment):
+ * [-2^(d+k-1), -2^d - 1] and [0, (2^(k-1) - 1) 2^d - 1]; every ring element in full mode.
+ */
+export function exactDomain(mode: DreluMode): Domain {
+  const { k, d } = windowOf(mode);
+  if (k === 64) return [[-(2n ** 63n), 2n ** 63n - 1n]];
+  const D = 2n ** BigInt(d), half = 2n ** BigInt(k - 1);
+  return [[-half * D, -D - 1n], [0n, (half - 1n) * D - 1n]];
 }
 
-/** Per-element k-bit values on the wire: zBytes little-endian bytes each (8 = a 64-bit word; paper mode shifts to the top). */
-function encodeZ(z: Uint32Array | BigInt64Array, k: number, zBytes: number): Uint8Array {
-  if (z instanceof BigInt64Array) return new Uint8Array(z.buffer, z.byteOffset, z.byteLength);
-  const n = z.length, out = new Uint8Array(n * zBytes);
-  if (zBytes === 8) {
-    const w = new Uint32Array(out.buffer);
-    // Paper mode: the k-bit value sits in the top k bits of the 64-bit element.
-    for (let i = 0; i < n; i++) {
-      const v = z[i]!;
-      w[2 * i + 1] = (v << (32 - k)) >>> 0;
-    }
-    return out;
-  }
-  for (let i = 0; i < n; i++) {
-    const v = z[i]!;
-    for (let b = 0; b < zBytes; b++) out[i * zBytes + b] = (v >>> (8 * b)) & 0xff;
-  }
-  return out;
-}
-
-function decodeZ(raw: Uint8Array, n: number, k: number, zBytes: number, full: boolean): Uint32Array | BigInt64Array {
-  if (full) return new BigInt64Array(raw.buffer, raw.byteOffset, n);
-  const out = new Uint32Array(n);
-  if (zBytes === 8) {
-    const w = new Uint32Array(raw.buffer, raw.byteOffset, 2 * n);
-    for (let i = 0; i < n; i++) out[i] = w[2 * i + 1]! >>> (32 - k);
-    return out;
-  }
-  const mask = k === 32 ? 0xffffffff : 2 ** k - 1;
-  for (let i = 0; i < n; i++) {
-    let v = 0;
-    for (let b = zBytes - 1; b >= 0; b--) v = v * 256 + raw[i * zBytes + b]!;
-    out[i] = (v & mask) >>> 0;
-  }
-  return out;
-}
-
-/** a + b mod 2^k, elementwise. */
-function addMod(a: Uint32Array | BigInt64Array, b: Uint32Array | BigInt64Array, k: number): Uint32Array | BigInt64Array {
-  if (a instanceof BigInt64Array) return new RingTensor(a, [a.length]).add(new RingTensor(b as BigInt64Array, [a.length])).data;
-  const out = new Uint32Array(a.length);
-  const mask = k === 32 ? 0xffffffff : 2 ** k - 1;
-  const bb = b as Uint32Array;
-  for (let i = 0; i < a.length; i++) out[i] = ((a[i]! + bb[i]!) & mask) >>> 0;
-  return out;
-}
-
-/** Top bit and the k-1 low bits (MSB first) of each k-bit value. */
-function splitBits(z: Uint32Array | BigInt64Array, k: number): { top: Uint8Array; low: Uint8Array } {
-  if (z instanceof BigInt64Array) {
-    const n = z.length, m = k - 1;
-    const top = new Uint8Array(n), low = new Uint8Array(n * m);
-    const w = ringWords(z);
-    for (let i = 0; i < n; i++) {
-      const lo = w[2 * i]!, hi = w[2 * i + 1]!;
-      top[i] = (hi >>> 31) & 1;
-      let o = i * m;
-      for (let b = 62; b >= 32; b--) low[o++] = (hi >>> (b - 32)) & 1;
-      for (let b = 31; b >= 0; b--) low[o++] = (lo >>> b) & 1;
-    }
-    return { top, low };
-  }
-  return splitTopBits(z, k);
-}
-
-/** The helper's mask r = r0 + r1 (mod 2^k), drawn like P0 and P1 draw their shares of it. */
-function maskShare(p: Party, peer: typeof HELPER | typeof CLIENT | typeof SERVER, label: string, n: number, k: number): Uint32Array | BigInt64Array {
-  const ks = p.prf(peer).draw(`${label}:r`);
-  if (k === 64) return RingTensor.random([n], (b) => void ks.fill(b)).data;
-  return randomWords(ks, n, k);
+/**
+ * Inputs whose pairwise differences stay inside the mode's window: half of it each way (comparisons of
+ * two values, max pooling and argmax compare differences, which span twice the range of the values).
+ */
+export function differenceDomain(mode: DreluMode): Domain {
+  const { k, d } = windowOf(mode);
+  if (k === 64) return [[-(2n ** 62n), 2n ** 62n - 1n]];
+  const h = 2n ** BigInt(d + k - 2);
+  return [[-h, h - 2n ** BigInt(d)]];
 }
 
 /** The k-bit windows to compare (this party's shares of them; null at the helper) and their wire size. */
@@ -143,146 +92,114 @@ export interface Windows {
 /** This party's windows of x under a mode (local). */
 export function windowsOf(p: Party, x: Shared, mode: DreluMode): Windows {
   const { k, d, zBytes } = windowOf(mode);
-  return { n: x.size, k, zBytes, t: p.id === HELPER ? null : windowShare(p, x.share!, k, d) };
+  if (p.id === HELPER) return { n: x.size, k, zBytes, t: null };
+  return { n: x.size, k, zBytes, t: k === 64 ? x.share!.data : reduceK(truncateShare(x.share!, d, p.id as 0 | 1), k) };
 }
 
+/** Per-element k-bit values on the wire: zBytes little-endian bytes each (8 = a 64-bit word; paper mode shifts to the top). */
+function encodeZ(z: Uint32Array | BigInt64Array, k: number, zBytes: number): Uint8Array {
+  if (z instanceof BigInt64Array) return new Uint8Array(z.buffer, z.byteOffset, z.byteLength);
+  if (zBytes !== 8) return wordsGroup(k).encode(z) as Uint8Array;
+  // Paper mode: the k-bit value sits in the top k bits of the 64-bit element.
+  const out = new Uint8Array(z.length * 8), w = new Uint32Array(out.buffer);
+  for (let i = 0; i < z.length; i++) w[2 * i + 1] = (z[i]! << (32 - k)) >>> 0;
+  return out;
+}
+
+function decodeZ(raw: Uint8Array, n: number, k: number, zBytes: number): Uint32Array | BigInt64Array {
+  if (k === 64) return new BigInt64Array(raw.buffer, raw.byteOffset, n).slice();
+  if (zBytes !== 8) return wordsGroup(k).decode(raw, n);
+  const out = new Uint32Array(n), w = new Uint32Array(raw.buffer, raw.byteOffset, 2 * n);
+  for (let i = 0; i < n; i++) out[i] = w[2 * i + 1]! >>> (32 - k);
+  return out;
+}
+
+/** Top bit and the k-1 low bits (MSB first) of each k-bit value (k = 64: of each ring element). */
+function splitBits(z: Uint32Array | BigInt64Array, k: number): { top: Uint8Array; low: Uint8Array } {
+  if (!(z instanceof BigInt64Array)) return splitTopBits(z, k);
+  const n = z.length, m = k - 1;
+  const top = new Uint8Array(n), low = new Uint8Array(n * m);
+  const w = ringWords(z);
+  for (let i = 0; i < n; i++) {
+    const lo = w[2 * i]!, hi = w[2 * i + 1]!;
+    top[i] = (hi >>> 31) & 1;
+    let o = i * m;
+    for (let b = 62; b >= 32; b--) low[o++] = (hi >>> (b - 32)) & 1;
+    for (let b = 31; b >= 0; b--) low[o++] = (lo >>> b) & 1;
+  }
+  return { top, low };
+}
+
+type Words = Uint32Array | BigInt64Array;
+/** Z_2^64 for full mode, Z_2^k words otherwise. */
+const groupOf = (k: number): ShareGroup<Words> => (k === 64 ? RING64 : wordsGroup(k)) as ShareGroup<Words>;
+const addMod = (a: Words, b: Words, k: number): Words => groupOf(k).add(a, b);
+
 /**
- * A product computed in the same rounds: y = x * expand(b). `expand` maps the per-window bits to the
- * elements of x (e.g. one patch bit to every pixel of the patch); default: one bit per element.
+ * A product computed in the same rounds as the sign test: y = x * expand(b). `expand` maps the
+ * per-window bits to the elements of x (e.g. one patch bit to every pixel of the patch); default: one bit
+ * per element.
  */
 export interface Product {
   x: Shared;
   expand?: { bytes(b: Uint8Array): Uint8Array; ring(t: RingTensor): RingTensor };
 }
 
-export interface CoreResult {
-  bit: SharedBit;
-  product: Shared | null;
-}
-
 /**
- * The comparison core: DReLU of each window as a SharedBit (shape `shape`) and, when asked, the product
- * x * expand(DReLU) (the masked opening of x rides with z, so it costs no extra round).
+ * The sign test on windows, in a scope 'drelu': DReLU of each window as a SharedBit (shape `shape`) and,
+ * when asked, the product x * expand(DReLU) in the same three rounds.
  */
-export async function compareWindows(p: Party, w: Windows, shape: readonly number[], product: Product | null): Promise<CoreResult> {
-  const { n, k, zBytes } = w;
-  const m = k - 1;
-  const label = p.label('drelu');
-  const full = k === 64;
-  const pShape = product?.x.shape ?? [0];
-  const pSize = product?.x.size ?? 0;
-  if (p.id === HELPER) {
-    const r = addMod(maskShare(p, CLIENT, label, n, k), maskShare(p, SERVER, label, n, k), k);
-    const { top: rh, low: rl } = splitBits(r, k);
-    p.link(SERVER).send('drelu.rbits', dealBitShares(rl, source(p.prf(CLIENT).draw(`${label}:rbits`))));
-    const betaPrime = (await privateCompare(p, n, m))!;
-    const v = rh.map((h, i) => h ^ betaPrime[i]!);
-    const v1 = bitsToRing(v, [n]).subInPlace(p.prf(CLIENT).ring(`${label}:v`, [n]));
-    if (product === null) {
-      p.link(SERVER).send('drelu.v', v1.data);
-    } else {
-      const vPix = bitsToRing(product.expand ? product.expand.bytes(v) : v, pShape);
-      const mask = p.prf(CLIENT).ring(`${label}:m`, pShape).addInPlace(p.prf(SERVER).ring(`${label}:m`, pShape));
-      const vm1 = mask.mulInPlace(vPix).subInPlace(p.prf(CLIENT).ring(`${label}:vm`, pShape));
-      p.link(SERVER).send('drelu.v', [v1.data, vm1.data]);
+export function signTest(p: Party, w: Windows, shape: readonly number[], product?: Product): Promise<{ bit: SharedBit; product: Shared | null }> {
+  return p.scope('drelu', async (q) => {
+    const { n, k, zBytes } = w;
+    const m = k - 1;
+    const pShape = product?.x.shape ?? [0];
+    const d = dealer(q);
+    const r = d.randomIn(groupOf(k), n); // the helper: r; P_j: r_j
+    const rbits = d.zpBits(n * m, () => splitBits(r, k).low);
+    const mask = product ? d.random(pShape) : null; // m = m0 + m1
+    const beta = d.commonBits(n);
+    let betaPrime: Uint8Array | null = null, z: Uint32Array | BigInt64Array | null = null, theirs: Uint8Array | null = null, wMine: RingTensor | null = null;
+    if (q.id === HELPER) betaPrime = await privateCompare(q, n, m);
+    else {
+      const zMine = addMod(w.t!, r, k);
+      const out: Uint8Array[] = [encodeZ(zMine, k, zBytes)];
+      if (product) out.push(new Uint8Array((wMine = product.x.share!.add(mask!)).data.buffer));
+      theirs = await q.link(q.id === CLIENT ? SERVER : CLIENT).exchange('z', out, n * zBytes + (product ? 8 * product.x.size : 0));
+      z = addMod(zMine, decodeZ(theirs.subarray(0, n * zBytes), n, k, zBytes), k);
+      await privateCompare(q, n, m, { x: (await rbits)!, r: splitBits(z, k).low, beta: beta! });
     }
-    return { bit: new SharedBit(shape, null, null, v), product: product ? new Shared(pShape, null) : null };
-  }
-  const peer = p.id === CLIENT ? SERVER : CLIENT;
-  const zMine = addMod(w.t!, maskShare(p, HELPER, label, n, k), k);
-  const out: Uint8Array[] = [encodeZ(zMine, k, zBytes)];
-  let wMine: RingTensor | null = null;
-  if (product) {
-    wMine = product.x.share!.add(p.prf(HELPER).ring(`${label}:m`, pShape));
-    out.push(new Uint8Array(wMine.data.buffer));
-  }
-  const zLen = n * zBytes, wLen = 8 * pSize;
-  // z goes out before the helper's digits are asked for: z does not depend on them, and the ledger's
-  // round count follows the order receives are issued in.
-  const theirsP = p.link(peer).exchange('drelu.z', out, zLen + wLen);
-  const digitsP: Promise<Uint8Array | { packed: Uint8Array }> = p.id === CLIENT
-    ? Promise.resolve(uniformDigits(p.prf(HELPER).draw(`${label}:rbits`), n * m))
-    : p.link(HELPER).recv('drelu.rbits', packedZpBytes(n * m)).then((packed) => ({ packed }));
-  const theirs = await theirsP;
-  const z = addMod(zMine, decodeZ(theirs.subarray(0, zLen).slice(), n, k, zBytes, full), k);
-  const { top: zh, low: zl } = splitBits(z, k);
-  const beta = randomBits(p.prf(peer).draw(`${label}:beta`), n);
-  await privateCompare(p, n, m, { x: await digitsP, r: zl, beta });
-  // MSB = u XOR v with u = z_h XOR beta; DReLU = NOT MSB.
-  const u = zh.map((h, i) => h ^ beta[i]! ^ 1);
-  let vShare: RingTensor, vmShare: RingTensor | null = null;
-  if (p.id === CLIENT) {
-    vShare = p.prf(HELPER).ring(`${label}:v`, [n]);
-    if (product) vmShare = p.prf(HELPER).ring(`${label}:vm`, pShape);
-  } else {
-    const got = await p.link(HELPER).recvI64('drelu.v', n + pSize);
-    vShare = new RingTensor(got.slice(0, n), [n]);
-    if (product) vmShare = new RingTensor(got.slice(n), pShape);
-  }
-  const bit = new SharedBit(shape, u, vShare.reshape(shape), null);
-  if (!product) return { bit, product: null };
-  const wAll = wMine!.addInPlace(new RingTensor(new BigInt64Array(theirs.slice(zLen).buffer), pShape));
-  const e = product.expand;
-  const pixBit = e ? new SharedBit(pShape, e.bytes(u), e.ring(vShare).reshape(pShape), null) : bit.reshape(pShape);
-  return { bit, product: new Shared(pShape, combineProduct(pixBit, product.x.share!, wAll, vmShare!)) };
+    // v = r_h XOR beta' (the helper's part of MSB), and v * m for the product, dealt in shares.
+    const v = betaPrime && splitBits(r, k).top.map((h, i) => h ^ betaPrime![i]!);
+    const vShare = d.share([n], () => bitsToRing(v!, [n]));
+    const vmShare = product ? d.share(pShape, () => mask!.mul(bitsToRing(product.expand ? product.expand.bytes(v!) : v!, pShape))) : null;
+    if (q.id === HELPER) {
+      await Promise.all([vShare, vmShare]);
+      return { bit: new SharedBit(shape, null, null, v), product: product ? new Shared(pShape, null) : null };
+    }
+    // MSB = u XOR v with u = z_h XOR beta; DReLU = NOT MSB.
+    const u = splitBits(z!, k).top.map((h, i) => h ^ beta![i]! ^ 1);
+    const vj = (await vShare)!;
+    const bit = new SharedBit(shape, u, vj.reshape(shape), null);
+    if (!product) return { bit, product: null };
+    const wAll = wMine!.addInPlace(new RingTensor(new BigInt64Array(theirs!.slice(n * zBytes).buffer), pShape));
+    const e = product.expand;
+    const pixBit = e ? new SharedBit(pShape, e.bytes(u), e.ring(vj).reshape(pShape), null) : bit.reshape(pShape);
+    return { bit, product: new Shared(pShape, combineProduct(pixBit, product.x.share!, wAll, (await vmShare)!)) };
+  });
 }
 
-async function core(p: Party, x: Shared, mode: DreluMode, product: Product | null): Promise<CoreResult> {
-  return compareWindows(p, windowsOf(p, x, mode), x.shape, product);
-}
-
-/** Bytes of the comparison on n windows of k bits (zBytes each on the wire), plus a fused product on `pixels` elements. */
+/** Bytes of the sign test on n windows of k bits (zBytes each on the wire), plus a product on `pixels` elements. */
 export function compareCost(n: number, k: number, zBytes: number, pixels = 0): Cost {
-  const digits = packedZpBytes(n * (k - 1));
-  const pc = privateCompareCost(n, k - 1).bytes;
   if (n === 0) return { bytes: {}, rounds: 0 };
+  const pc = privateCompareCost(n, k - 1).bytes;
   return {
     bytes: {
-      '0>1': n * zBytes + 8 * pixels, '1>0': n * zBytes + 8 * pixels, '2>1': digits + 8 * n + 8 * pixels,
+      '0>1': n * zBytes + 8 * pixels, '1>0': n * zBytes + 8 * pixels, '2>1': packedZpBytes(n * (k - 1)) + 8 * n + 8 * pixels,
       '0>2': pc['0>2']!, '1>2': pc['1>2']!,
     },
     rounds: 3,
   };
-}
-
-/**
- * DReLU(x) = [x >= 0] on the mode's window, as a SharedBit (use .toShared(p) for arithmetic shares).
- * @throws {RangeError} on a bad mode
- */
-export async function drelu(p: Party, x: Shared, mode: DreluMode = FULL): Promise<SharedBit> {
-  return (await core(p, x, mode, null)).bit;
-}
-
-/** MSB(x) = 1 - DReLU(x) (ComputeMSB on Z_2^64 shares, or on the window). */
-export async function msb(p: Party, x: Shared, mode: DreluMode = FULL): Promise<SharedBit> {
-  return (await drelu(p, x, mode)).not();
-}
-
-/** ReLU(x) = x * DReLU(x) in the same three rounds as DReLU. */
-export async function relu(p: Party, x: Shared, mode: DreluMode = FULL): Promise<Shared> {
-  return (await core(p, x, mode, { x })).product!;
-}
-
-/** ReLU and its DReLU bit together (the bit is needed again, e.g. by maxpool's argmax or by training). */
-export async function reluWithBit(p: Party, x: Shared, mode: DreluMode = FULL): Promise<{ y: Shared; bit: SharedBit }> {
-  const r = await core(p, x, mode, { x });
-  return { y: r.product!, bit: r.bit };
-}
-
-/**
- * Twin, exact on given shares: the window t = trunc0(x0) + trunc1(x1) mod 2^k, DReLU = 1 iff its top bit is 0.
- */
-export function dreluClear(x0: RingTensor, x1: RingTensor, mode: DreluMode = FULL): Uint8Array {
-  const { k, d } = windowOf(mode);
-  const x = k === 64 || d === 0 ? x0.add(x1) : x0.shr(d).add(x1.neg().shr(d).neg());
-  const n = x.size;
-  const out = new Uint8Array(n);
-  const w = ringWords(x.data);
-  for (let i = 0; i < n; i++) {
-    const bit = k === 64 ? (w[2 * i + 1]! >>> 31) & 1 : k === 32 ? (w[2 * i]! >>> 31) & 1 : (w[2 * i]! >>> (k - 1)) & 1;
-    out[i] = bit ^ 1;
-  }
-  return out;
 }
 
 /** Per-call cost of DReLU on n elements. */
@@ -297,6 +214,66 @@ export function reluCost(n: number, mode: DreluMode = FULL): Cost {
   return compareCost(n, k, zBytes, n);
 }
 
+async function dreluRun(p: Party, x: Shared, mode: DreluMode = FULL): Promise<SharedBit> {
+  return (await signTest(p, windowsOf(p, x, mode), x.shape)).bit;
+}
+
+async function reluRun(p: Party, x: Shared, mode: DreluMode = FULL): Promise<Shared> {
+  return (await signTest(p, windowsOf(p, x, mode), x.shape, { x })).product!;
+}
+
+interface SignParams {
+  shape: readonly number[];
+  mode: DreluMode;
+}
+
+const MODES: DreluMode[] = [
+  FULL,
+  { mode: 'small-ring', dropLowBits: 4, keepBits: 16 },
+  { mode: 'small-ring', dropLowBits: 0, keepBits: 8 },
+  { mode: 'small-ring', dropLowBits: 12, keepBits: 32 },
+  { mode: 'paper', dropLowBits: 4, keepBits: 16 },
+  { mode: 'small-ring', dropLowBits: 2, keepBits: 2 },
+];
+const signExamples: SignParams[] = MODES.map((mode, i) => ({ shape: i === 0 ? [3, 67] : [150], mode }));
+
+/** [x >= 0] on values, as a ring tensor of 0/1: the independent twin of every sign test here. */
+export const isNonNegative = (x: RingTensor): RingTensor => RingTensor.from(Array.from(x.data, (v) => (v >= 0n ? 1 : 0)), x.shape);
+
+/**
+ * DReLU(x) = [x >= 0] on the mode's window, as a SharedBit (use .toShared(p) for arithmetic shares), in
+ * a scope 'drelu'. Exact on exactDomain(mode).
+ * @throws {RangeError} on a bad mode
+ */
+export const drelu = protocol(dreluRun, {
+  name: 'drelu',
+  inputs: (o: SignParams) => [{ shape: o.shape, domain: exactDomain(o.mode) }],
+  run: (p, [x], o) => dreluRun(p, x as Shared, o.mode),
+  clear: ([x]) => isNonNegative(x!),
+  cost: (o) => dreluCost(shapeSize(o.shape), o.mode),
+  examples: signExamples,
+});
+
+/** MSB(x) = [x < 0] = NOT DReLU(x). */
+export const msb = protocol(async (p: Party, x: Shared, mode: DreluMode = FULL): Promise<SharedBit> => (await dreluRun(p, x, mode)).not(), {
+  name: 'msb',
+  inputs: (o: SignParams) => [{ shape: o.shape, domain: exactDomain(o.mode) }],
+  run: async (p, [x], o) => (await dreluRun(p, x as Shared, o.mode)).not(),
+  clear: ([x]) => RingTensor.from(Array.from(x!.data, (v) => (v < 0n ? 1 : 0)), x!.shape),
+  cost: (o) => dreluCost(shapeSize(o.shape), o.mode),
+  examples: signExamples.slice(0, 2),
+});
+
+/** ReLU(x) = x * DReLU(x) in the same three rounds as DReLU, in a scope 'drelu'. Exact on exactDomain(mode). */
+export const relu = protocol(reluRun, {
+  name: 'relu',
+  inputs: (o: SignParams) => [{ shape: o.shape, domain: exactDomain(o.mode) }],
+  run: (p, [x], o) => reluRun(p, x as Shared, o.mode),
+  clear: ([x]) => RingTensor.from(Array.from(x!.data, (v) => (v >= 0n ? v : 0n)), x!.shape),
+  cost: (o) => reluCost(shapeSize(o.shape), o.mode),
+  examples: signExamples,
+});
+
 /** Bits per element of a cost over n elements (all parties). */
 export function bitsPerElement(c: Cost, n: number): number {
   let s = 0;
@@ -306,4 +283,3 @@ export function bitsPerElement(c: Cost, n: number): number {
 
 /** The research code's DReLU traffic (paper-digest §2.11): 14 ring elements and 6 k-digit vectors at 8 bits. */
 export const researchDreluBits = (k: number): number => 896 + 48 * k;
-

@@ -1,15 +1,16 @@
 /**
- * @si/relu-protocols: secure sign tests and what is built on them. Each protocol comes with its
- * cleartext twin (*Clear) and its declared cost per call (*Cost).
+ * @si/relu-protocols: secure sign tests and what is built on them. Every protocol is a record (@si/sharing's
+ * `protocol`) with its cleartext twin on values and its declared cost; the package's tests run each through
+ * the generic checker.
  * @module
  */
-export { privateCompare, privateCompareClear, privateCompareCost, type PcInput } from './private-compare.ts';
+export { privateCompare, privateCompareCost, type PcInput } from './private-compare.ts';
 export {
-  drelu, msb, relu, reluWithBit, dreluClear, dreluCost, reluCost, windowOf, windowsOf, compareWindows, compareCost, bitsPerElement,
-  researchDreluBits, FULL, type DreluMode, type Windows, type Product, type CoreResult,
+  drelu, msb, relu, signTest, windowOf, windowsOf, exactDomain, differenceDomain, isNonNegative, compareCost, dreluCost, reluCost, bitsPerElement,
+  researchDreluBits, FULL, type DreluMode, type Windows, type Product,
 } from './drelu.ts';
-export { SharedBit, mulBit, mulBitClear, mulBitCost, pick, bitsToRing } from './bit.ts';
-export { select, selectClear, selectCost } from './select.ts';
-export { maxpool, maxpoolClear, maxpoolCost, type PoolOptions } from './maxpool.ts';
-export { shareConvert, shareConvertClear, shareConvertCost } from './share-convert.ts';
+export { mulBit, mulBitCost } from './bit.ts';
+export { select, ge, gt, max, argmax, treeCost } from './compare.ts';
+export { maxpool, maxpoolCost, type PoolOptions } from './maxpool.ts';
+export { shareConvert, shareConvertCost } from './share-convert.ts';
 export { computeMsb, computeMsbCost, dreluSecureNN, dreluSecureNNCost } from './compute-msb.ts';

@@ -9,20 +9,23 @@
  *   beta = 1, r  = 2^m - 1: c_0 = 0, c_b = 1 (shared with a random u): x > r is impossible
  * c_b = 0 exactly at the first differing bit when x > r (beta = 0) or x <= r (beta = 1), so some c_b is 0
  * iff beta' = 1. Each party sends d_b = s_b c_b (+rho_b for P0, -rho_b for P1), placed by a permutation,
- * with s (non-zero), rho and the permutation common to P0 and P1 and drawn **independently per
- * element**; P2 adds the two vectors and looks for a zero. The additive mask rho makes each party's vector
- * uniform on its own (P2 may know the bit shares: it deals them), and the per-element permutation hides
- * where the zero is (one permutation per call, as in the research code, leaks the first differing bit).
- * Digits travel 7 bits each.
+ * with s (non-zero), rho and the permutation common to P0 and P1 (the dealer's common streams) and drawn
+ * **independently per element**; P2 adds the two vectors and looks for a zero. The additive mask rho
+ * makes each party's vector uniform on its own (P2 may know the bit shares: it deals them), and the
+ * per-element permutation hides where the zero is (one permutation per call, as in the research code,
+ * leaks the first differing bit). Digits travel 7 bits each. The digit formula runs in @si/ring's
+ * WebAssembly (zpCompareDigits).
  * @module
  */
-import { compareMessage, findZeroPacked, packedZpBytes } from '@si/ring';
-import { CLIENT, HELPER, SERVER, type Cost, type Party } from '@si/sharing';
-import { source } from './_sample.ts';
+import { bitsMsbFirst, packedZpBytes, packZp7, RingTensor, samplePermutations, sampleZp, unpackZp7, zpCompareDigits, zpCountThird, zpFindZero } from '@si/ring';
+import { CLIENT, dealCost, dealer, HELPER, protocol, SERVER, sequential, type Cost, type Keystream, type Party } from '@si/sharing';
+
+/** A keystream as a byte source for @si/ring's samplers. */
+export const source = (ks: Keystream) => (out: Uint8Array): void => void ks.fill(out);
 
 /** What P0 and P1 bring (P2 brings nothing). */
 export interface PcInput {
-  /** This party's Z_67 shares of x's bits, n rows of m digits, MSB first (or 7-bit packed, as received). */
+  /** This party's Z_67 shares of x's bits, n rows of m digits, MSB first (or 7-bit packed, as the dealer delivers P1's). */
   x: Uint8Array | { packed: Uint8Array };
   /** The public r's bits, n rows of m bits, MSB first. */
   r: Uint8Array;
@@ -30,51 +33,66 @@ export interface PcInput {
   beta: Uint8Array;
 }
 
-/**
- * Runs PrivateCompare on n elements of m bits.
- * @returns beta' at the helper, null at P0 and P1
- */
-export async function privateCompare(p: Party, n: number, m: number, input?: PcInput): Promise<Uint8Array | null> {
-  const bytes = packedZpBytes(n * m);
-  if (p.id === HELPER) {
-    const [d0, d1] = await Promise.all([p.link(CLIENT).recv('pc.d', bytes), p.link(SERVER).recv('pc.d', bytes)]);
-    return findZeroPacked(d0, d1, n, m);
-  }
-  if (input === undefined) throw new Error(`${p.role} must bring its bit shares, r and beta to PrivateCompare`);
-  const j = p.id as 0 | 1;
-  const common = p.prf(j === CLIENT ? SERVER : CLIENT);
-  const label = p.label('pc');
-  const sources = {
-    s: source(common.draw(`${label}:s`)),
-    rho: source(common.draw(`${label}:rho`)),
-    perm: source(common.draw(`${label}:perm`)),
-    u: source(common.draw(`${label}:u`)),
-  };
-  const x = input.x instanceof Uint8Array ? { digits: input.x } : input.x;
-  p.link(HELPER).send('pc.d', compareMessage(n, m, j, x, input.r, input.beta, sources));
-  return null;
+/** This party's message: the masks drawn from the common streams, the digits, packed. */
+function message(n: number, m: number, j: 0 | 1, x: Uint8Array, input: PcInput, streams: Keystream[]): Uint8Array {
+  const nm = n * m;
+  const [sS, rhoS, permS, uS] = streams.map(source) as [ReturnType<typeof source>, ReturnType<typeof source>, ReturnType<typeof source>, ReturnType<typeof source>];
+  const s = sampleZp(sS, nm, true), rho = sampleZp(rhoS, nm), perm = samplePermutations(permS, n, m);
+  const third = zpCountThird(input.r, input.beta, n, m);
+  const u = third > 0 ? sampleZp(uS, third * m) : new Uint8Array(0);
+  return packZp7(zpCompareDigits(x, input.r, input.beta, s, rho, perm, u, n, m, j));
 }
 
-/** Twin: beta XOR (x > r), on bits (MSB first). */
-export function privateCompareClear(xBits: Uint8Array, rBits: Uint8Array, beta: Uint8Array, m: number): Uint8Array {
-  const n = beta.length;
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    let gt = 0;
-    for (let b = 0; b < m; b++) {
-      const xb = xBits[i * m + b]!, rb = rBits[i * m + b]!;
-      if (xb !== rb) {
-        gt = xb > rb ? 1 : 0;
-        break;
-      }
+async function privateCompareRun(p: Party, n: number, m: number, input?: PcInput): Promise<Uint8Array | null> {
+  return p.scope('pc', async (q) => {
+    const d = dealer(q);
+    const streams = [d.commonStream(), d.commonStream(), d.commonStream(), d.commonStream()];
+    const bytes = packedZpBytes(n * m);
+    if (q.id === HELPER) {
+      const [d0, d1] = await Promise.all([q.link(CLIENT).recv('d', bytes), q.link(SERVER).recv('d', bytes)]);
+      return zpFindZero(unpackZp7(d0, n * m), unpackZp7(d1, n * m), n, m);
     }
-    out[i] = beta[i]! ^ gt;
-  }
-  return out;
+    if (input === undefined) throw new Error(`${q.role} must bring its bit shares, r and beta to PrivateCompare`);
+    const x = input.x instanceof Uint8Array ? input.x : unpackZp7(input.x.packed, n * m);
+    q.link(HELPER).send('d', message(n, m, q.id as 0 | 1, x, input, streams as Keystream[]));
+    return null;
+  });
 }
 
 /** P0 and P1 each send n*m digits at 7 bits to P2; one round. */
 export function privateCompareCost(n: number, m: number): Cost {
   const b = packedZpBytes(n * m);
-  return { bytes: { '0>2': b, '1>2': b }, rounds: 1 };
+  return n === 0 ? { bytes: {}, rounds: 0 } : { bytes: { '0>2': b, '1>2': b }, rounds: 1 };
 }
+
+interface PcParams {
+  n: number;
+  m: number;
+}
+
+const bitsOf = (t: RingTensor, m: number): Uint8Array => bitsMsbFirst(t, m);
+
+/**
+ * Runs PrivateCompare on n elements of m bits, in a scope 'pc'.
+ * @returns beta' at the helper, null at P0 and P1
+ * @throws {Error} when P0 or P1 brings no input
+ */
+export const privateCompare = protocol(privateCompareRun, {
+  name: 'private-compare',
+  // x and r are m-bit values, beta bits; the record deals x's bit shares as the comparison protocols do.
+  inputs: (o: PcParams) => [
+    { shape: [o.n], as: 'public', domain: [[0n, 2n ** BigInt(o.m) - 1n]] },
+    { shape: [o.n], as: 'public', domain: [[0n, 2n ** BigInt(o.m) - 1n]] },
+    { shape: [o.n], as: 'public', domain: [[0n, 1n]] },
+  ],
+  async run(p, [x, r, beta], o) {
+    const digits = await dealer(p).zpBits(o.n * o.m, () => bitsOf(x as RingTensor, o.m));
+    const betaBits = Uint8Array.from((beta as RingTensor).data, Number);
+    const out = await privateCompareRun(p, o.n, o.m, p.id === HELPER ? undefined : { x: digits!, r: bitsOf(r as RingTensor, o.m), beta: betaBits });
+    return out && RingTensor.from(out);
+  },
+  clear: ([x, r, beta]) => RingTensor.from(Array.from(x!.data, (v, i) => Number(beta!.data[i]!) ^ (BigInt.asUintN(64, v) > BigInt.asUintN(64, r!.data[i]!) ? 1 : 0))),
+  cost: (o) => sequential(dealCost.zpBits(o.n * o.m), privateCompareCost(o.n, o.m)),
+  output: 'helper',
+  examples: [{ n: 200, m: 15 }, { n: 64, m: 1 }, { n: 50, m: 63 }, { n: 3, m: 4 }],
+});

@@ -12,74 +12,55 @@
  * Cost: a~ both to P2, 64 bit digits to P1, PrivateCompare, and delta and eta' shares to P1; 4 rounds.
  * @module
  */
-import { bitsMsbFirst, dealBitShares, packedZpBytes, RingTensor } from '@si/ring';
-import { CLIENT, HELPER, SERVER, Shared, type Cost, type Party } from '@si/sharing';
+import { bitsMsbFirst, packedZpBytes, RingTensor } from '@si/ring';
+import { CLIENT, dealer, HELPER, protocol, RING64, SERVER, Shared, type Cost, type Party } from '@si/sharing';
 import { privateCompare, privateCompareCost } from './private-compare.ts';
-import { bits as randomBits, source, uniformDigits } from './_sample.ts';
-import { addN, canonN, signN, smallN, subN, wrapBits } from './_oddring.ts';
+import { addN, canonN, signN, smallN, subN, wrapBits, ZN } from './_oddring.ts';
 
-/** Z_N shares drawn from a PRF stream (uniform up to a 2^-64 bias). */
-export function ringN(p: Party, peer: 0 | 1 | 2, label: string, n: number): BigInt64Array {
-  return canonN(p.prf(peer).ring(label, [n]).data);
-}
-
-/** Shares of a (Z_L) to shares of a (Z_N), a != L - 1. Output shares live in Z_N (canonical u64 slots). */
-export async function shareConvert(p: Party, a: Shared): Promise<Shared> {
+async function shareConvertRun(p: Party, a: Shared): Promise<Shared> {
   const n = a.size;
-  const label = p.label('shareconvert');
-  if (p.id === HELPER) {
-    const [t0, t1] = await Promise.all([p.link(CLIENT).recvI64('sc.a', n), p.link(SERVER).recvI64('sc.a', n)]);
-    const x = new RingTensor(t0, [n]).add(new RingTensor(t1, [n]));
-    const delta = wrapBits(t0, t1);
-    const delta1 = subN(smallN(delta), ringN(p, CLIENT, `${label}:delta`, n));
-    p.link(SERVER).send('sc.xbits', [dealBitShares(bitsMsbFirst(x), source(p.prf(CLIENT).draw(`${label}:xbits`))), new Uint8Array(delta1.buffer)]);
-    const etaP = (await privateCompare(p, n, 64))!;
-    p.link(SERVER).send('sc.eta', subN(smallN(etaP), ringN(p, CLIENT, `${label}:eta`, n)));
-    return new Shared(a.shape, null);
-  }
-  const j = p.id;
-  const common = p.prf(j === CLIENT ? SERVER : CLIENT);
-  const r = common.ring(`${label}:r`, [n]), r0 = common.ring(`${label}:r0`, [n]);
-  const r1 = r.sub(r0);
-  const alpha = wrapBits(r0.data, r1.data);
-  const rj = j === CLIENT ? r0 : r1;
-  const aj = a.share!.reshape([n]);
-  const tj = aj.add(rj);
-  const betaJ = wrapBits(aj.data, rj.data);
-  p.link(HELPER).send('sc.a', tj.data);
-  let digits: Uint8Array | { packed: Uint8Array }, deltaJ: BigInt64Array;
-  if (j === CLIENT) {
-    digits = uniformDigits(p.prf(HELPER).draw(`${label}:xbits`), n * 64);
-    deltaJ = ringN(p, HELPER, `${label}:delta`, n);
-  } else {
-    const raw = await p.link(HELPER).recv('sc.xbits', packedZpBytes(n * 64) + 8 * n);
-    const db = packedZpBytes(n * 64);
-    digits = { packed: raw.subarray(0, db) };
-    deltaJ = new BigInt64Array(raw.slice(db).buffer);
-  }
-  const etaPP = randomBits(common.draw(`${label}:eta''`), n);
-  // Public comparand r - 1 (mod L), MSB first.
-  const rMinus1 = bitsMsbFirst(r.addScalar(-1));
-  await privateCompare(p, n, 64, { x: digits, r: rMinus1, beta: etaPP });
-  const etaPJ = j === CLIENT ? ringN(p, HELPER, `${label}:eta`, n) : await p.link(HELPER).recvI64('sc.eta', n);
-  // eta~ = eta' XOR eta'' = eta'' + (1 - 2 eta'') eta'; for r = 0, x > r - 1 is wrong and eta~ must be 1.
-  const rZero = new Uint8Array(n);
-  const rw = new Uint32Array(r.data.buffer);
-  for (let i = 0; i < n; i++) rZero[i] = rw[2 * i] === 0 && rw[2 * i + 1] === 0 ? 1 : 0;
-  let etaT = signN(etaPJ, etaPP);
-  if (j === CLIENT) etaT = addN(etaT, smallN(etaPP));
-  for (let i = 0; i < n; i++) if (rZero[i]) etaT[i] = j === CLIENT ? 1n : 0n;
-  // theta_j = beta_j + delta_j + eta~_j - [j = 0](alpha + 1); y_j = a_j - theta_j (mod N).
-  let theta = addN(addN(smallN(betaJ), deltaJ), etaT);
-  if (j === CLIENT) theta = subN(theta, smallN(Array.from(alpha, (v) => v + 1)));
-  const y = subN(canonN(aj.data), theta);
-  return new Shared(a.shape, new RingTensor(y, a.shape));
-}
-
-/** Twin on shares: the wrap bit of a0 + a1, removed in Z_N (exact for a != L - 1). */
-export function shareConvertClear(a0: RingTensor, a1: RingTensor): { y: BigInt64Array; theta: Uint8Array } {
-  const theta = wrapBits(a0.data, a1.data);
-  return { y: subN(addN(canonN(a0.data), canonN(a1.data)), smallN(theta)), theta };
+  return p.scope('share-convert', async (q) => {
+    const d = dealer(q);
+    const common = d.commonStream();
+    const r = common && RING64.draw(common, n), r0 = common && RING64.draw(common, n);
+    const etaPP = d.commonBits(n);
+    // The helper learns x = a + r (masked) from the two a~_j.
+    const got = q.id === HELPER ? Promise.all([q.link(CLIENT).recvI64('masked', n), q.link(SERVER).recvI64('masked', n)]) : null;
+    let alpha: Uint8Array | null = null, betaJ: Uint8Array | null = null;
+    if (q.id !== HELPER) {
+      const r1 = new RingTensor(r!, [n]).sub(new RingTensor(r0!, [n])).data;
+      alpha = wrapBits(r0!, r1);
+      const rj = q.id === CLIENT ? r0! : r1;
+      const aj = a.share!.reshape([n]).data;
+      betaJ = wrapBits(aj, rj);
+      q.link(HELPER).send('masked', RING64.add(aj, rj));
+    }
+    const xbits = d.zpBits(n * 64, async () => {
+      const [t0, t1] = await got!;
+      return bitsMsbFirst(RING64.add(t0, t1));
+    });
+    const deltaJ = d.shareIn(ZN, n, async () => smallN(wrapBits(...(await got!))));
+    let etaP: Uint8Array | null = null;
+    if (q.id === HELPER) etaP = await privateCompare(q, n, 64);
+    // Public comparand r - 1 (mod L), MSB first.
+    else await privateCompare(q, n, 64, { x: (await xbits)!, r: bitsMsbFirst(new RingTensor(r!, [n]).addScalar(-1)), beta: etaPP! });
+    const etaPJ = d.shareIn(ZN, n, () => smallN(etaP!));
+    if (q.id === HELPER) {
+      await Promise.all([xbits, deltaJ, etaPJ]);
+      return new Shared(a.shape, null);
+    }
+    const j = q.id;
+    // eta~ = eta' XOR eta'' = eta'' + (1 - 2 eta'') eta'; for r = 0, x > r - 1 is wrong and eta~ must be 1.
+    let etaT = signN((await etaPJ)!, etaPP!);
+    if (j === CLIENT) etaT = addN(etaT, smallN(etaPP!));
+    const rw = new Uint32Array(r!.buffer);
+    for (let i = 0; i < n; i++) if (rw[2 * i] === 0 && rw[2 * i + 1] === 0) etaT[i] = j === CLIENT ? 1n : 0n;
+    // theta_j = beta_j + delta_j + eta~_j - [j = 0](alpha + 1); y_j = a_j - theta_j (mod N).
+    let theta = addN(addN(smallN(betaJ!), (await deltaJ)!), etaT);
+    if (j === CLIENT) theta = subN(theta, smallN(Array.from(alpha!, (v) => v + 1)));
+    const y = subN(canonN(a.share!.reshape([n]).data), theta);
+    return new Shared(a.shape, new RingTensor(y, a.shape));
+  });
 }
 
 /** Cost on n elements. */
@@ -91,3 +72,20 @@ export function shareConvertCost(n: number): Cost {
   };
 }
 
+/** Values ShareConvert takes: every ring element but L - 1 (-1 read as signed). */
+export const NOT_MINUS_ONE: [bigint, bigint][] = [[-(2n ** 63n), -2n], [0n, 2n ** 63n - 1n]];
+
+/**
+ * Shares of a (Z_L) to shares of a (Z_N), a != L - 1, in a scope 'share-convert'. Output shares live in
+ * Z_N (canonical u64 slots).
+ */
+export const shareConvert = protocol(shareConvertRun, {
+  name: 'share-convert',
+  inputs: (o: { n: number }) => [{ shape: [o.n], domain: NOT_MINUS_ONE }],
+  run: (p, [a]) => shareConvertRun(p, a as Shared),
+  // a as an integer in [0, L - 1), which is its own residue mod N.
+  clear: ([a]) => a!,
+  open: (s0, s1) => new RingTensor(addN(s0.data, s1.data), s0.shape),
+  cost: (o) => shareConvertCost(o.n),
+  examples: [{ n: 300 }, { n: 1 }],
+});

@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import seedrandom from 'seedrandom';
 import { subZp, unpackZp7 } from '@si/ring';
 import { measuredCost } from '@si/sharing';
-import { privateCompare, privateCompareClear, privateCompareCost } from '../src/index.ts';
-import { closeAll, labeled, TRANSPORTS } from './_parties.ts';
+import { closeAll, scoped, TestData, TRANSPORTS, type Trio } from '@si/sharing/testing';
+import { privateCompare, privateCompareCost } from '../src/index.ts';
 
 /** Bits of n random m-bit values with the interesting cases mixed in. */
 function cases(seed: string, n: number, m: number): { x: Uint8Array; r: Uint8Array; beta: Uint8Array } {
@@ -23,26 +23,31 @@ function cases(seed: string, n: number, m: number): { x: Uint8Array; r: Uint8Arr
   return { x, r, beta };
 }
 
-for (const [transport, make] of TRANSPORTS) {
-  test(`[${transport}] PrivateCompare equals beta XOR (x > r) for every branch and width; ledger == declared`, async () => {
-    const ps = await make();
-    try {
-      for (const m of [1, 2, 15, 63, 64]) {
-        const n = 200;
-        const { x, r, beta } = cases(`pc${m}`, n, m);
-        const rnd = seedrandom(`shares${m}`);
-        const x0 = Uint8Array.from({ length: n * m }, () => Math.floor(rnd() * 67));
-        const x1 = subZp(x, x0);
-        const label = `pc${m}`;
-        const out = await labeled(ps, label, (p) => privateCompare(p, n, m, p.id === 2 ? undefined : { x: p.id === 0 ? x0 : x1, r, beta }));
-        assert.is(out[0], null);
-        assert.equal([...out[2]!], [...privateCompareClear(x, r, beta, m)], `m=${m}`);
-        assert.equal(measuredCost(ps, label), privateCompareCost(n, m), `cost m=${m}`);
-      }
-    } finally {
-      closeAll(ps);
+test('PrivateCompare equals beta XOR (x > r) in every branch (r all ones, zero, equal, last bit) and width; ledger == declared', async () => {
+  const ps = (await TRANSPORTS[0]![1]()) as Trio;
+  try {
+    for (const m of [1, 2, 15, 63, 64]) {
+      const n = 200;
+      const { x, r, beta } = cases(`pc${m}`, n, m);
+      const data = new TestData(`shares${m}`);
+      const x0 = data.inDomain([n * m], [[0n, 66n]]);
+      const d0 = Uint8Array.from(x0.data, Number), d1 = subZp(x, d0);
+      const label = `pc${m}`;
+      const out = await scoped(ps, label, (p) => privateCompare(p, n, m, p.id === 2 ? undefined : { x: p.id === 0 ? d0 : d1, r, beta }));
+      assert.is(out[0], null);
+      const want = beta.map((b, i) => b ^ (greater(x.subarray(i * m, i * m + m), r.subarray(i * m, i * m + m)) ? 1 : 0));
+      assert.equal([...out[2]!], [...want], `m=${m}`);
+      assert.equal(measuredCost(ps, label), privateCompareCost(n, m), `cost m=${m}`);
     }
-  });
+  } finally {
+    closeAll(ps);
+  }
+});
+
+/** x > r on MSB-first bit rows. */
+function greater(x: Uint8Array, r: Uint8Array): boolean {
+  for (let b = 0; b < x.length; b++) if (x[b] !== r[b]) return x[b]! > r[b]!;
+  return false;
 }
 
 test('what the helper receives: each vector alone is uniform, and the zero moves between positions', async () => {
@@ -55,11 +60,11 @@ test('what the helper receives: each vector alone is uniform, and the zero moves
     const x0 = new Uint8Array(n * m), x1 = x.slice(); // P0's shares all zero: the worst case for P0's vector
     const seen: Uint8Array[] = [];
     for (const party of [ps[0], ps[1]]) {
-      const link = party.link(2);
+      const link = party.link(2).link;
       const send = link.send.bind(link);
-      link.send = (tag, payload) => (seen.push(unpackZp7(payload as Uint8Array, n * m)), send(tag, payload));
+      link.send = (tag, payload, scope) => (seen.push(unpackZp7(payload as Uint8Array, n * m)), send(tag, payload, scope));
     }
-    const out = await labeled(ps, 'pcsec', (p) => privateCompare(p, n, m, p.id === 2 ? undefined : { x: p.id === 0 ? x0 : x1, r, beta }));
+    const out = await scoped(ps as Trio, 'pcsec', (p) => privateCompare(p, n, m, p.id === 2 ? undefined : { x: p.id === 0 ? x0 : x1, r, beta }));
     assert.ok(out[2]!.every((b) => b === 1));
     const [d0, d1] = seen as [Uint8Array, Uint8Array];
     // Alone, P0's digits are uniform on Z_67 (the additive mask), zeros included.

@@ -35,6 +35,22 @@ export function shapeSize(shape: readonly number[]): number {
   return n;
 }
 
+/**
+ * The shape `shape` (one dimension may be -1, inferred) for `size` elements.
+ * @throws {RangeError} when it does not fit
+ */
+export function resolveShape(size: number, shape: readonly number[], from: readonly number[] = [size]): number[] {
+  const s = [...shape];
+  const free = s.indexOf(-1);
+  if (free >= 0) {
+    const rest = shapeSize(s.filter((_, i) => i !== free));
+    if (rest === 0 || size % rest !== 0) throw new RangeError(`cannot reshape [${from.join(',')}] to [${shape.join(',')}]`);
+    s[free] = size / rest;
+  }
+  if (shapeSize(ashapeLike(s, 'shape')) !== size) throw new RangeError(`cannot reshape [${from.join(',')}] (${size} elements) to [${shape.join(',')}]`);
+  return s;
+}
+
 /** Asserts `got` equals `want`; -1 in `want` matches any size. @throws {RangeError} */
 export function ashape(got: readonly number[], want: readonly number[], title: string): readonly number[] {
   let ok = got.length === want.length;

@@ -9,10 +9,10 @@ export { patchSum, patchExpand, patchCount } from './patch.ts';
 export { encodeFixed, decodeFixed, DEFAULT_FRAC_BITS } from './fixed.ts';
 export { reduceK, addK, subK, negK, msbK, toSignedK } from './smallring.ts';
 export {
-  ZP, packZp7, unpackZp7, packedZpBytes, addZp, subZp, mulZp, sampleZp, samplePermutations, compareMessage, findZeroPacked,
-  dealBitShares, bitsOfWords, splitTopBits, type ByteSource, type CompareSources,
+  ZP, packZp7, unpackZp7, packedZpBytes, addZp, subZp, mulZp, sampleZp, samplePermutations, zpCompareDigits, zpCountThird, zpFindZero,
+  bitsOfWords, splitTopBits, type ByteSource,
 } from './zp.ts';
 export { bitsMsbFirst, bitsMsbFirstK } from './bits.ts';
-export { aint, ashape, ashapeLike, ai64, abytes, afn, shapeSize } from './guards.ts';
+export { aint, ashape, ashapeLike, ai64, abytes, afn, shapeSize, resolveShape } from './guards.ts';
 export { getThreads, setThreads } from './_pool.ts';
 export { sgemm, conv2dF32, conv2dBackwardF32, type SgemmOptions } from './f32.ts';

@@ -4,7 +4,7 @@
  * into the kernel arena, so no per-element BigInt is ever created.
  * @module
  */
-import { ai64, aint, ashape, ashapeLike, shapeSize } from './guards.ts';
+import { ai64, aint, ashape, ashapeLike, resolveShape, shapeSize } from './guards.ts';
 import { alloc, copyOut, heap, kernels, scoped } from './_wasm.ts';
 
 /** Elements per kernel chunk: 2 operands + result stay within L2 (3 x 512 KiB). */
@@ -155,17 +155,7 @@ export class RingTensor {
 
   /** Same data, new shape (one dimension may be -1). */
   reshape(shape: readonly number[]): RingTensor {
-    const s = [...shape];
-    const free = s.indexOf(-1);
-    if (free >= 0) {
-      const rest = shapeSize(s.filter((_, i) => i !== free));
-      if (rest === 0 || this.size % rest !== 0)
-        throw new RangeError(`cannot reshape [${this.shape.join(',')}] to [${shape.join(',')}]`);
-      s[free] = this.size / rest;
-    }
-    if (shapeSize(ashapeLike(s, 'shape')) !== this.size)
-      throw new RangeError(`cannot reshape [${this.shape.join(',')}] (${this.size} elements) to [${shape.join(',')}]`);
-    return new RingTensor(this.data, s);
+    return new RingTensor(this.data, resolveShape(this.size, shape, this.shape));
   }
 
   private same(b: RingTensor, title: string): BigInt64Array {
@@ -263,41 +253,69 @@ export class RingTensor {
     return new RingTensor(out, shape);
   }
 
-  /** Channels [start, end) of an [N, C, ...] tensor (a copy). */
-  sliceChannels(start: number, end: number): RingTensor {
-    if (this.ndim < 2) throw new RangeError(`sliceChannels needs at least 2 dimensions, got [${this.shape.join(',')}]`);
-    const [N, C] = this.shape as [number, number];
-    aint(start, 'start', 0, C);
-    aint(end, 'end', start, C);
-    const inner = shapeSize(this.shape.slice(2));
-    const out = new BigInt64Array(N * (end - start) * inner);
-    for (let n = 0; n < N; n++) {
-      const src = (n * C + start) * inner;
-      out.set(this.data.subarray(src, src + (end - start) * inner), n * (end - start) * inner);
-    }
-    return new RingTensor(out, [N, end - start, ...this.shape.slice(2)]);
+  /** Elements [start, end) along `axis` (a copy). */
+  slice(axis: number, start: number, end: number): RingTensor {
+    aint(axis, 'axis', 0, Math.max(0, this.ndim - 1));
+    const len = this.shape[axis]!;
+    aint(start, 'start', 0, len);
+    aint(end, 'end', start, len);
+    const outer = shapeSize(this.shape.slice(0, axis)), inner = shapeSize(this.shape.slice(axis + 1));
+    const w = (end - start) * inner;
+    const out = new BigInt64Array(outer * w);
+    for (let o = 0; o < outer; o++) out.set(this.data.subarray((o * len + start) * inner, (o * len + start) * inner + w), o * w);
+    const shape = [...this.shape];
+    shape[axis] = end - start;
+    return new RingTensor(out, shape);
   }
 
-  /** Concatenation of [N, C_i, ...] tensors along the channel axis. */
-  static concatChannels(parts: readonly RingTensor[]): RingTensor {
+  /** Channels [start, end) of an [N, C, ...] tensor (a copy): slice(1, start, end). */
+  sliceChannels(start: number, end: number): RingTensor {
+    if (this.ndim < 2) throw new RangeError(`sliceChannels needs at least 2 dimensions, got [${this.shape.join(',')}]`);
+    return this.slice(1, start, end);
+  }
+
+  /** Concatenation along `axis`; the other dimensions must agree. */
+  static concat(parts: readonly RingTensor[], axis: number): RingTensor {
     if (parts.length === 0) throw new RangeError('"parts" expected at least one tensor');
     const first = parts[0]!;
-    if (first.ndim < 2) throw new RangeError(`concatChannels needs at least 2 dimensions, got [${first.shape.join(',')}]`);
-    const N = first.shape[0]!, rest = first.shape.slice(2), inner = shapeSize(rest);
-    let C = 0;
+    aint(axis, 'axis', 0, Math.max(0, first.ndim - 1));
+    const want = first.shape.map((d, i) => (i === axis ? -1 : d));
+    let total = 0;
     parts.forEach((p, i) => {
-      ashape(p.shape, [N, -1, ...rest], `parts[${i}]`);
-      C += p.shape[1]!;
+      ashape(p.shape, want, `parts[${i}]`);
+      total += p.shape[axis]!;
     });
-    const out = new BigInt64Array(N * C * inner);
-    for (let n = 0, o = 0; n < N; n++) {
+    const outer = shapeSize(first.shape.slice(0, axis)), inner = shapeSize(first.shape.slice(axis + 1));
+    const out = new BigInt64Array(outer * total * inner);
+    for (let o = 0, at = 0; o < outer; o++) {
       for (const p of parts) {
-        const len = p.shape[1]! * inner;
-        out.set(p.data.subarray(n * len, n * len + len), o);
-        o += len;
+        const w = p.shape[axis]! * inner;
+        out.set(p.data.subarray(o * w, o * w + w), at);
+        at += w;
       }
     }
-    return new RingTensor(out, [N, C, ...rest]);
+    const shape = [...first.shape];
+    shape[axis] = total;
+    return new RingTensor(out, shape);
+  }
+
+  /** Concatenation of [N, C_i, ...] tensors along the channel axis: concat(parts, 1). */
+  static concatChannels(parts: readonly RingTensor[]): RingTensor {
+    if (parts.length > 0 && parts[0]!.ndim < 2) throw new RangeError(`concatChannels needs at least 2 dimensions, got [${parts[0]!.shape.join(',')}]`);
+    return RingTensor.concat(parts, 1);
+  }
+
+  /** out[i] = this.data[idx[i]] (flat indices), with the given shape. Copies 32-bit word pairs. */
+  gather(idx: Int32Array | readonly number[], shape: readonly number[] = [idx.length]): RingTensor {
+    const out = new BigInt64Array(idx.length);
+    const o = words(out), s = words(this.data), n = this.size;
+    for (let i = 0; i < idx.length; i++) {
+      const at = idx[i]!;
+      if (!(at >= 0 && at < n)) throw new RangeError(`"idx[${i}]" expected an index in [0, ${n}), got ${at}`);
+      o[2 * i] = s[2 * at]!;
+      o[2 * i + 1] = s[2 * at + 1]!;
+    }
+    return new RingTensor(out, shape);
   }
 
   /** Permutes dimensions: result dim i is input dim perm[i]. Copies 32-bit word pairs, no BigInt. */

@@ -1,7 +1,8 @@
 /**
  * Z_p digit vectors for PrivateCompare (p = 67): one digit per byte in memory, 7 bits per digit on the
  * wire (67 < 2^7), packed LSB-first. The hot loops (sampling from PRF bytes, per-element permutations,
- * the comparison digits, zero search, packing) run in WebAssembly.
+ * the comparison digits, zero search, packing) run in WebAssembly; the protocols that use them
+ * (PrivateCompare and the comparisons built on it) live in @si/relu-protocols.
  * @module
  */
 import { abytes, aint } from './guards.ts';
@@ -82,6 +83,7 @@ function drawInto(src: ByteSource, len: number): number {
   return p;
 }
 
+
 /**
  * Rejection sampling into the arena at dst. Reads chunks of ceil(1.3 * missing) + 64 bytes until n digits
  * are out; every reader of the same stream consumes the same chunks, so gets the same digits.
@@ -123,83 +125,44 @@ export function samplePermutations(src: ByteSource, n: number, m: number): Uint8
   });
 }
 
-/** Where one party's PrivateCompare masks come from: PRF streams common to P0 and P1. */
-export interface CompareSources {
-  /** Non-zero multipliers s. */
-  s: ByteSource;
-  /** Additive masks rho. */
-  rho: ByteSource;
-  /** Per-element permutations. */
-  perm: ByteSource;
-  /** Digits u of the third branch (beta = 1, r all ones). */
-  u: ByteSource;
-}
-
 /**
- * One party's PrivateCompare message, packed at 7 bits per digit: masks sampled from `sources`, digits
- * per the formulas in relu-protocols' private-compare.ts. `x` is this party's digit shares of the secret
- * bits, plain or as a packed message (as P1 receives them).
+ * The per-digit PrivateCompare formula (WebAssembly), for the protocol in @si/relu-protocols: for each
+ * of n elements with m bit-digit shares `x` (MSB first), public bits `r` and bit `beta`, the c_b of
+ * SecureNN's Algorithm 3, multiplied by `s`, masked by +rho (j = 0) or -rho (j = 1) and placed at
+ * position perm_b of its row. Elements with beta = 1 and r all ones take their c from `u` (m digits each,
+ * in order; zpCountThird counts them).
  * @param j - 0 for P0, 1 for P1
  */
-export function compareMessage(
-  n: number, m: number, j: 0 | 1, x: { digits: Uint8Array } | { packed: Uint8Array }, r: Uint8Array, beta: Uint8Array, sources: CompareSources,
+export function zpCompareDigits(
+  x: Uint8Array, r: Uint8Array, beta: Uint8Array, s: Uint8Array, rho: Uint8Array, perm: Uint8Array, u: Uint8Array, n: number, m: number, j: 0 | 1,
 ): Uint8Array {
   const nm = n * m;
-  if (r.length !== nm || beta.length !== n) throw new RangeError(`compareMessage expects ${n}x${m} bits and ${n} betas`);
+  for (const [v, t] of [[x, 'x'], [r, 'r'], [s, 's'], [rho, 'rho'], [perm, 'perm']] as const) abytes(v, t, nm);
+  abytes(beta, 'beta', n);
   return scoped(() => {
-    let X: number;
-    if ('digits' in x) {
-      abytes(x.digits, 'digits', nm);
-      X = copyInBytes(x.digits);
-    } else {
-      abytes(x.packed, 'packed', packedZpBytes(nm));
-      X = alloc(nm);
-      const bad = kernels.zpUnpack7(X, copyInBytes(x.packed), nm);
-      if (bad !== 0) throw new RangeError('malformed packed Z_67 digits');
-    }
-    const R = copyInBytes(r), B = copyInBytes(beta);
-    const S = alloc(nm), RHO = alloc(nm), PERM = alloc(nm);
-    sampleInto(S, sources.s, nm, true);
-    sampleInto(RHO, sources.rho, nm, false);
-    permutationsInto(PERM, sources.perm, n, m);
-    const third = kernels.zpCountThird(R, B, n, m);
-    const U = alloc(Math.max(1, third * m));
-    if (third > 0) sampleInto(U, sources.u, third * m, false);
-    const D = alloc(nm), packed = packedZpBytes(nm), OUT = alloc(packed);
+    const X = copyInBytes(x), R = copyInBytes(r), B = copyInBytes(beta), S = copyInBytes(s), RHO = copyInBytes(rho), PERM = copyInBytes(perm);
+    const U = u.length > 0 ? copyInBytes(u) : alloc(1);
+    const D = alloc(nm);
     kernels.zpCompareDigits(X, R, B, S, RHO, PERM, U, D, n, m, j);
-    kernels.zpPack7(OUT, D, nm);
-    return copyOutBytes(OUT, packed);
+    return copyOutBytes(D, nm);
   });
 }
 
-/** The helper's side: out[i] = 1 iff element i of the two packed messages sums to a zero digit somewhere. */
-export function findZeroPacked(d0: Uint8Array, d1: Uint8Array, n: number, m: number): Uint8Array {
-  const nm = n * m;
-  abytes(d0, 'd0', packedZpBytes(nm));
-  abytes(d1, 'd1', packedZpBytes(nm));
+/** Elements with beta = 1 and all m bits of r equal to 1 (PrivateCompare's third branch). */
+export function zpCountThird(r: Uint8Array, beta: Uint8Array, n: number, m: number): number {
+  abytes(r, 'r', n * m);
+  abytes(beta, 'beta', n);
+  return scoped(() => kernels.zpCountThird(copyInBytes(r), copyInBytes(beta), n, m));
+}
+
+/** out[i] = 1 iff some position b of row i has d0 + d1 = 0 (mod 67) (n rows of m digits). */
+export function zpFindZero(d0: Uint8Array, d1: Uint8Array, n: number, m: number): Uint8Array {
+  abytes(d0, 'd0', n * m);
+  abytes(d1, 'd1', n * m);
   return scoped(() => {
-    const A = alloc(nm), B = alloc(nm), OUT = alloc(n);
-    if (kernels.zpUnpack7(A, copyInBytes(d0), nm) !== 0 || kernels.zpUnpack7(B, copyInBytes(d1), nm) !== 0)
-      throw new RangeError('malformed packed Z_67 digits');
-    kernels.zpFindZero(A, B, OUT, n, m);
+    const OUT = alloc(n);
+    kernels.zpFindZero(copyInBytes(d0), copyInBytes(d1), OUT, n, m);
     return copyOutBytes(OUT, n);
-  });
-}
-
-/**
- * The dealer's side of bit shares: `bits` (0/1 digits) minus digits sampled from `src` (the other party's
- * shares, which it samples itself from the same stream), packed for sending.
- */
-export function dealBitShares(bits: Uint8Array, src: ByteSource): Uint8Array {
-  const n = bits.length;
-  return scoped(() => {
-    const D0 = alloc(n);
-    sampleInto(D0, src, n, false);
-    const B = copyInBytes(bits);
-    kernels.zpSub(B, B, D0, n);
-    const packed = packedZpBytes(n), OUT = alloc(packed);
-    kernels.zpPack7(OUT, B, n);
-    return copyOutBytes(OUT, packed);
   });
 }
 

@@ -34,6 +34,12 @@ export function sequential(...cs: Cost[]): Cost {
   return { bytes, rounds };
 }
 
+/** Costs of protocols run concurrently (under sibling scopes): bytes add up, rounds take the maximum. */
+export function parallel(...cs: Cost[]): Cost {
+  const s = sequential(...cs);
+  return { bytes: s.bytes, rounds: cs.reduce((m, c) => Math.max(m, c.rounds), 0) };
+}
+
 /** Scales a cost's bytes (n independent calls batched into one: same rounds). */
 export function scaleBytes(c: Cost, n: number): Cost {
   const bytes: Partial<Record<Dir, number>> = {};

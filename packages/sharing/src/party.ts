@@ -1,45 +1,81 @@
 /**
- * A party of the three-party session: its links to the two others, the PRF streams it shares with each
- * (keys agreed at session start by X25519 over the link, so two sessions never share randomness), its
- * ledger, and its private randomness.
+ * A party of the three-party session, seen from one scope: its links to the two others, the PRF streams
+ * it shares with each (keys agreed at session start by X25519 over the link, so two sessions never share
+ * randomness), its ledger, and its private randomness.
+ *
+ * A Party value is a view of the session at one scope (ledger.ts in @si/net). `p.scope(label, (q) => …)`
+ * runs a protocol step in a child scope and hands it the child view `q`; everything `q` sends or receives,
+ * and every label it derives for the PRF streams, belongs to that scope. All three parties run the same
+ * scopes in the same order; protocols on independent data may run concurrently under sibling scopes
+ * (`Promise.all([p.scope('a', …), p.scope('b', …)])`), never two at once in one scope.
  * @module
  */
 import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomFillSync } from 'node:crypto';
-import { Ledger, memoryLinkPair, type Link, type LinkOptions, type Phase } from '@si/net';
+import { Ledger, memoryLinkPair, type Channel, type Link, type LinkOptions, type Phase, type Scope } from '@si/net';
 import { RingTensor } from '@si/ring';
 import { PrfStream } from './prf.ts';
 import { roleOf, type PartyId, type Role } from './roles.ts';
 
 const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
 
-export class Party {
-  readonly role: Role;
-  private readonly prfs = new Map<PartyId, PrfStream>();
+/** What all views of one party's session share. */
+interface Session {
+  readonly id: PartyId;
+  readonly links: ReadonlyMap<PartyId, Link>;
+  readonly ledger: Ledger;
+  readonly prfs: Map<PartyId, PrfStream>;
+}
 
-  constructor(readonly id: PartyId, private readonly links: ReadonlyMap<PartyId, Link>, readonly ledger: Ledger) {
+export class Party {
+  readonly id: PartyId;
+  readonly role: Role;
+  /** The scope this view runs in. */
+  readonly at: Scope;
+  private readonly s: Session;
+
+  /**
+   * The root view of a party: its links to the two peers (each recording into `ledger`).
+   * @throws {Error} when a link records into another ledger
+   */
+  constructor(id: PartyId, links: ReadonlyMap<PartyId, Link>, ledger: Ledger);
+  /** @internal a child view */
+  constructor(id: PartyId, links: ReadonlyMap<PartyId, Link>, ledger: Ledger, session: Session, scope: Scope);
+  constructor(id: PartyId, links: ReadonlyMap<PartyId, Link>, ledger: Ledger, session?: Session, scope?: Scope) {
+    this.id = id;
     this.role = roleOf(id);
+    if (session && scope) {
+      this.s = session;
+      this.at = scope;
+      return;
+    }
     for (const [peer, link] of links) {
       if (link.ledger !== ledger) throw new Error(`link to ${roleOf(peer)} must record into the party's ledger`);
     }
+    this.s = { id, links, ledger, prfs: new Map() };
+    this.at = ledger.root;
     // A failed link fails the whole session: tell the other peer why instead of leaving it waiting.
     for (const link of links.values()) link.onFailure((e) => this.abort(`${this.role}: ${e.message}`));
   }
 
-  /** Aborts the session: both peers' pending and later receives fail with `reason`. */
-  abort(reason: string): void {
-    for (const l of this.links.values()) l.abort(reason);
+  get ledger(): Ledger {
+    return this.s.ledger;
   }
 
-  /** The link to a peer. @throws {Error} for itself or a missing link */
-  link(peer: PartyId): Link {
-    const l = this.links.get(peer);
+  /** Aborts the session: both peers' pending and later receives fail with `reason`. */
+  abort(reason: string): void {
+    for (const l of this.s.links.values()) l.abort(reason);
+  }
+
+  /** The link to a peer, in this view's scope. @throws {Error} for itself or a missing link */
+  link(peer: PartyId): Channel {
+    const l = this.s.links.get(peer);
     if (l === undefined) throw new Error(`${this.role} has no link to ${roleOf(peer)}`);
-    return l;
+    return l.at(this.at);
   }
 
   /** The PRF stream shared with a peer (after key agreement). */
   prf(peer: PartyId): PrfStream {
-    const p = this.prfs.get(peer);
+    const p = this.s.prfs.get(peer);
     if (p === undefined) throw new Error(`${this.role} has no PRF stream with ${roleOf(peer)}: run agreeKeys() first`);
     return p;
   }
@@ -49,30 +85,38 @@ export class Party {
    * (authenticated) link, HKDF-SHA256 over the shared secret bound to both public keys and roles.
    */
   async agreeKeys(): Promise<void> {
-    await this.ledger.scope('session-keys', async () => {
-      await Promise.all([...this.links.entries()].map(async ([peer, link]) => {
+    await this.scope('session-keys', async (q) => {
+      await Promise.all([...this.s.links.keys()].map(async (peer) => {
         const { publicKey, privateKey } = generateKeyPairSync('x25519');
         const mine = publicKey.export({ type: 'spki', format: 'der' }).subarray(SPKI_X25519.length);
-        const theirs = await link.exchange('x25519', mine, 32);
+        const theirs = await q.link(peer).exchange('x25519', mine, 32);
         const peerKey = createPublicKey({ key: Buffer.concat([SPKI_X25519, theirs]), format: 'der', type: 'spki' });
         const secret = diffieHellman({ privateKey, publicKey: peerKey });
         const [lo, hi] = this.id < peer ? [this.id, peer] : [peer, this.id];
         const [pkLo, pkHi] = this.id < peer ? [mine, theirs] : [theirs, mine];
         const info = Buffer.concat([Buffer.from(`si/1 prf ${roleOf(lo)}-${roleOf(hi)}`), pkLo, pkHi]);
         const key = new Uint8Array(hkdfSync('sha256', secret, Buffer.from('si/1'), info, 16));
-        this.prfs.set(peer, new PrfStream(key, `prf${lo}${hi}`));
+        this.s.prfs.set(peer, new PrfStream(key, `prf${lo}${hi}`));
       }));
-    }, { phase: 'setup' });
+    }, 'setup');
   }
 
-  /** Runs fn under a ledger label (nested labels join with '/'). */
-  scope<T>(label: string, fn: () => T | Promise<T>, phase?: Phase): Promise<T> {
-    return this.ledger.scope(label, fn, phase ? { phase } : {});
+  /**
+   * Runs fn in a child scope `label` (nested labels join with '/'), with the child view.
+   * @throws {Error} when a sibling scope with the same label is running
+   */
+  scope<T>(label: string, fn: (q: Party) => T | Promise<T>, phase?: Phase): Promise<T> {
+    return this.at.scope(label, (s) => fn(new Party(this.id, this.s.links, this.s.ledger, this.s, s)), phase ? { phase } : {});
   }
 
-  /** Label of the current scope, used to domain-separate PRF draws. */
+  /** Runs fn in this scope with another phase (same label and channel). */
+  inPhase<T>(phase: Phase, fn: (q: Party) => T | Promise<T>): Promise<T> {
+    return this.at.inPhase(phase, (s) => fn(new Party(this.id, this.s.links, this.s.ledger, this.s, s)));
+  }
+
+  /** Label of this view's scope plus a purpose, used to domain-separate PRF draws. */
   label(purpose: string): string {
-    return `${this.ledger.label}:${purpose}`;
+    return `${this.at.label}:${purpose}`;
   }
 
   /** Random ring elements only this party knows (node:crypto). */
@@ -82,7 +126,7 @@ export class Party {
 
   /** Ends the session normally on both links. */
   close(): void {
-    for (const l of this.links.values()) l.close();
+    for (const l of this.s.links.values()) l.close();
   }
 }
 

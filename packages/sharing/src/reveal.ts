@@ -5,35 +5,25 @@
 import { RingTensor } from '@si/ring';
 import type { Cost } from './cost.ts';
 import type { Party } from './party.ts';
+import { protocol } from './protocol.ts';
 import type { Shared } from './shared.ts';
 import { CLIENT, HELPER, SERVER } from './roles.ts';
 
 export type RevealTo = 'client' | 'server' | 'both';
 
-/**
- * Opens x to `to`.
- * @returns the value at the receiving party (or both), null elsewhere
- */
-export async function reveal(p: Party, x: Shared, to: RevealTo): Promise<RingTensor | null> {
-  if (p.id === HELPER) return null;
-  const mine = x.share!;
-  const peer = p.id === CLIENT ? SERVER : CLIENT;
-  const link = p.link(peer);
-  const receives = to === 'both' || (to === 'client') === (p.id === CLIENT);
-  if (to === 'both') {
-    const theirs = await link.exchangeI64('reveal', mine.data);
-    return mine.add(new RingTensor(theirs, x.shape));
-  }
-  if (!receives) {
-    link.send('reveal', mine.data);
-    return null;
-  }
-  const theirs = await link.recvI64('reveal', x.size);
-  return mine.add(new RingTensor(theirs, x.shape));
+function revealRun(p: Party, x: Shared, to: RevealTo): Promise<RingTensor | null> {
+  return p.scope('reveal', async (q) => {
+    if (q.id === HELPER) return null;
+    const mine = x.share!;
+    const link = q.link(q.id === CLIENT ? SERVER : CLIENT);
+    if (to === 'both') return mine.add(new RingTensor(await link.exchangeI64('share', mine.data), x.shape));
+    if ((to === 'client') !== (q.id === CLIENT)) {
+      link.send('share', mine.data);
+      return null;
+    }
+    return mine.add(new RingTensor(await link.recvI64('share', x.size), x.shape));
+  });
 }
-
-/** Twin: the opened value is x0 + x1. */
-export const revealClear = (x0: RingTensor, x1: RingTensor): RingTensor => x0.add(x1);
 
 /** One share (8 bytes per element) in each direction that receives; one round. */
 export function revealCost(n: number, to: RevealTo): Cost {
@@ -41,3 +31,17 @@ export function revealCost(n: number, to: RevealTo): Cost {
   if (to === 'both') return { bytes: { '0>1': b, '1>0': b }, rounds: 1 };
   return { bytes: to === 'client' ? { '1>0': b } : { '0>1': b }, rounds: 1 };
 }
+
+/**
+ * Opens x to `to`, in a scope 'reveal'.
+ * @returns the value at the receiving party (or both), null elsewhere
+ */
+export const reveal = protocol(revealRun, {
+  name: 'reveal',
+  inputs: (o: { shape: readonly number[]; to: RevealTo }) => [{ shape: o.shape }],
+  run: (p, [x], o) => revealRun(p, x as Shared, o.to),
+  clear: ([x]) => x!,
+  cost: (o) => revealCost(o.shape.reduce((a, b) => a * b, 1), o.to),
+  output: (o) => o.to,
+  examples: [{ shape: [3, 5], to: 'client' }, { shape: [7], to: 'server' }, { shape: [2, 2], to: 'both' }, { shape: [0], to: 'both' }],
+});

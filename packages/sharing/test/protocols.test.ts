@@ -2,115 +2,22 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RingTensor } from '@si/ring';
 import {
-  beaver, beaverClear, beaverCost, convOp, elementwise, knownLayer, knownWeightsSetupCost, linearKnown, linearKnownClear,
-  linearKnownCost, LinearPre, prepareLinearKnown, prepareLinearKnownCost, matmulOp, measuredCost, reveal, revealClear, revealCost, rerandomize, setupKnownWeights, shareInput,
-  truncate, truncateClear, type Bilinear, type Shared,
+  addChannelBias, beaver, convOp, dealer, elementwise, linearKnown, LinearPre, matmulOp, measuredCost, prepareLinearKnown, prepareLinearKnownCost,
+  rerandomize, reveal, setupKnownWeights, shareInput, truncate, truncateDealt, wordsGroup, ZP67, type Party, type ProtocolSpec,
 } from '../src/index.ts';
-import { all, closeAll, labeled, randomRing, smallRing, TRANSPORTS, type Trio } from './_parties.ts';
+import { all, checkProtocol, closeAll, openShares, scoped, shareValue, TestData, TRANSPORTS, type Trio } from '../src/testing.ts';
 
-const shapeSize = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
-
-async function shareBoth(ps: Trio, x: RingTensor, owner: 0 | 1 = 0): Promise<[Shared, Shared, Shared]> {
-  return all(ps, (p) => shareInput(p, owner, x.shape, p.id === owner ? x : undefined));
-}
+// Every protocol @si/sharing exports, through the generic checker (README: "Protocols").
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const RECORDS: ProtocolSpec<any>[] = [shareInput, reveal, truncate, truncateDealt, beaver, linearKnown, rerandomize];
 
 for (const [transport, make] of TRANSPORTS) {
-  test(`[${transport}] input sharing is free and reveal opens to one or both, as declared`, async () => {
+  test(`[${transport}] every protocol equals its twin on edge and random inputs, alone and two at once; ledger == declared`, async () => {
     const ps = await make();
     try {
-      for (const owner of [0, 1] as const) {
-        const x = randomRing(`in${owner}`, [3, 5]);
-        const xs = await labeled(ps, `share${owner}`, (p) => shareInput(p, owner, x.shape, p.id === owner ? x : undefined));
-        assert.equal(measuredCost(ps, `share${owner}`), { bytes: {}, rounds: 0 });
-        assert.ok(revealClear(xs[0].share!, xs[1].share!).equals(x));
-        assert.not.ok(xs[0].share!.equals(x), 'a share is not the value');
-        for (const to of ['client', 'server', 'both'] as const) {
-          const label = `reveal-${owner}-${to}`;
-          const got = await labeled(ps, label, (p) => reveal(p, xs[p.id], to));
-          assert.is(got[2], null);
-          if (to !== 'server') assert.ok(got[0]!.equals(x));
-          else assert.is(got[0], null);
-          if (to !== 'client') assert.ok(got[1]!.equals(x));
-          else assert.is(got[1], null);
-          assert.equal(measuredCost(ps, label), revealCost(x.size, to), label);
-        }
-      }
-    } finally {
-      closeAll(ps);
-    }
-  });
-
-  test(`[${transport}] truncation equals its twin on the shares, and is within one ulp of the exact shift`, async () => {
-    const ps = await make();
-    try {
-      const x = smallRing('trunc', [4, 64], 40).addScalar(0);
-      const edges = RingTensor.from([0, -1, 1, 4095, 4096, -4096, -4097, 2 ** 40, -(2 ** 40)], [9]);
-      for (const v of [x, edges]) {
-        const xs = await shareBoth(ps, v);
-        for (const f of [0, 1, 12, 16]) {
-          const ts = await labeled(ps, `trunc${f}`, (p) => truncate(p, xs[p.id], f));
-          assert.equal(measuredCost(ps, `trunc${f}`), { bytes: {}, rounds: 0 });
-          const got = revealClear(ts[0].share!, ts[1].share!);
-          assert.ok(got.equals(truncateClear(xs[0].share!, xs[1].share!, f)), `twin f=${f}`);
-          const diff = got.sub(v.shr(f)).data;
-          for (let i = 0; i < diff.length; i++) assert.ok(diff[i] === 0n || diff[i] === 1n, `f=${f} element ${i}: off by ${diff[i]}`);
-        }
-      }
-    } finally {
-      closeAll(ps);
-    }
-  });
-
-  test(`[${transport}] Beaver products (elementwise, matmul, conv) equal their twins; ledger == declared`, async () => {
-    const ps = await make();
-    try {
-      const cases: [string, RingTensor, RingTensor, Bilinear][] = [
-        ['mul', randomRing('mx', [2, 33]), randomRing('my', [2, 33]), elementwise],
-        ['mul-edges', RingTensor.from([0n, -1n, 2n ** 62n, -(2n ** 63n), 2n ** 63n - 1n]), RingTensor.from([-1n, -1n, 4n, -1n, 2n ** 63n - 1n]), elementwise],
-        ['matmul', randomRing('ax', [5, 7]), randomRing('ay', [7, 3]), matmulOp],
-        ['conv', randomRing('cx', [2, 3, 6, 5]), randomRing('cw', [4, 3, 3, 3]), convOp({ padding: 1, stride: [1, 2] })],
-        ['conv-dw', randomRing('dx', [1, 4, 5, 5]), randomRing('dw', [4, 1, 3, 3]), convOp({ groups: 4, dilation: 2, padding: 2 })],
-      ];
-      for (const [name, x, y, op] of cases) {
-        const xs = await shareBoth(ps, x, 0), ys = await shareBoth(ps, y, 1);
-        const zs = await labeled(ps, name, (p) => beaver(p, xs[p.id], ys[p.id], op));
-        const want = beaverClear(x, y, op);
-        assert.ok(revealClear(zs[0].share!, zs[1].share!).equals(want), name);
-        assert.equal(zs[2].shape, want.shape);
-        assert.equal(measuredCost(ps, name), beaverCost(x.size, y.size, want.size), name);
-      }
-    } finally {
-      closeAll(ps);
-    }
-  });
-
-  test(`[${transport}] linear layers with server-known weights: exact product, one input- and one output-sized message online`, async () => {
-    const ps = await make();
-    try {
-      const cases: [string, RingTensor, RingTensor, Bilinear][] = [
-        ['conv', randomRing('lx', [2, 4, 7, 7]), randomRing('lw', [6, 4, 3, 3]), convOp({ padding: 1 })],
-        ['conv-s2', randomRing('sx', [1, 3, 9, 9]), randomRing('sw', [5, 3, 3, 3]), convOp({ stride: 2 })],
-        ['fc', randomRing('fx', [3, 16]), randomRing('fw', [16, 10]), matmulOp],
-      ];
-      for (const [name, x, w, op] of cases) {
-        const layers = await all(ps, (p) => setupKnownWeights(p, `${name}-w`, op, w.shape, p.id === 1 ? w : undefined));
-        assert.equal(measuredCost(ps, `${name}-w`, 'setup'), knownWeightsSetupCost(w.size), `${name} setup`);
-        const xs = await shareBoth(ps, x, 0);
-        for (let rep = 0; rep < 2; rep++) {
-          const label = `${name}-${rep}`;
-          const ys = await labeled(ps, label, (p) => linearKnown(p, xs[p.id], layers[p.id]));
-          const want = linearKnownClear(x, w, op);
-          assert.ok(revealClear(ys[0].share!, ys[1].share!).equals(want), label);
-          assert.equal(measuredCost(ps, label), linearKnownCost(x.size, want.size), label);
-        }
-        // Preprocessed: G crosses ahead of the input; online only E does.
-        const pres = await all(ps, (p) => p.scope(`${name}-pre`, () => prepareLinearKnown(p, layers[p.id], x.shape), 'preprocess'));
-        assert.equal(measuredCost(ps, `${name}-pre`, 'preprocess'), prepareLinearKnownCost(linearKnownClear(x, w, op).size), `${name} preprocess`);
-        const ys = await labeled(ps, `${name}-prepared`, (p) => linearKnown(p, xs[p.id], layers[p.id], pres[p.id]));
-        assert.ok(revealClear(ys[0].share!, ys[1].share!).equals(linearKnownClear(x, w, op)), `${name} prepared`);
-        assert.equal(measuredCost(ps, `${name}-prepared`), linearKnownCost(x.size, 0, true), `${name} prepared`);
-        const misuse = await linearKnown(ps[0], xs[0], layers[0], new LinearPre('other', x.shape, null, null)).then(() => '', (e: Error) => e.message);
-        assert.match(misuse, /preprocessing for "other"/);
+      for (const rec of RECORDS) {
+        const r = await checkProtocol(rec, { parties: ps, trials: transport === 'tcp' ? 1 : 2 });
+        assert.ok(r.runs >= 3 * rec.examples.length, `${rec.name}: ${r.runs} runs`);
       }
     } finally {
       closeAll(ps);
@@ -118,20 +25,67 @@ for (const [transport, make] of TRANSPORTS) {
   });
 }
 
-test('a fixed-point layer (truncation + bias) is within one ulp of the float-free reference', async () => {
-  const ps = await TRANSPORTS[0]![1]();
+test('the checker fails a protocol whose twin or declared cost is wrong', async () => {
+  const wrongTwin = { ...beaver, clear: ([x, y]: readonly RingTensor[]) => x!.add(y!), examples: [beaver.examples[0]!] };
+  const e1 = await checkProtocol(wrongTwin).then(() => null, (e: Error) => e);
+  assert.match(e1!.message, /"beaver" case 0 .*trial 0 \(edge values\): element \d+ is .*, the twin says/);
+  const wrongCost = { ...reveal, cost: () => ({ bytes: { '1>0': 1 }, rounds: 1 }), examples: [reveal.examples[0]!] };
+  const e2 = await checkProtocol(wrongCost).then(() => null, (e: Error) => e);
+  assert.match(e2!.message, /the ledger recorded \{"bytes":\{"1>0":120\},"rounds":1\}, the record declares \{"bytes":\{"1>0":1\},"rounds":1\}/);
+});
+
+test('the dealer: the helper holds the sum of what P0 and P1 hold, in every kind; labels follow the scope', async () => {
+  const ps = (await TRANSPORTS[0]![1]()) as Trio;
   try {
-    const f = 12;
-    const x = smallRing('fx', [1, 3, 8, 8], 14), w = smallRing('fw', [4, 3, 3, 3], 12), b = smallRing('fb', [4], 12);
+    const got = await scoped(ps, 'deal', async (q) => {
+      const d = dealer(q);
+      const random = d.random([5]);
+      const words = d.randomIn(wordsGroup(13), 6);
+      const mask = d.mask([3], 0);
+      const secret = RingTensor.from([7, -1, 2 ** 40]);
+      const share = await d.share([3], () => secret);
+      const bits = Uint8Array.of(1, 0, 1, 1, 0);
+      const zp = await d.zpBits(5, () => bits);
+      const t = d.triple(elementwise.apply, [4], [4], [4]);
+      const c = await t.c;
+      const pair = d.truncPair([4], 12);
+      const rf = await pair.rf;
+      const common = d.commonRing([2]);
+      return { random, words, mask, share, zp, a: t.a, b: t.b, c, r: pair.r, rf, common, secret, bits };
+    });
+    const [g0, g1, g2] = got;
+    assert.ok(g0.random.add(g1.random).equals(g2.random), 'random: m0 + m1 = m');
+    const mask13 = 2 ** 13 - 1;
+    g2.words.forEach((w, i) => assert.is(((g0.words[i]! + g1.words[i]!) & mask13) >>> 0, w, 'words mod 2^13'));
+    assert.ok(g0.mask!.equals(g2.mask!) && g1.mask === null, 'a mask is known to its holder and the helper only');
+    assert.ok(g0.share!.add(g1.share!).equals(g0.secret) && g2.share === null, 'share: P0 + P1 = the helper\'s value');
+    const unpacked = ZP67.decode((g1.zp as { packed: Uint8Array }).packed, 5);
+    (g0.zp as Uint8Array).forEach((d, i) => assert.is((d + unpacked[i]!) % 67, g0.bits[i], 'Z_67 bit shares'));
+    assert.ok(g0.a.add(g1.a).mul(g0.b.add(g1.b)).equals(g0.c!.add(g1.c!)), 'triple: c = a * b');
+    assert.ok(g0.rf!.add(g1.rf!).equals(g2.r.shrLogical(12)), 'truncation pair: rf = r >>> f');
+    assert.ok(g0.common!.equals(g1.common!) && g2.common === null, 'common: P0 and P1 only');
+    // Another scope, the same calls: other randomness.
+    const again = await scoped(ps, 'deal2', (q) => dealer(q).random([5]));
+    assert.not.ok(again[2].equals(g2.random));
+    assert.equal(measuredCost(ps, 'deal'), { bytes: { '2>1': 3 * 8 + 5 + 4 * 8 + 4 * 8 }, rounds: 1 });
+  } finally {
+    closeAll(ps);
+  }
+});
+
+test('a fixed-point layer (linear, local truncation, bias) is within one ulp of floor(x W / 2^f) + b', async () => {
+  const ps = (await TRANSPORTS[0]![1]()) as Trio;
+  try {
+    const f = 12, data = new TestData('layer');
+    const x = data.inDomain([1, 3, 8, 8], [[-(2n ** 13n), 2n ** 13n]]), w = data.inDomain([4, 3, 3, 3], [[-4096n, 4096n]]), b = data.inDomain([4], [[-4096n, 4096n]]);
     const op = convOp({ padding: 1 });
     const layers = await all(ps, (p) => setupKnownWeights(p, 'layer', op, w.shape, p.id === 1 ? w : undefined, p.id === 1 ? b : undefined));
-    const xs = await shareBoth(ps, x);
-    const ys = await all(ps, (p) => knownLayer(p, xs[p.id], layers[p.id], f));
-    const got = revealClear(ys[0].share!, ys[1].share!);
+    const xs = shareValue(x, data);
+    const ys = await all(ps, async (p) => addChannelBias(p, truncate(p, await linearKnown(p, xs[p.id]!, layers[p.id]), f), layers[p.id].bias));
+    const got = openShares(ys);
     const exact = op.apply(x, w).shr(f);
-    const P = 64;
     for (let i = 0; i < got.size; i++) {
-      const d = got.data[i]! - exact.data[i]! - b.data[Math.floor(i / P) % 4]!;
+      const d = got.data[i]! - exact.data[i]! - b.data[Math.floor(i / 64) % 4]!;
       assert.ok(d === 0n || d === 1n, `element ${i} off by ${d}`);
     }
   } finally {
@@ -139,34 +93,50 @@ test('a fixed-point layer (truncation + bias) is within one ulp of the float-fre
   }
 });
 
-test('rerandomize changes the shares, not the value, for free', async () => {
-  const ps = await TRANSPORTS[0]![1]();
+test('preprocessing is single-use and bound to its layer and shape', async () => {
+  const ps = (await TRANSPORTS[0]![1]()) as Trio;
   try {
-    const x = randomRing('rr', [10]);
-    const xs = await shareBoth(ps, x);
-    const rs = await labeled(ps, 'rr', (p) => rerandomize(p, xs[p.id]));
-    assert.ok(revealClear(rs[0].share!, rs[1].share!).equals(x));
+    const data = new TestData('pre');
+    const x = data.ring([3, 8]), w = data.ring([8, 5]);
+    const layers = await all(ps, (p) => setupKnownWeights(p, 'fc', matmulOp, w.shape, p.id === 1 ? w : undefined));
+    const pres = await all(ps, (p) => p.scope('pre', (q) => prepareLinearKnown(q, layers[p.id], x.shape), 'preprocess'));
+    assert.equal(measuredCost(ps, 'pre', 'preprocess'), prepareLinearKnownCost(15));
+    const xs = shareValue(x, data);
+    const ys = await all(ps, (p) => linearKnown(p, xs[p.id]!, layers[p.id], pres[p.id]));
+    assert.ok(openShares(ys).equals(matmulOp.apply(x, w)));
+    const second = await linearKnown(ps[1], xs[1], layers[1], pres[1]).then(() => '', (e: Error) => e.message);
+    assert.match(second, /preprocessing for "fc" was already used: a second input masked with the same A would show the server the difference of the two/);
+    const other = await linearKnown(ps[0], xs[0], layers[0], new LinearPre('other', x.shape, null, null)).then(() => '', (e: Error) => e.message);
+    assert.match(other, /preprocessing for "other" \[3,8\] used for "fc" \[3,8\]/);
+  } finally {
+    closeAll(ps);
+  }
+});
+
+test('rerandomize changes the shares, not the value; protocols concurrent in one scope are refused', async () => {
+  const ps = (await TRANSPORTS[0]![1]()) as Trio;
+  try {
+    const xs = shareValue(new TestData('rr').ring([10]));
+    const rs = await all(ps, (p) => rerandomize(p, xs[p.id]!));
+    assert.ok(openShares(rs).equals(openShares(xs)));
     assert.not.ok(rs[0].share!.equals(xs[0].share!));
-    assert.equal(measuredCost(ps, 'rr'), { bytes: {}, rounds: 0 });
+    const refused = await Promise.all([beaver(ps[0], xs[0], xs[0], elementwise), beaver(ps[0], xs[0], xs[0], elementwise)]).then(() => '', (e: Error) => e.message);
+    assert.match(refused, /scope "mul" is already running in the root scope: protocols that run concurrently need sibling scopes with distinct labels/);
   } finally {
     closeAll(ps);
   }
 });
 
 test('shapes are checked where the shares meet', async () => {
-  const ps = await TRANSPORTS[0]![1]();
+  const ps = (await TRANSPORTS[0]![1]()) as Trio;
+  const p0: Party = ps[0];
   try {
-    const xs = await shareBoth(ps, randomRing('a', [2, 3]));
-    const ys = await shareBoth(ps, randomRing('b', [3, 3]));
-    try {
-      await beaver(ps[0], xs[0], ys[0], elementwise);
-      assert.unreachable();
-    } catch (e) {
-      assert.match((e as Error).message, /"y" expected shape \[2,3\], got \[3,3\]/);
-    }
-    assert.throws(() => shareInput(ps[0], 0, [2], undefined), /client owns the input but passed no value/);
-    assert.throws(() => shareInput(ps[0], 2 as 0, [2]), /"owner" must be the client \(0\) or the server \(1\)/);
-    void shapeSize;
+    const data = new TestData('shapes');
+    const [x] = shareValue(data.ring([2, 3]), data), [y] = shareValue(data.ring([3, 3]), data);
+    const e = await beaver(p0, x, y, elementwise).then(() => null, (err: Error) => err);
+    assert.match(e!.message, /"y" expected shape \[2,3\], got \[3,3\]/);
+    assert.throws(() => shareInput(p0, 0, [2], undefined), /client owns the input but passed no value/);
+    assert.throws(() => shareInput(p0, 2 as 0, [2]), /"owner" must be the client \(0\) or the server \(1\)/);
   } finally {
     closeAll(ps);
   }

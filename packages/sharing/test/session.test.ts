@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createCA, issueCert, LinkClosedError, LinkServer } from '@si/net';
 import { RingTensor } from '@si/ring';
 import { beaver, connectParty, elementwise, localParties, PrfStream, reveal, shareInput, type Party } from '../src/index.ts';
-import { all, closeAll, tcpParties } from './_parties.ts';
+import { all, closeAll, tcpParties } from '../src/testing.ts';
 
 test('PRF streams: both holders read the same bytes; labels and repeated draws are separated', async () => {
   const [p0, p1, p2] = await localParties();
@@ -34,11 +34,11 @@ test('two sessions with the same inputs produce different transcripts', async ()
   const transcript = async (): Promise<string> => {
     const ps = await localParties();
     const sent: string[] = [];
-    const link = ps[0].link(1);
+    const link = ps[0].link(1).link;
     const send = link.send.bind(link);
-    link.send = (tag, payload) => {
+    link.send = (tag, payload, scope) => {
       sent.push(`${tag}:${Buffer.from((payload as BigInt64Array).buffer).toString('hex')}`);
-      send(tag, payload);
+      send(tag, payload, scope);
     };
     const x = RingTensor.from([1, 2, 3, 4]);
     await all(ps, async (p) => {
@@ -85,7 +85,7 @@ test('killing the helper mid-protocol makes the client and the server fail fast,
     const loop = async (p: Party): Promise<Error> => {
       const x = shareInput(p, 0, [1000], p.id === 0 ? RingTensor.zeros([1000]) : undefined);
       try {
-        for (let i = 0; ; i++) await p.scope(`step${i}`, () => beaver(p, x, x, elementwise));
+        for (let i = 0; ; i++) await p.scope(`step${i}`, (q) => beaver(q, x, x, elementwise));
       } catch (e) {
         return e as Error;
       }

@@ -1,0 +1,222 @@
+/**
+ * Comparisons built on the sign test: ge, gt, select (where), and max / argmax over an axis.
+ *
+ * max and argmax reduce the n candidates along the axis as a tree: log2(n) levels, each one batched sign
+ * test on the differences a - b of all pairs of the level (3 rounds), with the selection riding along as
+ * the sign test's product: max(a, b) = b + (a - b) [a - b >= 0], and the index the same way, so a level
+ * costs no extra round. Ties keep the earlier candidate, so argmax returns the first maximum, as NumPy's.
+ *
+ * Truncated modes compare the differences on the mode's window: exact when every difference lies in
+ * exactDomain(mode) and is not in [-2^d, 0), where a candidate up to 2^d below the other may win (the
+ * result is then at most levels * 2^d below the maximum).
+ * @module
+ */
+import { RingTensor, shapeSize } from '@si/ring';
+import {
+  add, addPublic, concat, HELPER, protocol, Shared, slice, sub, sequential, type Cost, type Party, type SharedBit,
+  type Tolerance,
+} from '@si/sharing';
+import { mulBit, mulBitCost } from './bit.ts';
+import { compareCost, differenceDomain, drelu, dreluCost, FULL, isNonNegative, signTest, windowOf, windowsOf, type DreluMode } from './drelu.ts';
+
+async function selectRun(p: Party, b: SharedBit, x: Shared, y: Shared): Promise<Shared> {
+  return add(p, y, await mulBit(p, b, sub(p, x, y)));
+}
+
+/** select(b, x, y) = b ? x : y for a shared bit b and shared x, y: y + b (x - y), one bit product (24 bytes per element, one round). */
+export const select = protocol(selectRun, {
+  name: 'select',
+  inputs: (o: { shape: readonly number[] }) => [{ shape: o.shape, as: 'bit' }, { shape: o.shape }, { shape: o.shape }],
+  run: (p, [b, x, y]) => selectRun(p, b as SharedBit, x as Shared, y as Shared),
+  clear: ([b, x, y]) => RingTensor.from(Array.from(b!.data, (v, i) => (v ? x!.data[i]! : y!.data[i]!)), b!.shape),
+  cost: (o) => mulBitCost(shapeSize(o.shape)),
+  examples: [{ shape: [3, 11] }],
+});
+
+interface PairParams {
+  shape: readonly number[];
+  mode: DreluMode;
+}
+
+/** A bit that the rounding of the window may flip where x - y is in [lo, hi). */
+const roundingZone = (lo: (D: bigint) => bigint, hi: (D: bigint) => bigint): Tolerance<PairParams> => ({
+  describe: 'exact, except where the difference is within 2^d of the boundary (the window rounds it)',
+  check(got, want, [x, y], o) {
+    const D = 2n ** BigInt(windowOf(o.mode).d);
+    for (let i = 0; i < got.size; i++) {
+      if (got.data[i] === want.data[i]) continue;
+      const diff = x!.data[i]! - y!.data[i]!;
+      if (windowOf(o.mode).k === 64 || diff < lo(D) || diff >= hi(D)) return `element ${i}: ${got.data[i]} for x - y = ${diff}`;
+    }
+    return null;
+  },
+});
+
+const PAIR_EXAMPLES: PairParams[] = [{ shape: [40], mode: FULL }, { shape: [2, 30], mode: { mode: 'small-ring', dropLowBits: 4, keepBits: 16 } }];
+
+/** [x >= y] as a SharedBit: DReLU of x - y (one sign test). */
+export const ge = protocol((p: Party, x: Shared, y: Shared, mode: DreluMode = FULL) => drelu(p, sub(p, x, y), mode), {
+  name: 'ge',
+  inputs: (o: PairParams) => [{ shape: o.shape, domain: differenceDomain(o.mode) }, { shape: o.shape, domain: differenceDomain(o.mode) }],
+  run: (p, [x, y], o) => drelu(p, sub(p, x as Shared, y as Shared), o.mode),
+  clear: ([x, y]) => isNonNegative(x!.sub(y!)),
+  cost: (o) => dreluCost(shapeSize(o.shape), o.mode),
+  tolerance: roundingZone((D) => -D, () => 0n),
+  examples: PAIR_EXAMPLES,
+});
+
+/** [x > y] as a SharedBit: NOT [y - x >= 0] (one sign test). */
+export const gt = protocol(async (p: Party, x: Shared, y: Shared, mode: DreluMode = FULL) => (await drelu(p, sub(p, y, x), mode)).not(), {
+  name: 'gt',
+  inputs: (o: PairParams) => [{ shape: o.shape, domain: differenceDomain(o.mode) }, { shape: o.shape, domain: differenceDomain(o.mode) }],
+  run: async (p, [x, y], o) => (await drelu(p, sub(p, y as Shared, x as Shared), o.mode)).not(),
+  clear: ([x, y]) => RingTensor.from(Array.from(x!.data, (v, i) => (v > y!.data[i]! ? 1 : 0)), x!.shape),
+  cost: (o) => dreluCost(shapeSize(o.shape), o.mode),
+  tolerance: roundingZone(() => 1n, (D) => D + 1n),
+  examples: PAIR_EXAMPLES,
+});
+
+/** Moves `axis` last and views the result as [M, n]. */
+function columnsOf(x: Shared, axis: number): { cols: Shared[]; outShape: number[] } {
+  const nd = x.shape.length;
+  if (!(Number.isInteger(axis) && axis >= 0 && axis < nd)) throw new RangeError(`"axis" expected an integer in [0, ${nd - 1}], got ${axis}`);
+  const n = x.shape[axis]!;
+  if (n === 0) throw new RangeError(`axis ${axis} of [${x.shape.join(',')}] is empty`);
+  const outShape = x.shape.filter((_, i) => i !== axis);
+  const perm = [...outShape.keys()].map((i) => (i < axis ? i : i + 1)).concat(axis);
+  const M = shapeSize(outShape);
+  const flat = x.map((s) => s.transpose(perm).reshape([M, n]), [M, n]);
+  return { cols: [...Array(n).keys()].map((t) => slice(flat, 1, t, t + 1).reshape([M])), outShape };
+}
+
+/** Level sizes of the tree: pairs per level for n candidates. */
+function levels(n: number): number[] {
+  const out: number[] = [];
+  for (let c = n; c > 1; c = Math.ceil(c / 2)) out.push(Math.floor(c / 2));
+  return out;
+}
+
+/** The public index t as shares (P1 holds t, P0 zero). */
+function publicIndex(p: Party, t: number, M: number): Shared {
+  const zero = new Shared([M], p.id === HELPER ? null : RingTensor.zeros([M]));
+  return addPublic(p, zero, t);
+}
+
+async function reduceTree(p: Party, x: Shared, axis: number, mode: DreluMode, withIndex: boolean): Promise<{ value: Shared; index: Shared | null; shape: number[] }> {
+  const { cols, outShape } = columnsOf(x, axis);
+  const M = shapeSize(outShape);
+  let vals = cols;
+  let idx = withIndex ? cols.map((_, t) => publicIndex(p, t, M)) : null;
+  for (const [level, pairs] of levels(cols.length).entries()) {
+    const diff = concat([...Array(pairs).keys()].map((i) => sub(p, vals[2 * i]!, vals[2 * i + 1]!)), 0);
+    const parts = [diff];
+    if (idx) parts.push(concat([...Array(pairs).keys()].map((i) => sub(p, idx![2 * i]!, idx![2 * i + 1]!)), 0));
+    const times = parts.length;
+    const { product } = await p.scope(`level${level}`, (q) => signTest(q, windowsOf(q, diff, mode), [pairs * M], {
+      x: concat(parts, 0),
+      expand: {
+        bytes: (b) => repeat(b, times),
+        ring: (t) => RingTensor.concat(Array(times).fill(t.reshape([pairs * M])), 0),
+      },
+    }));
+    const take = (from: Shared[], part: number): Shared[] => {
+      const next = [...Array(pairs).keys()].map((i) => add(p, from[2 * i + 1]!, slice(product!, 0, (part * pairs + i) * M, (part * pairs + i + 1) * M)));
+      if (from.length % 2 === 1) next.push(from[from.length - 1]!);
+      return next;
+    };
+    vals = take(vals, 0);
+    if (idx) idx = take(idx, 1);
+  }
+  return { value: vals[0]!.reshape(outShape), index: idx && idx[0]!.reshape(outShape), shape: outShape };
+}
+
+function repeat(b: Uint8Array, times: number): Uint8Array {
+  const out = new Uint8Array(b.length * times);
+  for (let t = 0; t < times; t++) out.set(b, t * b.length);
+  return out;
+}
+
+/** Declared cost of max (withIndex false) or argmax over an axis of a tensor of shape `shape`. */
+export function treeCost(shape: readonly number[], axis: number, mode: DreluMode, withIndex: boolean): Cost {
+  const M = shapeSize(shape) / shape[axis]!;
+  const { k, zBytes } = windowOf(mode);
+  return sequential(...levels(shape[axis]!).map((pairs) => compareCost(pairs * M, k, zBytes, (withIndex ? 2 : 1) * pairs * M)));
+}
+
+interface TreeParams {
+  shape: readonly number[];
+  axis: number;
+  mode: DreluMode;
+}
+
+/** Within levels * 2^d of the maximum in truncated modes (see the module comment); exact in full mode. */
+function nearMax(pickValue: (got: bigint, row: bigint[]) => bigint): Tolerance<TreeParams> {
+  return {
+    describe: 'exact in full mode; in truncated modes at most levels * 2^d below the maximum (a difference in [-2^d, 0) may pick the smaller)',
+    check(got, want, [x], o) {
+      const { k, d } = windowOf(o.mode);
+      const cols = columnsOf(new Shared(x!.shape, x!), o.axis).cols.map((c) => c.share!.data);
+      const slack = BigInt(levels(o.shape[o.axis]!).length) * 2n ** BigInt(d);
+      for (let i = 0; i < got.size; i++) {
+        const row = cols.map((c) => c[i]!);
+        const best = row.reduce((a, b) => (b > a ? b : a));
+        const v = pickValue(got.data[i]!, row);
+        if (k === 64 ? got.data[i] !== want.data[i] : v > best || v < best - slack) return `element ${i}: ${got.data[i]} (value ${v}), maximum ${best}`;
+      }
+      return null;
+    },
+  };
+}
+
+const TREE_EXAMPLES: TreeParams[] = [
+  { shape: [2, 10], axis: 1, mode: FULL },
+  { shape: [3, 7], axis: 1, mode: { mode: 'small-ring', dropLowBits: 4, keepBits: 16 } },
+  { shape: [1, 5, 2, 3], axis: 1, mode: { mode: 'small-ring', dropLowBits: 4, keepBits: 16 } },
+  { shape: [4, 1], axis: 1, mode: FULL },
+  { shape: [1000], axis: 0, mode: { mode: 'small-ring', dropLowBits: 0, keepBits: 24 } },
+];
+
+function clearTree(x: RingTensor, axis: number, index: boolean): RingTensor {
+  const { cols, outShape } = columnsOf(new Shared(x.shape, x), axis);
+  const data = cols.map((c) => c.share!.data);
+  const out = new BigInt64Array(shapeSize(outShape));
+  for (let i = 0; i < out.length; i++) {
+    let best = 0;
+    for (let t = 1; t < data.length; t++) if (data[t]![i]! > data[best]![i]!) best = t;
+    out[i] = index ? BigInt(best) : data[best]![i]!;
+  }
+  return new RingTensor(out, outShape);
+}
+
+/**
+ * The maximum over `axis` (removed from the shape), in a scope 'max': log2(n) levels of one batched sign
+ * test each.
+ */
+export const max = protocol(async (p: Party, x: Shared, axis: number, mode: DreluMode = FULL): Promise<Shared> =>
+  p.scope('max', async (q) => (await reduceTree(q, x, axis, mode, false)).value), {
+  name: 'max',
+  inputs: (o: TreeParams) => [{ shape: o.shape, domain: differenceDomain(o.mode) }],
+  run: (p, [x], o) => p.scope('max', async (q) => (await reduceTree(q, x as Shared, o.axis, o.mode, false)).value),
+  clear: ([x], o) => clearTree(x!, o.axis, false),
+  cost: (o) => treeCost(o.shape, o.axis, o.mode, false),
+  tolerance: nearMax((v) => v),
+  examples: TREE_EXAMPLES,
+});
+
+/**
+ * The index of the (first) maximum over `axis`, and the maximum, both shared (the axis removed), in a
+ * scope 'argmax'. Open the index to whoever may learn it; the values stay shared.
+ */
+export const argmax = protocol(async (p: Party, x: Shared, axis: number, mode: DreluMode = FULL): Promise<{ index: Shared; value: Shared }> =>
+  p.scope('argmax', async (q) => {
+    const r = await reduceTree(q, x, axis, mode, true);
+    return { index: r.index!, value: r.value };
+  }), {
+  name: 'argmax',
+  inputs: (o: TreeParams) => [{ shape: o.shape, domain: differenceDomain(o.mode) }],
+  run: (p, [x], o) => p.scope('argmax', async (q) => (await reduceTree(q, x as Shared, o.axis, o.mode, true)).index!),
+  clear: ([x], o) => clearTree(x!, o.axis, true),
+  cost: (o) => treeCost(o.shape, o.axis, o.mode, true),
+  tolerance: nearMax((v, row) => row[Number(v)] ?? 2n ** 63n - 1n),
+  examples: TREE_EXAMPLES,
+});

@@ -1,0 +1,25 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ProtocolSpec } from '@si/sharing';
+import { checkProtocol, closeAll, TRANSPORTS } from '@si/sharing/testing';
+import { argmax, computeMsb, drelu, dreluSecureNN, ge, gt, max, maxpool, msb, mulBit, privateCompare, relu, select, shareConvert } from '../src/index.ts';
+
+// Every protocol @si/relu-protocols exports, through the generic checker (README: "Protocols").
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const RECORDS: ProtocolSpec<any>[] = [privateCompare, drelu, msb, relu, mulBit, select, ge, gt, max, argmax, maxpool, shareConvert, computeMsb, dreluSecureNN];
+
+for (const [transport, make] of TRANSPORTS) {
+  test(`[${transport}] every protocol equals its twin on edge and random inputs, alone and two at once; ledger == declared`, async () => {
+    const ps = await make();
+    try {
+      for (const rec of RECORDS) {
+        const r = await checkProtocol(rec, { parties: ps, trials: transport === 'tcp' ? 1 : 2, ...(transport === 'tcp' ? { params: rec.examples.slice(0, 2) } : {}) });
+        assert.ok(r.runs >= 3, `${rec.name}: ${r.runs} runs`);
+      }
+    } finally {
+      closeAll(ps);
+    }
+  });
+}
+
+test.run();

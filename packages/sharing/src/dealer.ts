@@ -1,0 +1,243 @@
+/**
+ * The dealer: all correlated randomness of the protocols, named by kind, with the helper's half and the
+ * P0/P1 half of each kind defined together (after CrypTen's tuple provider and MP-SPDZ's preprocessing).
+ *
+ * Every method is called by **all three parties at the same point of the protocol**; each party does its
+ * part (the helper's call of a kind it takes no part in is a no-op that keeps the count). PRF labels are
+ * derived here from the calling scope and a per-scope draw counter, so a protocol never names or matches
+ * a label by hand: calls in the same order give every party the same labels.
+ *
+ * What the helper sends, it sends to P1: P0's half always comes from the stream it shares with the
+ * helper, which costs no message (CrypTen's trusted third party does the same with rank 0).
+ *
+ * Kinds:
+ *   mask(shape, holder)       a uniform tensor known to the helper and one of P0, P1 (no message)
+ *   random(shape)             m = m0 + m1 uniform, P_j holds m_j, the helper m (no message)
+ *   share(shape, value)       shares of a value only the helper knows (a product of factors it knows,
+ *                             a bit it learned): P0's from its stream, P1's sent (8 bytes per element)
+ *   triple(op, xShape, yShape) a Beaver triple (A, B, op(A, B)) in shares (8 bytes per output element)
+ *   truncPair(shape, f)       shares of a uniform r and of r >>> f (8 bytes per element)
+ *   zpBits(n, bits)           Z_67 shares of n bits the helper knows (7 bits per digit)
+ *   common*(…)                randomness P0 and P1 share and the helper does not know (no message)
+ * and randomIn / shareIn for any group (a ShareGroup: Z_2^k words, the odd ring of ShareConvert, …).
+ * @module
+ */
+import { addK, packedZpBytes, packZp7, RingTensor, sampleZp, shapeSize, subK, subZp, unpackZp7 } from '@si/ring';
+import type { Scope } from '@si/net';
+import type { Cost } from './cost.ts';
+import type { Party } from './party.ts';
+import type { Keystream } from './prf.ts';
+import { CLIENT, HELPER, SERVER, type PartyId } from './roles.ts';
+
+/** An additive group to deal shares in: uniform draws from a keystream, addition, subtraction, wire format. */
+export interface ShareGroup<T> {
+  readonly name: string;
+  /** n uniform elements read from the keystream (every reader of a stream reads the same). */
+  draw(ks: Keystream, n: number): T;
+  add(a: T, b: T): T;
+  sub(a: T, b: T): T;
+  /** Bytes of n elements on the wire. */
+  bytes(n: number): number;
+  encode(t: T): Uint8Array | ArrayBufferView;
+  /** @throws {RangeError} on a malformed message */
+  decode(b: Uint8Array, n: number): T;
+}
+
+/** Z_2^64 as BigInt64Array (RingTensor data). */
+export const RING64: ShareGroup<BigInt64Array> = {
+  name: 'ring',
+  draw: (ks, n) => RingTensor.random([n], (b) => void ks.fill(b)).data,
+  add: (a, b) => new RingTensor(a, [a.length]).add(new RingTensor(b, [b.length])).data,
+  sub: (a, b) => new RingTensor(a, [a.length]).sub(new RingTensor(b, [b.length])).data,
+  bytes: (n) => 8 * n,
+  encode: (t) => t,
+  decode: (b, n) => new BigInt64Array(b.buffer, b.byteOffset, n),
+};
+
+/** Z_67 digits (one per byte), 7 bits each on the wire: the bit shares PrivateCompare takes. */
+export const ZP67: ShareGroup<Uint8Array> = {
+  name: 'zp',
+  draw: (ks, n) => sampleZp((b) => void ks.fill(b), n),
+  add: (a, b) => subZp(a, subZp(new Uint8Array(b.length), b)),
+  sub: (a, b) => subZp(a, b),
+  bytes: (n) => packedZpBytes(n),
+  encode: (t) => packZp7(t),
+  decode: (b, n) => unpackZp7(b, n),
+};
+
+/** n-element words of Z_2^k, k <= 32, as Uint32Array; k bytes rounded up per element on the wire. */
+export function wordsGroup(k: number): ShareGroup<Uint32Array> {
+  if (!(Number.isInteger(k) && k >= 1 && k <= 32)) throw new RangeError(`"k" expected an integer in [1, 32], got ${k}`);
+  const mask = k === 32 ? 0xffffffff : 2 ** k - 1;
+  const per = Math.ceil(k / 8);
+  return {
+    name: `z2^${k}`,
+    draw(ks, n) {
+      const out = new Uint32Array(ks.bytes(4 * n).buffer);
+      if (k < 32) for (let i = 0; i < n; i++) out[i] = (out[i]! & mask) >>> 0;
+      return out;
+    },
+    add: (a, b) => addK(a, b, k),
+    sub: (a, b) => subK(a, b, k),
+    bytes: (n) => n * per,
+    encode(t) {
+      const out = new Uint8Array(t.length * per);
+      for (let i = 0; i < t.length; i++) for (let j = 0; j < per; j++) out[i * per + j] = (t[i]! >>> (8 * j)) & 0xff;
+      return out;
+    },
+    decode(b, n) {
+      const out = new Uint32Array(n);
+      for (let i = 0; i < n; i++) {
+        let v = 0;
+        for (let j = per - 1; j >= 0; j--) v = v * 256 + b[i * per + j]!;
+        if (v > mask) throw new RangeError(`element ${i} of a Z_2^${k} message is ${v}, over 2^${k} - 1`);
+        out[i] = v >>> 0;
+      }
+      return out;
+    },
+  };
+}
+
+const counters = new WeakMap<Scope, { n: number }>();
+
+/** The dealer of a party's current scope. Call every method at all three parties, in the same order. */
+export class Dealer {
+  constructor(readonly p: Party) {}
+
+  /** Label of the next draw: scope, draw number, kind. */
+  private next(kind: string): string {
+    const scope = this.p.at.origin;
+    let c = counters.get(scope);
+    if (!c) counters.set(scope, (c = { n: 0 }));
+    return `d${c.n++}.${kind}`;
+  }
+
+  private stream(peer: PartyId, label: string): Keystream {
+    return this.p.prf(peer).draw(this.p.label(label));
+  }
+
+  /**
+   * Uniform elements of `group` known to the helper and `holder` (P0 or P1); null at the third party.
+   * No message.
+   */
+  maskIn<T>(group: ShareGroup<T>, n: number, holder: typeof CLIENT | typeof SERVER): T | null {
+    const label = this.next(`mask${holder}`);
+    const id = this.p.id;
+    if (id === HELPER) return group.draw(this.stream(holder, label), n);
+    return id === holder ? group.draw(this.stream(HELPER, label), n) : null;
+  }
+
+  /** A uniform ring tensor known to the helper and `holder`; null at the third party. No message. */
+  mask(shape: readonly number[], holder: typeof CLIENT | typeof SERVER): RingTensor | null {
+    const m = this.maskIn(RING64, shapeSize(shape), holder);
+    return m && new RingTensor(m, shape);
+  }
+
+  /**
+   * A uniform m = m0 + m1 in `group`: P_j gets m_j (from its stream with the helper), the helper gets m.
+   * No message.
+   */
+  randomIn<T>(group: ShareGroup<T>, n: number): T {
+    const label = this.next(`rand.${group.name}`);
+    if (this.p.id !== HELPER) return group.draw(this.stream(HELPER, label), n);
+    return group.add(group.draw(this.stream(CLIENT, label), n), group.draw(this.stream(SERVER, label), n));
+  }
+
+  /** A uniform ring tensor m = m0 + m1: P_j gets m_j, the helper m. No message. */
+  random(shape: readonly number[]): RingTensor {
+    return new RingTensor(this.randomIn(RING64, shapeSize(shape)), shape);
+  }
+
+  /**
+   * Shares in `group` of n elements only the helper knows: `value` is called at the helper only. P0's
+   * share is drawn from its stream with the helper, P1's (value - P0's) is sent: group.bytes(n) bytes.
+   * @returns this party's share; null at the helper
+   */
+  async shareIn<T>(group: ShareGroup<T>, n: number, value?: () => T | Promise<T>): Promise<T | null> {
+    const label = this.next(`share.${group.name}`);
+    const id = this.p.id;
+    if (id === CLIENT) return group.draw(this.stream(HELPER, label), n);
+    if (id === SERVER) return group.decode(await this.p.link(HELPER).recv(label, group.bytes(n)), n);
+    if (value === undefined) throw new Error(`the helper must give the value it deals (${this.p.label(label)})`);
+    const s0 = group.draw(this.stream(CLIENT, label), n);
+    this.p.link(SERVER).send(label, group.encode(group.sub(await value(), s0)));
+    return null;
+  }
+
+  /** Ring shares of a tensor only the helper knows (`value` is called at the helper only); 8 bytes per element to P1. */
+  async share(shape: readonly number[], value?: () => RingTensor | Promise<RingTensor>): Promise<RingTensor | null> {
+    const s = await this.shareIn(RING64, shapeSize(shape), value && (async () => (await value()).data));
+    return s && new RingTensor(s, shape);
+  }
+
+  /**
+   * A Beaver triple for a bilinear op: shares of uniform A (xShape), B (yShape) and of C = op(A, B)
+   * (the helper gets the values). 8 bytes per element of C, to P1. C is a promise: await it only when it
+   * is needed, so that what the protocol sends first does not wait for the helper (a round saved).
+   */
+  triple(apply: (a: RingTensor, b: RingTensor) => RingTensor, xShape: readonly number[], yShape: readonly number[], zShape: readonly number[]): { a: RingTensor; b: RingTensor; c: Promise<RingTensor | null> } {
+    const a = this.random(xShape), b = this.random(yShape);
+    return { a, b, c: this.share(zShape, () => apply(a, b)) };
+  }
+
+  /**
+   * A truncation pair: shares of a uniform r and of r >>> f (logical shift: r read as an unsigned
+   * integer); the helper gets r. 8 bytes per element to P1 (await rf when it is needed).
+   */
+  truncPair(shape: readonly number[], f: number): { r: RingTensor; rf: Promise<RingTensor | null> } {
+    const r = this.random(shape);
+    return { r, rf: this.share(shape, () => r.shrLogical(f)) };
+  }
+
+  /**
+   * Z_67 shares of n bits the helper knows (`bits`: 0/1 bytes, called at the helper only).
+   * @returns P0: its digits; P1: the digits it received (7-bit packed, unpacked lazily by the caller);
+   *   the helper: null. P1 receives packedZpBytes(n) bytes.
+   */
+  async zpBits(n: number, bits?: () => Uint8Array | Promise<Uint8Array>): Promise<Uint8Array | { packed: Uint8Array } | null> {
+    const label = this.next('zpbits');
+    const id = this.p.id;
+    if (id === CLIENT) return ZP67.draw(this.stream(HELPER, label), n);
+    if (id === SERVER) return { packed: await this.p.link(HELPER).recv(label, packedZpBytes(n)) };
+    if (bits === undefined) throw new Error(`the helper must give the bits it deals (${this.p.label(label)})`);
+    const d0 = ZP67.draw(this.stream(CLIENT, label), n);
+    this.p.link(SERVER).send(label, packZp7(subZp(await bits(), d0)));
+    return null;
+  }
+
+  /** A keystream P0 and P1 share (for samplers); null at the helper. No message. */
+  commonStream(): Keystream | null {
+    const label = this.next('common');
+    const id = this.p.id;
+    return id === HELPER ? null : this.p.prf(id === CLIENT ? SERVER : CLIENT).draw(this.p.label(label));
+  }
+
+  /** A uniform ring tensor P0 and P1 share; null at the helper. No message. */
+  commonRing(shape: readonly number[]): RingTensor | null {
+    const ks = this.commonStream();
+    return ks && new RingTensor(RING64.draw(ks, shapeSize(shape)), shape);
+  }
+
+  /** n uniform bits (0/1 bytes) P0 and P1 share; null at the helper. No message. */
+  commonBits(n: number): Uint8Array | null {
+    const ks = this.commonStream();
+    if (!ks) return null;
+    const raw = ks.bytes(Math.ceil(n / 8));
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = (raw[i >> 3]! >> (i & 7)) & 1;
+    return out;
+  }
+}
+
+/** The dealer of p's scope. */
+export const dealer = (p: Party): Dealer => new Dealer(p);
+
+/** Declared cost of the dealer's messages (all to P1), per kind. */
+export const dealCost = {
+  /** share / triple / truncPair on n ring elements. */
+  ring: (n: number): Cost => ({ bytes: n ? { '2>1': 8 * n } : {}, rounds: n ? 1 : 0 }),
+  /** zpBits on n bits. */
+  zpBits: (n: number): Cost => ({ bytes: n ? { '2>1': packedZpBytes(n) } : {}, rounds: n ? 1 : 0 }),
+  /** shareIn on n elements of a group. */
+  group: <T>(g: ShareGroup<T>, n: number): Cost => ({ bytes: n ? { '2>1': g.bytes(n) } : {}, rounds: n ? 1 : 0 }),
+};
