@@ -1,6 +1,6 @@
 /**
  * @si/patch-relu: patch specs, candidate patch sizes and their cost, and the patch ReLU in float32,
- * in fixed point, and secure.
+ * in fixed point, and secure (a checked protocol record, as is the patch Clip(0, t) built on it).
  * @module
  */
 export {
@@ -8,5 +8,5 @@ export {
   type PatchSize, type PatchSpec, type ReluLayerInfo, type PatchKind,
 } from './spec.ts';
 export { sideSizes, candidatePatchSizes, patchCost, mergeEqualCost, type Option } from './candidates.ts';
-export { patchReluF32, patchReluBackwardF32, patchReluFixed, applyMask } from './plain.ts';
-export { patchRelu, patchReluClear, patchReluCost, patchReluDrelus, widened, layerMode } from './secure.ts';
+export { patchReluF32, patchReluBackwardF32, patchReluFixed } from './plain.ts';
+export { patchRelu, patchReluCost, patchReluDrelus, patchClip, patchClipCost, widened, layerMode } from './secure.ts';

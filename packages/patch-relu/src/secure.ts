@@ -14,9 +14,10 @@
  * Cost: the comparison on every patch plus 24 bytes per active pixel (see patchReluCost).
  * @module
  */
-import { patchCount, patchExpand, patchSum, RingTensor } from '@si/ring';
-import { HELPER, Shared, type Cost, type Party } from '@si/sharing';
-import { compareCost, compareWindows, dreluClear, windowOf, windowsOf, type DreluMode } from '@si/relu-protocols';
+import { patchCount, patchExpand, patchSum, RingTensor, shapeSize } from '@si/ring';
+import { HELPER, protocol, RING, Shared, sequential, sub, type Cost, type Domain, type Party } from '@si/sharing';
+import { clip, clipCost, compareCost, exactDomain, relu, reluCost, signTest, windowOf, windowsOf, type DreluMode } from '@si/relu-protocols';
+import { patchReluFixed } from './plain.ts';
 import { kindOf, type PatchSize } from './spec.ts';
 
 interface Group {
@@ -146,72 +147,40 @@ function concatWindows(parts: (Uint32Array | BigInt64Array)[], full: boolean, n:
   return out;
 }
 
-/**
- * Patch ReLU of shared x [N, C, H, W] with one patch size per channel.
- * @throws {RangeError} on shape/spec mismatch; {LinkClosedError} when a peer fails
- */
-export async function patchRelu(p: Party, x: Shared, sizes: readonly PatchSize[], mode: DreluMode): Promise<Shared> {
+async function patchReluRun(p: Party, x: Shared, sizes: readonly PatchSize[], mode: DreluMode): Promise<Shared> {
   const P = plan(x.shape, sizes);
-  const helper = p.id === HELPER;
-  const out = helper ? null : new BigInt64Array(x.size);
-  if (!helper) scatter(out!, x.shape, gather(x.share!, P.identity).data, P.identity);
-  if (P.groups.length === 0) return new Shared(x.shape, out === null ? null : new RingTensor(out, x.shape));
-  const { k, zBytes } = windowOf(layerMode(mode, P.groups));
-  const parts: (Uint32Array | BigInt64Array)[] = [];
-  const active: RingTensor[] = [];
-  if (!helper) {
-    for (const g of P.groups) {
-      const xg = gather(x.share!, g.channels);
-      active.push(xg);
-      const sums = patchSum(xg, g.ph, g.pw);
-      parts.push(windowsOf(p, new Shared(sums.shape, sums), widened(mode, g.ph, g.pw, P.groups)).t!);
+  return p.scope('patch-relu', async (q) => {
+    const helper = q.id === HELPER;
+    const out = helper ? null : new BigInt64Array(x.size);
+    if (!helper) scatter(out!, x.shape, gather(x.share!, P.identity).data, P.identity);
+    if (P.groups.length === 0) return new Shared(x.shape, out === null ? null : new RingTensor(out, x.shape));
+    const { k, zBytes } = windowOf(layerMode(mode, P.groups));
+    const parts: (Uint32Array | BigInt64Array)[] = [];
+    const active: RingTensor[] = [];
+    if (!helper) {
+      for (const g of P.groups) {
+        const xg = gather(x.share!, g.channels);
+        active.push(xg);
+        const sums = patchSum(xg, g.ph, g.pw);
+        parts.push(windowsOf(q, new Shared(sums.shape, sums), widened(mode, g.ph, g.pw, P.groups)).t!);
+      }
     }
-  }
-  const windows = { n: P.patches, k, zBytes, t: helper ? null : concatWindows(parts, k === 64, P.patches) };
-  const xActive = new Shared([P.pixels], helper ? null : concatFlat(active, P.pixels));
-  const r = await compareWindows(p, windows, [P.patches], {
-    x: xActive,
-    expand: { bytes: (b) => expandBytes(P, b), ring: (t) => expandRing(P, t) },
+    const windows = { n: P.patches, k, zBytes, t: helper ? null : concatWindows(parts, k === 64, P.patches) };
+    const xActive = new Shared([P.pixels], helper ? null : RingTensor.concat(active.map((t) => t.reshape([-1])), 0));
+    const r = await signTest(q, windows, [P.patches], {
+      x: xActive,
+      expand: { bytes: (b) => expandBytes(P, b), ring: (t) => expandRing(P, t) },
+    });
+    if (helper) return new Shared(x.shape, null);
+    let at = 0;
+    const y = r.product!.share!.data;
+    for (const g of P.groups) {
+      const len = P.N * g.channels.length * P.H * P.W;
+      scatter(out!, x.shape, y.subarray(at, at + len), g.channels);
+      at += len;
+    }
+    return new Shared(x.shape, new RingTensor(out!, x.shape));
   });
-  if (helper) return new Shared(x.shape, null);
-  let at = 0;
-  const y = r.product!.share!.data;
-  for (const g of P.groups) {
-    const len = P.N * g.channels.length * P.H * P.W;
-    scatter(out!, x.shape, y.subarray(at, at + len), g.channels);
-    at += len;
-  }
-  return new Shared(x.shape, new RingTensor(out!, x.shape));
-}
-
-function concatFlat(ts: RingTensor[], n: number): RingTensor {
-  const out = new BigInt64Array(n);
-  let o = 0;
-  for (const t of ts) {
-    out.set(t.data, o);
-    o += t.size;
-  }
-  return new RingTensor(out, [n]);
-}
-
-/**
- * Twin, exact on given shares: the windows each party computes locally from its share's patch sums,
- * added, and their DReLU broadcast to the pixels.
- */
-export function patchReluClear(x0: RingTensor, x1: RingTensor, sizes: readonly PatchSize[], mode: DreluMode): RingTensor {
-  const P = plan(x0.shape, sizes);
-  const x = x0.add(x1);
-  const out = new BigInt64Array(x.size);
-  scatter(out, x.shape, gather(x, P.identity).data, P.identity);
-  for (const g of P.groups) {
-    const s0 = patchSum(gather(x0, g.channels), g.ph, g.pw), s1 = patchSum(gather(x1, g.channels), g.ph, g.pw);
-    const bits = dreluClear(s0.reshape([-1]), s1.reshape([-1]), widened(mode, g.ph, g.pw, P.groups));
-    const xg = gather(x, g.channels);
-    const PH = patchCount(P.H, g.ph), PW = patchCount(P.W, g.pw);
-    const mask = patchExpand(RingTensor.from(bits, [P.N * g.channels.length, PH, PW]), g.ph, g.pw, P.H, P.W);
-    scatter(out, x.shape, xg.mul(mask.reshape(xg.shape)).data, g.channels);
-  }
-  return new RingTensor(out, x.shape);
 }
 
 /** Declared cost of one layer: the comparison on all patches plus 24 bytes per active pixel; 3 rounds. */
@@ -226,3 +195,112 @@ export function patchReluDrelus(shape: readonly number[], sizes: readonly PatchS
   return plan(shape, sizes).patches;
 }
 
+interface PatchParams {
+  shape: readonly number[];
+  sizes: readonly PatchSize[];
+  mode: DreluMode;
+}
+
+/**
+ * Inputs on which the layer's signs are exact: a layer of plain ReLUs has the mode's window (exactDomain);
+ * a layer with patches compares from bit 0 on min(32, d + k + e) bits, exact for values within the mode's
+ * range while d + k + e <= 32 (always at small16 for patches up to 4096 pixels). Full mode: the sign of
+ * the sum mod 2^64, exact for any input.
+ */
+function patchDomain(o: PatchParams): Domain {
+  if (o.mode.mode === 'full') return RING;
+  const P = plan(o.shape, o.sizes);
+  if (layerMode(o.mode, P.groups) === o.mode) return exactDomain(o.mode);
+  const h = 2n ** BigInt(o.mode.dropLowBits + o.mode.keepBits - 1);
+  return [[-h, h - 1n]];
+}
+
+const SMALL16: DreluMode = { mode: 'small-ring', dropLowBits: 4, keepBits: 16 };
+const mixed: PatchSize[] = [[1, 1], [0, 1], [1, 0], [9, 2], [2, 3], [4, 4], [1, 1]];
+const PATCH_EXAMPLES: PatchParams[] = [
+  { shape: [1, 7, 7, 7], sizes: mixed, mode: { mode: 'full' } },
+  { shape: [3, 7, 5, 9], sizes: mixed, mode: SMALL16 },
+  { shape: [2, 7, 14, 14], sizes: mixed, mode: { mode: 'paper', dropLowBits: 4, keepBits: 16 } },
+  { shape: [1, 3, 1, 1], sizes: [[2, 2], [1, 1], [0, 1]], mode: SMALL16 },
+  { shape: [2, 4, 6, 6], sizes: [[1, 1], [1, 1], [1, 1], [1, 1]], mode: SMALL16 },
+  { shape: [1, 3, 4, 4], sizes: [[0, 1], [0, 1], [0, 1]], mode: SMALL16 },
+  { shape: [1, 2, 64, 64], sizes: [[64, 64], [16, 16]], mode: SMALL16 },
+];
+
+/**
+ * Patch ReLU of shared x [N, C, H, W] with one patch size per channel, in a scope 'patch-relu'. Equal to
+ * patchReluFixed (the exact sign of every patch sum) on patchDomain's inputs.
+ * @throws {RangeError} on shape/spec mismatch; {LinkClosedError} when a peer fails
+ */
+export const patchRelu = protocol(patchReluRun, {
+  name: 'patch-relu',
+  inputs: (o: PatchParams) => [{ shape: o.shape, domain: patchDomain(o) }],
+  run: (p, [x], o) => patchReluRun(p, x as Shared, o.sizes, o.mode),
+  clear: ([x], o) => patchReluFixed(x!, o.sizes),
+  cost: (o) => patchReluCost(o.shape, o.sizes, o.mode),
+  examples: PATCH_EXAMPLES,
+});
+
+async function patchClipRun(p: Party, x: Shared, sizes: readonly PatchSize[], hi: bigint, mode: DreluMode): Promise<Shared> {
+  // Plain ReLUs everywhere: min(max(x, 0), hi) from two concurrent comparisons (clip in @si/relu-protocols).
+  if (sizes.every((s) => kindOf(s) === 'relu')) return clip(p, x, hi, mode);
+  return p.scope('patch-clip', async (q) => {
+    // min(y, hi) = y - relu(y - hi) after the patch ReLU y, pixel by pixel (a zero channel stays 0).
+    const y = await patchReluRun(q, x, sizes, mode);
+    const over = await relu(q, sub(q, y, constant(q, y.shape, hi)), mode);
+    return sub(q, y, over);
+  });
+}
+
+/** A public constant as shares (P1 holds it, P0 zero). */
+function constant(p: Party, shape: readonly number[], c: bigint): Shared {
+  if (p.id === HELPER) return new Shared(shape, null);
+  const t = RingTensor.zeros(shape);
+  return new Shared(shape, p.id === 1 ? t.addScalar(c) : t);
+}
+
+/** Declared cost of patchClip: one comparison round trip of two ReLUs at once, or the patch ReLU then a per-pixel ReLU. */
+export function patchClipCost(shape: readonly number[], sizes: readonly PatchSize[], mode: DreluMode): Cost {
+  if (sizes.every((s) => kindOf(s) === 'relu')) return clipCost(shapeSize(shape), mode);
+  return sequential(patchReluCost(shape, sizes, mode), reluCost(shapeSize(shape), mode));
+}
+
+interface ClipParams extends PatchParams {
+  hi: bigint;
+}
+
+/**
+ * Clip(x, 0, hi) with the lower bound as a patch ReLU: y = patchRelu(x), then min(y, hi) per pixel
+ * (identity channels are clipped above only; zero channels stay 0), in a scope 'patch-clip'. ReLU6 is
+ * hi = 6 at the fixed-point scale. A layer of plain ReLUs takes clip's two concurrent comparisons.
+ */
+export const patchClip = protocol(patchClipRun, {
+  name: 'patch-clip',
+  inputs: (o: ClipParams) => [{ shape: o.shape, domain: clipDomain(o) }],
+  run: (p, [x], o) => patchClipRun(p, x as Shared, o.sizes, o.hi, o.mode),
+  clear: ([x], o) => {
+    const y = patchReluFixed(x!, o.sizes);
+    return RingTensor.from(Array.from(y.data, (v) => (v > o.hi ? o.hi : v)), y.shape);
+  },
+  cost: (o) => patchClipCost(o.shape, o.sizes, o.mode),
+  examples: [
+    { shape: [2, 7, 5, 9], sizes: mixed, hi: 6n * 4096n, mode: SMALL16 },
+    { shape: [1, 7, 4, 4], sizes: mixed, hi: 6n * 4096n, mode: { mode: 'full' } },
+    { shape: [2, 3, 4, 4], sizes: [[1, 1], [1, 1], [1, 1]], hi: 6n * 4096n, mode: SMALL16 },
+  ],
+});
+
+/** patchDomain without the values near hi where the upper clip's window rounds (within 2^d below hi). */
+function clipDomain(o: ClipParams): Domain {
+  const base = patchDomain(o);
+  if (o.mode.mode === 'full') return [[-(2n ** 62n), 2n ** 62n]];
+  const D = 2n ** BigInt(o.mode.dropLowBits);
+  const out: [bigint, bigint][] = [];
+  for (const [lo, hi] of base) {
+    // Keep x - hi inside the window below (x >= hi - 2^(d+k-1)) and out of [hi - 2^d, hi).
+    const low = lo > o.hi - 2n ** BigInt(o.mode.dropLowBits + o.mode.keepBits - 1) ? lo : o.hi - 2n ** BigInt(o.mode.dropLowBits + o.mode.keepBits - 1);
+    if (low <= o.hi - D - 1n && hi >= low) out.push([low, hi < o.hi - D - 1n ? hi : o.hi - D - 1n]);
+    if (hi >= o.hi) out.push([lo > o.hi ? lo : o.hi, hi]);
+  }
+  return out;
+}

@@ -2,12 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import seedrandom from 'seedrandom';
 import { RingTensor, encodeFixed } from '@si/ring';
-import { measuredCost, revealClear } from '@si/sharing';
+import { measuredCost } from '@si/sharing';
+import { checkProtocol, closeAll, openShares, scoped, shareValue, TRANSPORTS, type AnyProtocol, type Trio } from '@si/sharing/testing';
 import type { DreluMode } from '@si/relu-protocols';
-import {
-  applyMask, patchRelu, patchReluBackwardF32, patchReluClear, patchReluCost, patchReluDrelus, patchReluF32, patchReluFixed, type PatchSize,
-} from '../src/index.ts';
-import { closeAll, labeled, share, TRANSPORTS } from './_parties.ts';
+import { patchClip, patchRelu, patchReluBackwardF32, patchReluCost, patchReluDrelus, patchReluF32, patchReluFixed, type PatchSize } from '../src/index.ts';
 
 function randomSizes(seed: string, C: number, H: number, W: number): PatchSize[] {
   const r = seedrandom(seed);
@@ -34,36 +32,33 @@ const MODES: [string, DreluMode][] = [
 ];
 
 for (const [transport, make] of TRANSPORTS) {
-  test(`[${transport}] secure patch ReLU equals its twin for mixed specs, odd maps, oversize patches, batches 1 and 3`, async () => {
+  test(`[${transport}] the secure patch ReLU and patch Clip equal their twins (mixed specs, odd maps, oversize and full-map patches, all-identity, batches 1-3); ledger == declared`, async () => {
     const ps = await make();
     try {
-      for (const [H, W] of [[7, 7], [14, 14], [1, 1], [5, 9]] as const) {
-        for (const N of [1, 3]) {
-          for (const [name, mode] of transport === 'tcp' ? MODES.slice(0, 2) : MODES) {
-            const C = 7;
-            const sizes = randomSizes(`${H}${W}${N}${name}`, C, H, W);
-            const x = activations(`x${H}${W}${N}`, [N, C, H, W]);
-            const xs = await share(ps, x);
-            const label = `pr-${H}x${W}-${N}-${name}`;
-            const ys = await labeled(ps, label, (p) => patchRelu(p, xs[p.id], sizes, mode));
-            const got = revealClear(ys[0].share!, ys[1].share!);
-            assert.ok(got.equals(patchReluClear(xs[0].share!, xs[1].share!, sizes, mode)), label);
-            if (name === 'full') assert.ok(got.equals(patchReluFixed(x, sizes)), `${label} vs fixed`);
-            assert.equal(measuredCost(ps, label), patchReluCost(x.shape, sizes, mode), `${label} cost`);
-          }
-        }
-      }
+      for (const rec of [patchRelu, patchClip] as AnyProtocol[]) await checkProtocol(rec, { parties: ps, trials: transport === 'tcp' ? 1 : 2 });
     } finally {
       closeAll(ps);
     }
   });
 }
 
+test('random specs on random maps (patches taller and wider than the map): secure == exact-sign twin in every mode', async () => {
+  const ps = (await TRANSPORTS[0]![1]()) as Trio;
+  try {
+    const params = [];
+    for (const [H, W] of [[7, 7], [14, 14], [1, 1], [5, 9]] as const)
+      for (const N of [1, 3]) for (const [name, mode] of MODES) params.push({ shape: [N, 7, H, W], sizes: randomSizes(`${H}${W}${N}${name}`, 7, H, W), mode });
+    await checkProtocol(patchRelu, { parties: ps, params, trials: 1 });
+  } finally {
+    closeAll(ps);
+  }
+});
+
 test('small-ring patch sums are compared exactly near 0: sums of -15..-1 units are dropped, 0..15 kept', async () => {
   // 4x4 and 7x7 patches of values of +-2 that cancel, nudged so each sum is a few units from 0 (units of
   // 2^-12). Dropping the mode's d = 4 low bits by local truncation would round sums in [-16, 0) up to 0
   // about half the time; the layer's window starts at bit 0 instead, so every patch gets its exact sign.
-  const ps = await TRANSPORTS[0]![1]();
+  const ps = (await TRANSPORTS[0]![1]()) as Trio;
   try {
     const r = seedrandom('small sums');
     const N = 2, C = 2, H = 14, W = 14;
@@ -82,10 +77,10 @@ test('small-ring patch sums are compared exactly near 0: sums of -15..-1 units a
           x.data[((n * C + c) * H + py) * W + px]! += BigInt(want) - sum;
         }
       }
-      const xs = await share(ps, x);
       for (let t = 0; t < 3; t++) {
-        const ys = await labeled(ps, `small-sums-${sign}-${t}`, (p) => patchRelu(p, xs[p.id], sizes, mode));
-        const got = revealClear(ys[0].share!, ys[1].share!);
+        const xs = shareValue(x);
+        const ys = await scoped(ps, `small-sums-${sign}-${t}`, (p) => patchRelu(p, xs[p.id]!, sizes, mode));
+        const got = openShares(ys);
         assert.ok(got.equals(sign < 0 ? RingTensor.zeros(x.shape) : x), sign < 0 ? 'every patch has a negative sum' : 'every patch has a non-negative sum');
         assert.ok(got.equals(patchReluFixed(x, sizes)), 'equals the exact-sign twin');
       }
@@ -96,15 +91,15 @@ test('small-ring patch sums are compared exactly near 0: sums of -15..-1 units a
 });
 
 test('an all-identity layer sends nothing; an all-zero layer outputs zeros and sends nothing', async () => {
-  const ps = await TRANSPORTS[0]![1]();
+  const ps = (await TRANSPORTS[0]![1]()) as Trio;
   try {
     const x = activations('id', [2, 4, 6, 6]);
-    const xs = await share(ps, x);
-    const ident = await labeled(ps, 'ident', (p) => patchRelu(p, xs[p.id], Array(4).fill([0, 1]), { mode: 'full' }));
-    assert.ok(revealClear(ident[0].share!, ident[1].share!).equals(x));
+    const xs = shareValue(x);
+    const ident = await scoped(ps, 'ident', (p) => patchRelu(p, xs[p.id]!, Array(4).fill([0, 1]), { mode: 'full' }));
+    assert.ok(openShares(ident).equals(x));
     assert.equal(measuredCost(ps, 'ident'), { bytes: {}, rounds: 0 });
-    const zero = await labeled(ps, 'zero', (p) => patchRelu(p, xs[p.id], Array(4).fill([1, 0]), { mode: 'full' }));
-    assert.ok(revealClear(zero[0].share!, zero[1].share!).equals(RingTensor.zeros(x.shape)));
+    const zero = await scoped(ps, 'zero', (p) => patchRelu(p, xs[p.id]!, Array(4).fill([1, 0]), { mode: 'full' }));
+    assert.ok(openShares(zero).equals(RingTensor.zeros(x.shape)));
     assert.equal(measuredCost(ps, 'zero'), { bytes: {}, rounds: 0 });
     assert.equal(patchReluCost(x.shape, Array(4).fill([0, 1]), { mode: 'full' }), { bytes: {}, rounds: 0 });
   } finally {
@@ -130,7 +125,7 @@ test('float32 forward keeps a patch iff its sum is >= 0; backward passes gradien
   const neg = patchReluF32(Float32Array.from([1, -1, -1, -1]), [1, 1, 2, 2], [[2, 2]]);
   assert.equal([...neg.y], [0, 0, 0, 0]);
   assert.is(patchReluDrelus([2, 5, 7, 7], [[1, 1], [0, 1], [1, 0], [8, 3], [2, 2]]), 2 * (49 + 3 + 16));
-  assert.throws(() => applyMask(RingTensor.zeros([1, 2, 2, 2]), [[1, 1]], () => true), /1 patch sizes for 2 channels/);
+  assert.throws(() => patchReluFixed(RingTensor.zeros([1, 2, 2, 2]), [[1, 1]]), /1 patch sizes for 2 channels/);
 });
 
 test.run();

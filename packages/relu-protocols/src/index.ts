@@ -12,5 +12,6 @@ export {
 export { mulBit, mulBitCost } from './bit.ts';
 export { select, ge, gt, max, argmax, treeCost } from './compare.ts';
 export { maxpool, maxpoolCost, type PoolOptions } from './maxpool.ts';
+export { clip, clipCost } from './clip.ts';
 export { shareConvert, shareConvertCost } from './share-convert.ts';
 export { computeMsb, computeMsbCost, dreluSecureNN, dreluSecureNNCost } from './compute-msb.ts';

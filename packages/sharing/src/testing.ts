@@ -24,6 +24,9 @@ import { Shared } from './shared.ts';
 
 export type Trio = [Party, Party, Party];
 
+/** Any protocol record, for lists of records of different parameter types. */
+export type AnyProtocol = ProtocolSpec<any>;
+
 /** Three parties over loopback TCP (TLS when credentials are given), keys agreed. */
 export async function tcpParties(tls?: { client: TlsCredentials; server: TlsCredentials; helper: TlsCredentials }, connectTimeoutMs = 5000): Promise<Trio> {
   const serverL = await LinkServer.listen({ self: 'server', port: 0, tls: tls?.server });

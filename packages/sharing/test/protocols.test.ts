@@ -3,13 +3,12 @@ import * as assert from 'uvu/assert';
 import { RingTensor } from '@si/ring';
 import {
   addChannelBias, beaver, convOp, dealer, elementwise, linearKnown, LinearPre, matmulOp, measuredCost, prepareLinearKnown, prepareLinearKnownCost,
-  rerandomize, reveal, setupKnownWeights, shareInput, truncate, truncateDealt, wordsGroup, ZP67, type Party, type ProtocolSpec,
+  rerandomize, reveal, setupKnownWeights, shareInput, truncate, truncateDealt, wordsGroup, ZP67, type Party,
 } from '../src/index.ts';
-import { all, checkProtocol, closeAll, openShares, scoped, shareValue, TestData, TRANSPORTS, type Trio } from '../src/testing.ts';
+import { all, checkProtocol, closeAll, openShares, scoped, shareValue, TestData, TRANSPORTS, type AnyProtocol, type Trio } from '../src/testing.ts';
 
 // Every protocol @si/sharing exports, through the generic checker (README: "Protocols").
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const RECORDS: ProtocolSpec<any>[] = [shareInput, reveal, truncate, truncateDealt, beaver, linearKnown, rerandomize];
+const RECORDS: AnyProtocol[] = [shareInput, reveal, truncate, truncateDealt, beaver, linearKnown, rerandomize];
 
 for (const [transport, make] of TRANSPORTS) {
   test(`[${transport}] every protocol equals its twin on edge and random inputs, alone and two at once; ledger == declared`, async () => {
