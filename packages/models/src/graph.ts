@@ -4,9 +4,12 @@
  * Parameters live outside the graph, keyed `${node}.${param}` (conv: weight, bias; batchnorm: weight,
  * bias, running_mean, running_var; linear: weight, bias).
  *
+ * Node kinds come from the op table (ops/): each op file adds its attributes to `OpTypes` and defines
+ * its shape rule, parameters, float forward/backward, fixed-point and secure semantics in one place.
  * Every ReLU-like node (relu, relu6) has a stable `layer` name: the key of patch specs.
  * @module
  */
+import { opDef } from './ops/table.ts';
 
 /** A graph that is not well formed: a duplicate or unknown node, or shapes that do not fit. */
 export class GraphError extends Error {
@@ -15,32 +18,20 @@ export class GraphError extends Error {
 
 export type Shape = readonly number[];
 
-export interface ConvAttrs {
-  out: number;
-  kernel: [number, number];
-  stride: [number, number];
-  padding: [number, number, number, number]; // top, left, bottom, right
-  dilation: [number, number];
-  groups: number;
-  bias: boolean;
+/**
+ * The attributes of each node kind, by op name. Op files add their kind by module augmentation
+ * (`declare module '../graph.ts' { interface OpTypes { relu6: { layer: string } } }`).
+ */
+export interface OpTypes {
+  input: Record<never, never>;
 }
 
-export type Op =
-  | { op: 'input' }
-  | ({ op: 'conv' } & ConvAttrs)
-  | { op: 'batchnorm'; eps: number; momentum: number }
-  | { op: 'relu'; layer: string }
-  | { op: 'relu6'; layer: string }
-  | { op: 'add' }
-  | { op: 'avgpool'; kernel: number; stride: number; padding: number; countIncludePad: boolean }
-  | { op: 'maxpool'; kernel: number; stride: number; padding: number }
-  | { op: 'gap' }
-  | { op: 'flatten' }
-  | { op: 'linear'; out: number; bias: boolean }
-  | { op: 'resize'; size: [number, number]; mode: 'bilinear' | 'nearest' }
-  | { op: 'concat' };
+export type OpName = keyof OpTypes;
 
-export type Node = { name: string; inputs: string[]; shape: Shape } & Op;
+/** A node of kind K: its name, inputs, per-image output shape and attributes. */
+export type NodeOf<K extends OpName> = { name: string; inputs: string[]; shape: Shape; op: K } & OpTypes[K];
+
+export type Node = { [K in OpName]: NodeOf<K> }[OpName];
 
 /** A parameter a node needs: name and shape. */
 export interface ParamSpec {
@@ -52,6 +43,7 @@ export interface ParamSpec {
 export interface ReluLayer {
   name: string;
   node: string;
+  op: OpName;
   channels: number;
   H: number;
   W: number;
@@ -85,35 +77,31 @@ export class Graph {
     return this.node(this.output).shape;
   }
 
+  /** The per-image shapes of a node's inputs. */
+  inputShapes(n: Node): Shape[] {
+    return n.inputs.map((i) => this.node(i).shape);
+  }
+
+  /** The nodes that read a node's output. */
+  consumers(name: string): Node[] {
+    return this.nodes.filter((n) => n.inputs.includes(name));
+  }
+
   /** All ReLU layers in order, with channel count, map size and ReLU count per image. */
   reluLayers(): ReluLayer[] {
     const out: ReluLayer[] = [];
     for (const n of this.nodes) {
-      if (n.op !== 'relu' && n.op !== 'relu6') continue;
+      const layer = opDef(n.op).layer?.(n as never);
+      if (layer === undefined) continue;
       const [C, H, W] = n.shape.length === 3 ? (n.shape as [number, number, number]) : [n.shape[0]!, 1, 1];
-      out.push({ name: n.layer, node: n.name, channels: C, H, W, relus: C * H * W });
+      out.push({ name: layer, node: n.name, op: n.op, channels: C, H, W, relus: C * H * W });
     }
     return out;
   }
 
   /** Parameters every node needs, in node order. */
   params(): ParamSpec[] {
-    const out: ParamSpec[] = [];
-    for (const n of this.nodes) {
-      const src = n.inputs[0] ? this.node(n.inputs[0]).shape : [];
-      if (n.op === 'conv') {
-        out.push({ name: `${n.name}.weight`, shape: [n.out, src[0]! / n.groups, ...n.kernel], kind: 'weight' });
-        if (n.bias) out.push({ name: `${n.name}.bias`, shape: [n.out], kind: 'bias' });
-      } else if (n.op === 'batchnorm') {
-        const C = src[0]!;
-        out.push({ name: `${n.name}.weight`, shape: [C], kind: 'bn_weight' }, { name: `${n.name}.bias`, shape: [C], kind: 'bn_bias' });
-        out.push({ name: `${n.name}.running_mean`, shape: [C], kind: 'bn_mean' }, { name: `${n.name}.running_var`, shape: [C], kind: 'bn_var' });
-      } else if (n.op === 'linear') {
-        out.push({ name: `${n.name}.weight`, shape: [n.out, src[0]!], kind: 'weight' });
-        if (n.bias) out.push({ name: `${n.name}.bias`, shape: [n.out], kind: 'bias' });
-      }
-    }
-    return out;
+    return this.nodes.flatMap((n) => opDef(n.op).params?.(n as never, this.inputShapes(n)) ?? []);
   }
 
   /** Total ReLUs per image. */
@@ -124,93 +112,86 @@ export class Graph {
 
 const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
 
-/** Builds a graph node by node, inferring shapes and checking them as it goes. */
+/** Builds a graph node by node, inferring shapes with each op's rule and checking them as it goes. */
 export class GraphBuilder {
   private readonly nodes: Node[] = [];
-  private readonly names = new Set<string>();
+  private readonly shapes = new Map<string, Shape>();
   readonly input: string;
 
   constructor(readonly name: string, inputShape: Shape, inputName = 'input') {
-    this.input = this.push({ name: inputName, inputs: [], shape: [...inputShape], op: 'input' });
+    this.nodes.push({ name: inputName, inputs: [], shape: [...inputShape], op: 'input' });
+    this.shapes.set(inputName, [...inputShape]);
+    this.input = inputName;
   }
 
-  private push(n: Node): string {
-    if (this.names.has(n.name)) throw new GraphError(`graph ${this.name}: duplicate node name "${n.name}"`);
-    this.names.add(n.name);
-    this.nodes.push(n);
-    return n.name;
+  /**
+   * Adds a node of any registered op; its shape comes from the op's rule.
+   * @throws {GraphError} for a duplicate name, an unknown input or shapes that do not fit
+   */
+  node<K extends OpName>(op: K, name: string, inputs: readonly string[], attrs: OpTypes[K]): string {
+    if (this.shapes.has(name)) throw new GraphError(`graph ${this.name}: duplicate node name "${name}"`);
+    const ins = inputs.map((i) => this.shape(i));
+    const shape = opDef(op).shape(attrs as never, ins, name);
+    this.nodes.push({ name, inputs: [...inputs], shape, op, ...attrs } as Node);
+    this.shapes.set(name, shape);
+    return name;
   }
 
   shape(x: string): Shape {
-    const n = this.nodes.find((m) => m.name === x);
-    if (!n) throw new GraphError(`graph ${this.name}: no node "${x}"`);
-    return n.shape;
+    const s = this.shapes.get(x);
+    if (!s) throw new GraphError(`graph ${this.name}: no node "${x}"`);
+    return s;
   }
 
   conv(name: string, x: string, o: { out: number; kernel: number | [number, number]; stride?: number | [number, number]; padding?: number | [number, number] | [number, number, number, number]; dilation?: number | [number, number]; groups?: number; bias?: boolean }): string {
-    const [C, H, W] = this.shape(x) as [number, number, number];
-    const kernel = pair(o.kernel), stride = pair(o.stride ?? 1), dilation = pair(o.dilation ?? 1), groups = o.groups ?? 1;
     const p = o.padding ?? 0;
     const padding: [number, number, number, number] =
       typeof p === 'number' ? [p, p, p, p] : p.length === 2 ? [p[0], p[1], p[0], p[1]] : [p[0], p[1], p[2], p[3]];
-    if (C % groups !== 0 || o.out % groups !== 0) throw new GraphError(`${name}: groups ${groups} must divide ${C} input and ${o.out} output channels`);
-    const OH = Math.floor((H + padding[0] + padding[2] - dilation[0] * (kernel[0] - 1) - 1) / stride[0]) + 1;
-    const OW = Math.floor((W + padding[1] + padding[3] - dilation[1] * (kernel[1] - 1) - 1) / stride[1]) + 1;
-    if (OH < 1 || OW < 1) throw new GraphError(`${name}: input ${H}x${W} is too small for the kernel`);
-    return this.push({ name, inputs: [x], shape: [o.out, OH, OW], op: 'conv', out: o.out, kernel, stride, padding, dilation, groups, bias: o.bias ?? false });
+    return this.node('conv', name, [x], {
+      out: o.out, kernel: pair(o.kernel), stride: pair(o.stride ?? 1), padding, dilation: pair(o.dilation ?? 1), groups: o.groups ?? 1, bias: o.bias ?? false,
+    });
   }
 
   batchnorm(name: string, x: string, eps = 1e-5, momentum = 0.1): string {
-    return this.push({ name, inputs: [x], shape: this.shape(x), op: 'batchnorm', eps, momentum });
+    return this.node('batchnorm', name, [x], { eps, momentum });
   }
 
+  /** A ReLU (or, with `six`, a ReLU6) named `layer` in patch specs. */
   relu(name: string, x: string, layer: string, six = false): string {
-    return this.push({ name, inputs: [x], shape: this.shape(x), op: six ? 'relu6' : 'relu', layer });
+    return six ? this.node('relu6', name, [x], { layer }) : this.node('relu', name, [x], { layer });
   }
 
   add(name: string, a: string, b: string): string {
-    const sa = this.shape(a), sb = this.shape(b);
-    if (sa.join() !== sb.join()) throw new GraphError(`${name}: cannot add [${sa}] and [${sb}]`);
-    return this.push({ name, inputs: [a, b], shape: sa, op: 'add' });
+    return this.node('add', name, [a, b], {});
   }
 
   pool(name: string, x: string, kind: 'avgpool' | 'maxpool', kernel: number, stride = kernel, padding = 0, countIncludePad = true): string {
-    const [C, H, W] = this.shape(x) as [number, number, number];
-    const OH = Math.floor((H + 2 * padding - kernel) / stride) + 1, OW = Math.floor((W + 2 * padding - kernel) / stride) + 1;
-    if (OH < 1 || OW < 1) throw new GraphError(`${name}: input ${H}x${W} is too small for pooling ${kernel}`);
-    const shape = [C, OH, OW];
     return kind === 'avgpool'
-      ? this.push({ name, inputs: [x], shape, op: 'avgpool', kernel, stride, padding, countIncludePad })
-      : this.push({ name, inputs: [x], shape, op: 'maxpool', kernel, stride, padding });
+      ? this.node('avgpool', name, [x], { kernel, stride, padding, countIncludePad })
+      : this.node('maxpool', name, [x], { kernel, stride, padding });
   }
 
   gap(name: string, x: string): string {
-    const [C] = this.shape(x) as [number];
-    return this.push({ name, inputs: [x], shape: [C, 1, 1], op: 'gap' });
+    return this.node('gap', name, [x], {});
   }
 
   flatten(name: string, x: string): string {
-    return this.push({ name, inputs: [x], shape: [this.shape(x).reduce((a, b) => a * b, 1)], op: 'flatten' });
+    return this.node('flatten', name, [x], {});
   }
 
   linear(name: string, x: string, out: number, bias = true): string {
-    if (this.shape(x).length !== 1) throw new GraphError(`${name}: linear needs a flat input, got [${this.shape(x)}]`);
-    return this.push({ name, inputs: [x], shape: [out], op: 'linear', out, bias });
+    return this.node('linear', name, [x], { out, bias });
   }
 
   resize(name: string, x: string, size: [number, number], mode: 'bilinear' | 'nearest' = 'bilinear'): string {
-    const [C] = this.shape(x) as [number];
-    return this.push({ name, inputs: [x], shape: [C, size[0], size[1]], op: 'resize', size, mode });
+    return this.node('resize', name, [x], { size, mode });
   }
 
   concat(name: string, xs: string[]): string {
-    const shapes = xs.map((x) => this.shape(x));
-    const [, H, W] = shapes[0] as [number, number, number];
-    for (const s of shapes) if (s[1] !== H || s[2] !== W) throw new GraphError(`${name}: concat needs equal maps, got [${s}] and [${shapes[0]}]`);
-    return this.push({ name, inputs: xs, shape: [shapes.reduce((a, s) => a + s[0]!, 0), H, W], op: 'concat' });
+    return this.node('concat', name, xs, {});
   }
 
-  /** conv (no bias) + batchnorm + optional ReLU named `layer`. */
+  /** conv (no bias) + batchnorm + optional ReLU (ReLU6 with `six`) named `layer`. */
   convBn(name: string, x: string, o: Parameters<GraphBuilder['conv']>[2], relu?: string, six = false): string {
     const y = this.batchnorm(`${name}.bn`, this.conv(`${name}.conv`, x, o));
     return relu ? this.relu(`${name}.relu`, y, relu, six) : y;

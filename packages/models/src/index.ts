@@ -1,11 +1,17 @@
 /**
- * @si/models: the graph IR, network definitions, the float32 engine, and model file formats.
+ * @si/models: the graph IR and its op table, network definitions, the float32 engine, fixed-point
+ * compilation, the ring backends (twin, simulation, secure run, costs) on one graph walk, and model file
+ * formats.
  * @module
  */
-export { Graph, GraphBuilder, GraphError, type Node, type Op, type Shape, type ParamSpec, type ReluLayer, type ConvAttrs } from './graph.ts';
+export { Graph, GraphBuilder, GraphError, type Node, type NodeOf, type OpName, type OpTypes, type Shape, type ParamSpec, type ReluLayer } from './graph.ts';
+export * from './ops/index.ts';
+export { registerOp, opDef } from './ops/table.ts';
+export { defineOp, type OpDef, type Backend, type FloatCtx, type FloatForward, type FloatBackward, type CompileCtx, type FixedLayer, type Params, type LayerSizes } from './ops/op.ts';
+export { walk, walkSync, walkAsync, type WalkOptions, type Step } from './walk.ts';
 export { resnet18Cifar, resnet50, deeplabV3R50, fmnistResNet, asppHead } from './defs/resnet.ts';
 export { mobilenetV2, deeplabV3MobileNetV2 } from './defs/mobilenet.ts';
-export { forward, backward, release, releaseGrads, type Params, type LayerSizes, type ForwardOptions, type Trace } from './float/engine.ts';
+export { forward, backward, release, releaseGrads, type ForwardOptions, type Trace } from './float/engine.ts';
 export { BufferPool, defaultPool } from './float/pool.ts';
 export { initParams } from './float/init.ts';
 export { crossEntropy, Sgd, cosineLr, stepLr, type SgdOptions } from './float/optim.ts';
@@ -13,7 +19,7 @@ export { readSafetensors, writeSafetensors, SafetensorsError, type SafeTensor } 
 export { saveParams, loadParams } from './io/params.ts';
 export { importOnnx, OnnxError, SUPPORTED_OPS } from './io/onnx.ts';
 export { Writer as ProtobufWriter } from './io/protobuf.ts';
-export { compileFixed, publicView, publicModel, checkSecureSupport, averagingFactor, CompileError, type FixedModel, type FixedLayer } from './secure/compile.ts';
+export { compileFixed, publicView, publicModel, checkSecureSupport, CompileError, type FixedModel } from './secure/compile.ts';
 export {
-  fixedForward, simulateForward, setupSecure, secureForward, secureForwardCost, setupSecureCost, prepareSecure, prepareSecureCost, type SecureModel, type RunOptions, type Preprocessed,
+  fixedForward, simulateForward, setupSecure, secureForward, secureForwardCost, setupSecureCost, prepareSecure, prepareSecureCost, Preprocessed, type SecureModel, type RunOptions,
 } from './secure/executor.ts';

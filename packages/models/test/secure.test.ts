@@ -60,8 +60,8 @@ test('secure logits equal the fixed-point twin within the truncation tolerance (
       const sm = await setupSecure(p, p.id === 1 ? model : publicView(model));
       const xs = shareInput(p, 0, x.shape, p.id === 0 ? x : undefined);
       // The truncated mode also runs with the linear layers' input-independent half done ahead.
-      const pre = prepared ? await p.scope('pre', () => prepareSecure(p, sm, N), 'preprocess') : undefined;
-      const y = await p.scope('infer', () => secureForward(p, sm, xs, { spec, mode, pre }));
+      const pre = prepared ? await p.scope('pre', (q) => prepareSecure(q, sm, N), 'preprocess') : undefined;
+      const y = await p.scope('infer', (q) => secureForward(q, sm, xs, { spec, mode, pre }));
       return reveal(p, y, 'client');
     }));
     const got = decodeFixed(outs[0]!, f);
@@ -115,14 +115,17 @@ test('simulateForward: the secure arithmetic in cleartext, within the same toler
   assert.ok(tiny.some((v, i) => Math.abs(v - twin[i]!) > 0.05), 'an overflowing window changes the logits');
 });
 
-test('ReLU6 and unfoldable batch norm are refused at compile time, naming the node', () => {
-  const g = new GraphBuilder('bad', [1, 4, 4]);
-  const y = g.relu('six', g.conv('c', g.input, { out: 2, kernel: 1 }), 'six', true);
-  const graph = g.build(y);
-  assert.throws(() => compileFixed(graph, initParams(graph)), /node "six" is a ReLU6: secure inference compares once per activation; use a ReLU/);
+test('unfoldable batch norms and bilinear resizes of larger maps are refused at compile time, naming the node', () => {
   const h = new GraphBuilder('bad2', [1, 4, 4]);
   const graph2 = h.build(h.batchnorm('bn', h.input));
-  assert.throws(() => compileFixed(graph2, initParams(graph2)), /node "bn": batch norm must follow a convolution to be folded/);
+  assert.throws(() => compileFixed(graph2, initParams(graph2)), /batch norm "bn" must follow a convolution to be folded/);
+  const k = new GraphBuilder('bad3', [1, 4, 4]);
+  const c = k.conv('c', k.input, { out: 2, kernel: 1 });
+  const graph3 = k.build(k.add('sum', k.batchnorm('bn', c), c));
+  assert.throws(() => compileFixed(graph3, initParams(graph3)), /batch norm "bn": its convolution "c" has other readers, so it cannot be folded/);
+  const r = new GraphBuilder('bad4', [1, 4, 4]);
+  const graph4 = r.build(r.resize('up', r.input, [8, 8], 'bilinear'));
+  assert.throws(() => compileFixed(graph4, initParams(graph4)), /node "up": bilinear resize is only supported from a 1x1 map/);
 });
 
 test.run();

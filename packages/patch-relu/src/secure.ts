@@ -16,7 +16,7 @@
  */
 import { patchCount, patchExpand, patchSum, RingTensor, shapeSize } from '@si/ring';
 import { HELPER, protocol, RING, Shared, sequential, sub, type Cost, type Domain, type Party } from '@si/sharing';
-import { clip, clipCost, compareCost, exactDomain, relu, reluCost, signTest, windowOf, windowsOf, type DreluMode } from '@si/relu-protocols';
+import { clip, clipCost, compareCost, exactDomain, relu, reluCost, signTest, simulateDrelu, windowOf, windowsOf, type DreluMode } from '@si/relu-protocols';
 import { patchReluFixed } from './plain.ts';
 import { kindOf, type PatchSize } from './spec.ts';
 
@@ -181,6 +181,27 @@ async function patchReluRun(p: Party, x: Shared, sizes: readonly PatchSize[], mo
     }
     return new Shared(x.shape, new RingTensor(out!, x.shape));
   });
+}
+
+/**
+ * What the secure layer computes from given shares, in the clear: the windows each party takes locally
+ * from its share's patch sums, added, and their sign broadcast to the pixels. A simulation of the secure
+ * arithmetic (simulateForward, the window diagnostics), not a twin: the twin is patchReluFixed.
+ */
+export function simulatePatchRelu(x0: RingTensor, x1: RingTensor, sizes: readonly PatchSize[], mode: DreluMode): RingTensor {
+  const P = plan(x0.shape, sizes);
+  const x = x0.add(x1);
+  const out = new BigInt64Array(x.size);
+  scatter(out, x.shape, gather(x, P.identity).data, P.identity);
+  for (const g of P.groups) {
+    const s0 = patchSum(gather(x0, g.channels), g.ph, g.pw), s1 = patchSum(gather(x1, g.channels), g.ph, g.pw);
+    const bits = simulateDrelu(s0.reshape([-1]), s1.reshape([-1]), widened(mode, g.ph, g.pw, P.groups));
+    const xg = gather(x, g.channels);
+    const PH = patchCount(P.H, g.ph), PW = patchCount(P.W, g.pw);
+    const mask = patchExpand(RingTensor.from(bits, [P.N * g.channels.length, PH, PW]), g.ph, g.pw, P.H, P.W);
+    scatter(out, x.shape, xg.mul(mask.reshape(xg.shape)).data, g.channels);
+  }
+  return new RingTensor(out, x.shape);
 }
 
 /** Declared cost of one layer: the comparison on all patches plus 24 bytes per active pixel; 3 rounds. */

@@ -237,6 +237,23 @@ const MODES: DreluMode[] = [
 ];
 const signExamples: SignParams[] = MODES.map((mode, i) => ({ shape: i === 0 ? [3, 67] : [150], mode }));
 
+/**
+ * What a sign test computes from given shares, in the clear: NOT the top bit of the k-bit window
+ * trunc0(x0) + trunc1(x1) mod 2^k (0/1 per element). Outside exactDomain it shows the window's wrap and
+ * rounding. For simulations of a secure run (and the window diagnostics); the twin is isNonNegative.
+ */
+export function simulateDrelu(x0: RingTensor, x1: RingTensor, mode: DreluMode): Uint8Array {
+  const { k, d } = windowOf(mode);
+  const t = k === 64 ? x0.add(x1) : truncateShare(x0, d, 0).add(truncateShare(x1, d, 1));
+  const w = ringWords(t.data);
+  const out = new Uint8Array(t.size);
+  for (let i = 0; i < out.length; i++) {
+    const bit = k === 64 ? (w[2 * i + 1]! >>> 31) & 1 : k === 32 ? (w[2 * i]! >>> 31) & 1 : (w[2 * i]! >>> (k - 1)) & 1;
+    out[i] = bit ^ 1;
+  }
+  return out;
+}
+
 /** [x >= 0] on values, as a ring tensor of 0/1: the independent twin of every sign test here. */
 export const isNonNegative = (x: RingTensor): RingTensor => RingTensor.from(Array.from(x.data, (v) => (v >= 0n ? 1 : 0)), x.shape);
 

@@ -6,7 +6,7 @@
  */
 export { privateCompare, privateCompareCost, type PcInput } from './private-compare.ts';
 export {
-  drelu, msb, relu, signTest, windowOf, windowsOf, exactDomain, differenceDomain, isNonNegative, compareCost, dreluCost, reluCost, bitsPerElement,
+  drelu, msb, relu, signTest, windowOf, windowsOf, exactDomain, differenceDomain, isNonNegative, simulateDrelu, compareCost, dreluCost, reluCost, bitsPerElement,
   researchDreluBits, FULL, type DreluMode, type Windows, type Product,
 } from './drelu.ts';
 export { mulBit, mulBitCost } from './bit.ts';

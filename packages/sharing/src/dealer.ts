@@ -100,6 +100,22 @@ export function wordsGroup(k: number): ShareGroup<Uint32Array> {
 
 const counters = new WeakMap<Scope, { n: number }>();
 
+/**
+ * A dealt value P1 receives: the receive starts when the value is first awaited, not when the dealer is
+ * asked. So a protocol's own messages sent before it uses the value go out first and count as an earlier
+ * round, however early the helper's message arrives (the ledger counts rounds as causal depth).
+ */
+class Deferred<T> implements PromiseLike<T> {
+  private started: Promise<T> | undefined;
+  constructor(private readonly start: () => Promise<T>) {}
+  then<A = T, B = never>(ok?: ((v: T) => A | PromiseLike<A>) | null, err?: ((e: unknown) => B | PromiseLike<B>) | null): PromiseLike<A | B> {
+    return (this.started ??= this.start()).then(ok, err);
+  }
+}
+
+/** A dealt value: at P1 its message is received when first awaited (see Deferred). */
+export type Dealt<T> = PromiseLike<T>;
+
 /** The dealer of a party's current scope. Call every method at all three parties, in the same order. */
 export class Dealer {
   constructor(readonly p: Party) {}
@@ -151,23 +167,26 @@ export class Dealer {
   /**
    * Shares in `group` of n elements only the helper knows: `value` is called at the helper only. P0's
    * share is drawn from its stream with the helper, P1's (value - P0's) is sent: group.bytes(n) bytes.
-   * @returns this party's share; null at the helper
+   * @returns this party's share (P1 receives it when it first awaits it); null at the helper (once sent)
    */
-  async shareIn<T>(group: ShareGroup<T>, n: number, value?: () => T | Promise<T>): Promise<T | null> {
+  shareIn<T>(group: ShareGroup<T>, n: number, value?: () => T | Promise<T>): Dealt<T | null> {
     const label = this.next(`share.${group.name}`);
     const id = this.p.id;
-    if (id === CLIENT) return group.draw(this.stream(HELPER, label), n);
-    if (id === SERVER) return group.decode(await this.p.link(HELPER).recv(label, group.bytes(n)), n);
+    if (id === CLIENT) return Promise.resolve(group.draw(this.stream(HELPER, label), n));
+    const link = this.p.link(id === SERVER ? HELPER : SERVER);
+    if (id === SERVER) return new Deferred(async () => group.decode(await link.recv(label, group.bytes(n)), n));
     if (value === undefined) throw new Error(`the helper must give the value it deals (${this.p.label(label)})`);
     const s0 = group.draw(this.stream(CLIENT, label), n);
-    this.p.link(SERVER).send(label, group.encode(group.sub(await value(), s0)));
-    return null;
+    return (async () => {
+      link.send(label, group.encode(group.sub(await value(), s0)));
+      return null;
+    })();
   }
 
   /** Ring shares of a tensor only the helper knows (`value` is called at the helper only); 8 bytes per element to P1. */
-  async share(shape: readonly number[], value?: () => RingTensor | Promise<RingTensor>): Promise<RingTensor | null> {
-    const s = await this.shareIn(RING64, shapeSize(shape), value && (async () => (await value()).data));
-    return s && new RingTensor(s, shape);
+  share(shape: readonly number[], value?: () => RingTensor | Promise<RingTensor>): Dealt<RingTensor | null> {
+    const s = this.shareIn(RING64, shapeSize(shape), value && (async () => (await value()).data));
+    return { then: (ok, err) => s.then((v) => v && new RingTensor(v, shape)).then(ok, err) };
   }
 
   /**
@@ -175,7 +194,7 @@ export class Dealer {
    * (the helper gets the values). 8 bytes per element of C, to P1. C is a promise: await it only when it
    * is needed, so that what the protocol sends first does not wait for the helper (a round saved).
    */
-  triple(apply: (a: RingTensor, b: RingTensor) => RingTensor, xShape: readonly number[], yShape: readonly number[], zShape: readonly number[]): { a: RingTensor; b: RingTensor; c: Promise<RingTensor | null> } {
+  triple(apply: (a: RingTensor, b: RingTensor) => RingTensor, xShape: readonly number[], yShape: readonly number[], zShape: readonly number[]): { a: RingTensor; b: RingTensor; c: Dealt<RingTensor | null> } {
     const a = this.random(xShape), b = this.random(yShape);
     return { a, b, c: this.share(zShape, () => apply(a, b)) };
   }
@@ -184,7 +203,7 @@ export class Dealer {
    * A truncation pair: shares of a uniform r and of r >>> f (logical shift: r read as an unsigned
    * integer); the helper gets r. 8 bytes per element to P1 (await rf when it is needed).
    */
-  truncPair(shape: readonly number[], f: number): { r: RingTensor; rf: Promise<RingTensor | null> } {
+  truncPair(shape: readonly number[], f: number): { r: RingTensor; rf: Dealt<RingTensor | null> } {
     const r = this.random(shape);
     return { r, rf: this.share(shape, () => r.shrLogical(f)) };
   }
@@ -194,15 +213,18 @@ export class Dealer {
    * @returns P0: its digits; P1: the digits it received (7-bit packed, unpacked lazily by the caller);
    *   the helper: null. P1 receives packedZpBytes(n) bytes.
    */
-  async zpBits(n: number, bits?: () => Uint8Array | Promise<Uint8Array>): Promise<Uint8Array | { packed: Uint8Array } | null> {
+  zpBits(n: number, bits?: () => Uint8Array | Promise<Uint8Array>): Dealt<Uint8Array | { packed: Uint8Array } | null> {
     const label = this.next('zpbits');
     const id = this.p.id;
-    if (id === CLIENT) return ZP67.draw(this.stream(HELPER, label), n);
-    if (id === SERVER) return { packed: await this.p.link(HELPER).recv(label, packedZpBytes(n)) };
+    if (id === CLIENT) return Promise.resolve(ZP67.draw(this.stream(HELPER, label), n));
+    const link = this.p.link(id === SERVER ? HELPER : SERVER);
+    if (id === SERVER) return new Deferred(async () => ({ packed: await link.recv(label, packedZpBytes(n)) }));
     if (bits === undefined) throw new Error(`the helper must give the bits it deals (${this.p.label(label)})`);
     const d0 = ZP67.draw(this.stream(CLIENT, label), n);
-    this.p.link(SERVER).send(label, packZp7(subZp(await bits(), d0)));
-    return null;
+    return (async () => {
+      link.send(label, packZp7(subZp(await bits(), d0)));
+      return null;
+    })();
   }
 
   /** A keystream P0 and P1 share (for samplers); null at the helper. No message. */

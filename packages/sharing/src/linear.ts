@@ -77,7 +77,7 @@ export class LinearPre {
 }
 
 /** Deals A and the shares of op(A, B) in p's scope; P1's share arrives as a promise. */
-function deal(p: Party, layer: KnownWeights, xShape: readonly number[]): { a: RingTensor | null; y: Promise<RingTensor | null> } {
+function deal(p: Party, layer: KnownWeights, xShape: readonly number[]): { a: RingTensor | null; y: PromiseLike<RingTensor | null> } {
   const yShape = layer.op.outShape(xShape, layer.wShape);
   const d = dealer(p);
   const a = d.mask(xShape, CLIENT);
