@@ -26,11 +26,11 @@ for (const L of layers) {
   const known = await all((p) => setupKnownWeights(p, `${L.name}.setup`, op, L.w, p.id === 1 ? w : undefined));
   const xs = parties.map((p) => shareInput(p, 0, L.x, p.id === 0 ? x : undefined));
   let t0 = performance.now();
-  await all((p) => p.scope(`${L.name}.known`, () => linearKnown(p, xs[p.id]!, known[p.id]!)));
+  await all((p) => p.scope(`${L.name}.known`, (q) => linearKnown(q, xs[p.id]!, known[p.id]!)));
   const knownS = (performance.now() - t0) / 1000;
   const ws = parties.map((p) => shareInput(p, 1, L.w, p.id === 1 ? w : undefined));
   t0 = performance.now();
-  await all((p) => p.scope(`${L.name}.beaver`, () => beaver(p, xs[p.id]!, ws[p.id]!, op)));
+  await all((p) => p.scope(`${L.name}.beaver`, (q) => beaver(q, xs[p.id]!, ws[p.id]!, op)));
   const beaverS = (performance.now() - t0) / 1000;
   const k = totalBytes(measuredCost(parties, `${L.name}.known`));
   const b = totalBytes(measuredCost(parties, `${L.name}.beaver`));

@@ -44,7 +44,7 @@ for (const [mname, mode] of MODES) {
       const xs = parties.map((p) => shareInput(p, 0, shape, p.id === 0 ? x : undefined));
       const label = `${key}/${L.name}`.replaceAll('/', '.');
       const t0 = performance.now();
-      await Promise.all(parties.map((p) => p.scope(label, () => patchRelu(p, xs[p.id]!, sizes, mode))));
+      await Promise.all(parties.map((p) => p.scope(label, (q) => patchRelu(q, xs[p.id]!, sizes, mode))));
       seconds += (performance.now() - t0) / 1000;
       const measured = totalBytes(measuredCost(parties, label));
       if (measured !== totalBytes(patchReluCost(shape, sizes, mode))) throw new Error(`${label}: measured bytes differ from the declared cost`);

@@ -23,9 +23,9 @@ const xs = shareInput(p, 0, [n], x);
 const one = shareInput(p, 0, [1], p.id === 0 ? RingTensor.from([1]) : undefined);
 const times: number[] = [];
 for (let r = -1; r < reps; r++) {
-  await p.scope(`barrier${r + 1}`, () => reveal(p, one, 'both'));
+  await p.scope(`barrier${r + 1}`, (q) => reveal(q, one, 'both'));
   const t0 = performance.now();
-  await p.scope(r < 0 ? 'warmup' : `rep${r}`, () => drelu(p, xs, mode));
+  await p.scope(r < 0 ? 'warmup' : `rep${r}`, (q) => drelu(q, xs, mode));
   if (r >= 0) times.push((performance.now() - t0) / 1000);
 }
 const sent = p.ledger.totals({ prefix: 'rep0' }).sent;

@@ -40,7 +40,7 @@ const xs = parties.map((p) => shareInput(p, 0, [n], p.id === 0 ? x : undefined))
 const bits: Record<string, number> = {};
 const errors: Record<string, number> = {};
 for (const [name, mode] of MODES) {
-  const out = await Promise.all(parties.map((p) => p.scope(name, async () => (await drelu(p, xs[p.id]!, mode)).toShared(p))));
+  const out = await Promise.all(parties.map((p) => p.scope(name, async (q) => (await drelu(q, xs[p.id]!, mode)).toShared(q))));
   const opened = (await Promise.all(parties.map((p) => reveal(p, out[p.id]!, 'client'))))[0]!;
   // Error against the sign of the encoded value (the protocol's error, not the encoding's rounding).
   let wrong = 0;
@@ -52,7 +52,7 @@ for (const [name, mode] of MODES) {
   const w = mode.mode === 'full' ? null : { d: mode.dropLowBits, k: mode.keepBits, real_window: 2 ** (mode.dropLowBits + mode.keepBits - 1 - F), resolution: 2 ** (mode.dropLowBits - F) };
   emit({ bench: 'relu', case: 'bits', mode: name, bits_per_drelu: round(bits[name]!, 2), sign_error_rate: errors[name], window: w, n });
 }
-const sn = await Promise.all(parties.map((p) => p.scope('securenn', () => dreluSecureNN(p, xs[p.id]!))));
+const sn = await Promise.all(parties.map((p) => p.scope('securenn', (q) => dreluSecureNN(q, xs[p.id]!))));
 void sn;
 bits.securenn = (8 * totalBytes(measuredCost(parties, 'securenn'))) / n;
 emit({ bench: 'relu', case: 'bits', mode: 'securenn-structure', bits_per_drelu: round(bits.securenn, 2), research_code_bits_k64: researchDreluBits(64), research_code_bits_k16: researchDreluBits(16) });

@@ -136,7 +136,8 @@ function frames(r: Rng): Uint8Array {
   const parts: Uint8Array[] = [];
   for (let i = 0; i < 1 + int(r, 4); i++) {
     const payload = Uint8Array.from({ length: int(r, 64) }, () => int(r, 256));
-    parts.push(encodeHeader(`t${i}.${int(r, 1000)}`, int(r, 10), payload.length), payload);
+    const stamps = Array.from({ length: int(r, 4) }, () => int(r, 10));
+    parts.push(encodeHeader(`t${i}.${int(r, 1000)}`, stamps, payload.length, int(r, 2) ? `scope${int(r, 5)}/layer` : ''), payload);
   }
   return concat(...parts);
 }
@@ -158,7 +159,7 @@ export const TARGETS: Target[] = [
         const n = 1 + int(r, 40);
         d.push(input.subarray(o, o + n));
         o += n;
-        if (d.pending > MAX_PAYLOAD + 16 + 255 + 40) throw new Error(`decoder buffers ${d.pending} bytes`);
+        if (d.pending > MAX_PAYLOAD + 16 + 255 + 4096 + 4 * 64 + 40) throw new Error(`decoder buffers ${d.pending} bytes`);
       }
     },
     typed: (e) => e instanceof FrameError,

@@ -219,7 +219,7 @@ async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }
   const batches = Math.ceil(images / c.batch);
   hooks.onConnected?.({ images, batches });
   where.stage = 'weight setup';
-  const sm = await p.scope('model', () => setupSecure(p, c.model), 'setup');
+  const sm = await p.scope('model', (q) => setupSecure(q, c.model), 'setup');
   const setupSeconds = (performance.now() - t0) / 1000;
   hooks.onSetup?.(setupSeconds);
 
@@ -238,17 +238,17 @@ async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }
     const shape = [n, C, H, W];
     const t2 = performance.now();
     where.stage = `batch ${b + 1}/${batches}, preprocessing`;
-    const pre = c.cfg.preprocess === false ? undefined : await p.scope('pre', () => prepareSecure(p, sm, n), 'preprocess');
+    const pre = c.cfg.preprocess === false ? undefined : await p.scope('pre', (q) => prepareSecure(q, sm, n), 'preprocess');
     const t3 = performance.now();
     batchSeconds.preprocess.push((t3 - t2) / 1000);
     // One ledger label for every batch (rows add up), so a long session's ledger does not grow.
-    await p.scope('batch', async () => {
+    await p.scope('batch', async (q) => {
       const x = p.id === CLIENT ? encodeFixed(c.input!.x.subarray(b * c.batch * per, (b * c.batch + n) * per), c.f, shape) : undefined;
       where.stage = `batch ${b + 1}/${batches}, input`;
       const onNode = (node: { name: string }) => ((where.stage = `batch ${b + 1}/${batches}, layer "${node.name}"`), hooks.onLayer?.(b, node.name));
-      const y = await secureForward(p, sm, shareInput(p, CLIENT, shape, x), { spec: c.spec?.layers, mode: c.mode, timings, pre, onNode });
+      const y = await secureForward(q, sm, shareInput(q, CLIENT, shape, x), { spec: c.spec?.layers, mode: c.mode, timings, pre, onNode });
       where.stage = `batch ${b + 1}/${batches}, output`;
-      const opened = await reveal(p, y, 'client');
+      const opened = await reveal(q, y, 'client');
       if (opened) {
         const v = decodeFixed(opened, c.f);
         for (let i = 0; i < n; i++) logits.push(Array.from(v.subarray(i * classes, (i + 1) * classes)));

@@ -52,8 +52,8 @@ export async function agree(p: Party, mine: PublicParams, images?: number): Prom
   if (p.id === CLIENT && !(Number.isInteger(images) && images! > 0)) throw new SessionError(`the client must classify at least one image, got ${images}`);
   const msg = new TextEncoder().encode(JSON.stringify({ ...mine, images: p.id === CLIENT ? images : null }));
   const peers = [CLIENT, SERVER, HELPER].filter((q) => q !== p.id);
-  const theirs = await p.scope('session', () => Promise.all(peers.map(async (q) => {
-    const text = new TextDecoder().decode(await p.link(q).exchange('params', msg));
+  const theirs = await p.scope('session', (s) => Promise.all(peers.map(async (q) => {
+    const text = new TextDecoder().decode(await s.link(q).exchange('params', msg));
     try {
       return JSON.parse(text) as PublicParams & { images: number | null };
     } catch {
@@ -81,5 +81,5 @@ export async function agree(p: Party, mine: PublicParams, images?: number): Prom
  */
 export async function finish(p: Party): Promise<void> {
   const peers = [CLIENT, SERVER, HELPER].filter((q) => q !== p.id);
-  await p.scope('session', () => Promise.all(peers.map((q) => p.link(q).exchange('done', new Uint8Array(0)))), 'setup');
+  await p.scope('session', (s) => Promise.all(peers.map((q) => s.link(q).exchange('done', new Uint8Array(0)))), 'setup');
 }

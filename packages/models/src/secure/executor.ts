@@ -28,7 +28,7 @@ export interface RunOptions {
   spec?: LayerSizes;
   /** Comparison mode of the secure run and the simulation (the twin always uses the exact sign). */
   mode?: DreluMode;
-  /** Seconds spent per node (each also a ledger label), accumulated. */
+  /** Seconds spent per node that runs a protocol (each also a ledger label), accumulated. */
   timings?: Map<string, number>;
   /** Preprocessing for this batch (from prepareSecure, used once): the linear layers then send only their input online. */
   pre?: Preprocessed;
@@ -124,15 +124,6 @@ export async function simulateForward(m: FixedModel, x: RingTensor, opts: RunOpt
   return ringRun(m, be, x, opts);
 }
 
-async function timed<T>(timings: Map<string, number> | undefined, name: string, fn: () => Promise<T>): Promise<T> {
-  if (!timings) return fn();
-  const t0 = performance.now();
-  try {
-    return await fn();
-  } finally {
-    timings.set(name, (timings.get(name) ?? 0) + (performance.now() - t0) / 1000);
-  }
-}
 
 /** The walk on a ring backend: each node by its op's ring semantics. */
 async function ringRun<T>(m: FixedModel, be: Backend<T>, x: T, opts: RunOptions, per?: (n: Node, run: (be: Backend<T>) => Promise<T>) => Promise<T>): Promise<T> {
@@ -176,23 +167,24 @@ export async function setupSecure(p: Party, m: FixedModel): Promise<SecureModel>
   return { model: m, weights };
 }
 
-/** The secure backend of one party, in the scope of the node it runs. */
-function secureBackend(p: Party, sm: SecureModel, opts: RunOptions): Backend<Shared> {
+/** The secure backend of one party, in the scope of the node it runs; `used` is set when a protocol runs. */
+function secureBackend(p: Party, sm: SecureModel, opts: RunOptions, used: { protocol: boolean } = { protocol: false }): Backend<Shared> {
   const mode = opts.mode ?? { mode: 'full' };
+  const protocol = <A extends unknown[], R>(fn: (...a: A) => R) => (...a: A): R => ((used.protocol = true), fn(...a));
   return {
     f: sm.model.f,
     shape: (t) => t.shape,
     local: (ts, fn, shape) => new Shared(shape, p.id === HELPER ? null : fn(ts.map((t) => t.share!))),
     truncate: (t, f) => truncate(p, t, f),
-    async linear(n, t) {
+    linear: protocol(async (n: Node, t: Shared) => {
       const pre = opts.pre?.layers.get(n.name);
       if (opts.pre && !pre) throw new Error(`the preprocessing has no entry for "${n.name}"`);
       return linearKnown(p, t, sm.weights.get(n.name)!, pre);
-    },
+    }),
     bias: (n, t) => addChannelBias(p, t, sm.weights.get(n.name)!.bias),
-    patchRelu: (_n, t, sizes) => patchRelu(p, t, sizes, mode),
-    patchClip: (_n, t, sizes, hi) => patchClip(p, t, sizes, hi, mode),
-    maxpool: (_n, t, o) => maxpool(p, t, o, mode),
+    patchRelu: protocol((_n: Node, t: Shared, sizes: readonly PatchSize[]) => patchRelu(p, t, sizes, mode)),
+    patchClip: protocol((_n: Node, t: Shared, sizes: readonly PatchSize[], hi: bigint) => patchClip(p, t, sizes, hi, mode)),
+    maxpool: protocol((_n: Node, t: Shared, o: { kernel: number; stride?: number; padding?: number }) => maxpool(p, t, o, mode)),
     sizes: sizesOf(opts.spec),
   };
 }
@@ -205,8 +197,12 @@ function secureBackend(p: Party, sm: SecureModel, opts: RunOptions): Backend<Sha
  */
 export async function secureForward(p: Party, sm: SecureModel, x: Shared, opts: RunOptions = {}): Promise<Shared> {
   if (opts.pre) opts.pre.take(x.shape[0]!);
-  return ringRun(sm.model, secureBackend(p, sm, opts), x, opts, (n, run) =>
-    timed(opts.timings, n.name, () => p.scope(n.name, (q) => run(secureBackend(q, sm, opts)))));
+  return ringRun(sm.model, secureBackend(p, sm, opts), x, opts, async (n, run) => {
+    const used = { protocol: false }, t0 = performance.now();
+    const y = await p.scope(n.name, (q) => run(secureBackend(q, sm, opts, used)));
+    if (used.protocol && opts.timings) opts.timings.set(n.name, (opts.timings.get(n.name) ?? 0) + (performance.now() - t0) / 1000);
+    return y;
+  });
 }
 
 /** The shape walk: T is a full shape; primitives record what they cost, per node. */
