@@ -118,7 +118,7 @@ export function mutateJson(text: string, r: Rng): string {
 }
 
 /** A random input: random bytes, or a mutation chain (1..8 edits) of a seed. */
-export function nextInput(t: Target, seeds: Uint8Array[], r: Rng, json: boolean): Uint8Array {
+function nextInput(t: Target, seeds: Uint8Array[], r: Rng, json: boolean): Uint8Array {
   if (r() < 0.05) return Uint8Array.from({ length: int(r, 512) }, () => int(r, 256));
   let b = seeds[int(r, seeds.length)]!;
   const edits = 1 + int(r, 8);
@@ -203,7 +203,7 @@ export const TARGETS: Target[] = [
   },
 ];
 
-export const JSON_TARGETS = new Set(['patch-spec validator', 'knapsack instance reader']);
+const JSON_TARGETS = new Set(['patch-spec validator', 'knapsack instance reader']);
 
 export interface FuzzResult {
   target: string;

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadParams } from '@si/models';
 import { ensureFashion, loadFashion } from './fashion.ts';
 import { graphOf, loadSpec } from './models.ts';
-import { accuracy, predict } from './train.ts';
+import { accuracy, predict } from '@si/models';
 import { evaluate } from './evaluate.ts';
 import { fmtBytes, fmtSeconds, Progress } from './progress.ts';
 import { dreluCount } from './party.ts';

@@ -11,7 +11,7 @@ import { fashionFiles, loadFashion } from './fashion.ts';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
 import { runLocal, type SessionReport } from './orchestrate.ts';
 import { parseMode } from './session.ts';
-import { accuracy, argmax, predict } from './train.ts';
+import { accuracy, argmax, predict } from '@si/models';
 import { dreluCount } from './party.ts';
 
 export interface EvalOptions {

@@ -35,7 +35,7 @@ export function fashionFiles(split: Split, dir?: string): { images: string; labe
 }
 
 /** Missing files of the data set in a directory (empty when it is complete). */
-export function missingFiles(dir?: string): string[] {
+function missingFiles(dir?: string): string[] {
   return (['train', 'test'] as const).flatMap((s) => Object.values(fashionFiles(s, dir))).filter((f) => !existsSync(f));
 }
 
@@ -62,12 +62,10 @@ export function ensureFashion(dir?: string, log: (s: string) => void = (s) => pr
   return d;
 }
 
-export interface Dataset {
-  /** Images [N, 1, 28, 28] in [0, 1]. */
-  x: Float32Array;
-  labels: Uint8Array;
-  N: number;
-}
+/** Fashion-MNIST images [N, 1, 28, 28] in [0, 1] and their labels. */
+export type { Dataset } from '@si/models';
+
+import type { Dataset } from '@si/models';
 
 /** A split, or part of it (start, count). */
 export function loadFashion(split: Split, opts: { dir?: string; start?: number; count?: number } = {}): Dataset {

@@ -12,7 +12,5 @@ export { MODELS, graphOf, loadWeights, loadSpec, syntheticWeights, syntheticSpec
 export { readIdx, idxImages, idxLabels, randomImages, DataError } from './data.ts';
 export { Progress, fmtBytes, fmtSeconds } from './progress.ts';
 export { ensureFashion, loadFashion, fashionDir, fashionFiles, CLASS_NAMES, DEBIAN_DIR, DEBIAN_PACKAGE, type Dataset, type Split } from './fashion.ts';
-export { train, predict, accuracy, distillation, recomputeBatchNorm, type TrainOptions } from './train.ts';
-export { measureDistortion, compareTables, spearman, specFromTable, parseTable, candidateSizes, type DistortionTable, type DistortionMethod, type LayerDistortion, type DistortionOptions } from './distortion.ts';
 export { evaluate, declaredBytesPerImage, type EvalOptions, type EvalReport } from './evaluate.ts';
 export { demo, ASSETS } from './demo.ts';

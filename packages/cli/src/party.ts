@@ -8,7 +8,7 @@
 import { LinkServer, type TlsCredentials } from '@si/net';
 import { encodeFixed, decodeFixed } from '@si/ring';
 import { CLIENT, connectParty, reveal, shareInput, type Deployment, type Party, type Role } from '@si/sharing';
-import { compileFixed, prepareSecure, publicModel, secureForward, setupSecure, type FixedModel, type Graph } from '@si/models';
+import { argmax, compileFixed, prepareSecure, publicModel, secureForward, setupSecure, type FixedModel, type Graph } from '@si/models';
 import { patchReluDrelus, RELU, type PatchSpec } from '@si/patch-relu';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
 import { idxImages, idxLabels, randomImages } from './data.ts';
@@ -130,12 +130,6 @@ export function dreluCount(graph: Graph, spec: PatchSpec | null): { drelus: numb
 }
 
 const sum = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0);
-
-function argmax(v: ArrayLike<number>, from: number, n: number): number {
-  let best = from;
-  for (let i = from + 1; i < from + n; i++) if (v[i]! > v[best]!) best = i;
-  return best - from;
-}
 
 /**
  * Runs this party's side of the session to the end.
@@ -302,7 +296,7 @@ function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSec
   };
   if (p.id === CLIENT) {
     out.logits = r.logits;
-    out.predictions = r.logits.map((l) => argmax(l, 0, l.length));
+    out.predictions = r.logits.map((l) => argmax(l));
     if (c.input?.labels) out.labels = c.input.labels;
   }
   return out;

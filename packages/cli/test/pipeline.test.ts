@@ -4,12 +4,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { compileFixed, fixedForward, forward, initParams, loadParams } from '@si/models';
+import { accuracy, compareTables, compileFixed, fixedForward, forward, initParams, loadParams, measureDistortion, predict, recomputeBatchNorm, spearman, specFromTable, train } from '@si/models';
 import { decodeFixed, encodeFixed } from '@si/ring';
 import { validateSpec } from '@si/patch-relu';
-import {
-  ASSETS, compareTables, ensureFashion, evaluate, graphOf, loadFashion, loadSpec, loadWeights, measureDistortion, predict, accuracy, recomputeBatchNorm, specFromTable, spearman, train,
-} from '../src/index.ts';
+import { ASSETS, ensureFashion, evaluate, graphOf, loadFashion, loadSpec, loadWeights } from '../src/index.ts';
 
 const dir = ensureFashion();
 const graph = graphOf('fmnist-resnet');

@@ -23,3 +23,7 @@ export { compileFixed, publicView, publicModel, checkSecureSupport, CompileError
 export {
   fixedForward, simulateForward, setupSecure, secureForward, secureForwardCost, setupSecureCost, prepareSecure, prepareSecureCost, Preprocessed, type SecureModel, type RunOptions,
 } from './secure/executor.ts';
+export { train, predict, accuracy, argmax, distillation, recomputeBatchNorm, type TrainOptions, type Dataset } from './train/train.ts';
+export {
+  measureDistortion, compareTables, spearman, specFromTable, parseTable, candidateSizes, type DistortionTable, type DistortionMethod, type LayerDistortion, type DistortionOptions,
+} from './train/distortion.ts';

@@ -67,7 +67,7 @@ export function patchReluFixed(x: RingTensor, sizes: readonly PatchSize[]): Ring
 }
 
 /** Applies a per-patch decision `keep(values of the patch)` to a fixed-point tensor (test-size helper). */
-export function applyMask(x: RingTensor, sizes: readonly PatchSize[], keep: (vals: bigint[], n: number, c: number, patch: number) => boolean): RingTensor {
+function applyMask(x: RingTensor, sizes: readonly PatchSize[], keep: (vals: bigint[], n: number, c: number, patch: number) => boolean): RingTensor {
   const [N, C, H, W] = dims(x.shape, sizes);
   const out = new BigInt64Array(x.size);
   const o = words(out), s = words(x.data);

@@ -33,7 +33,7 @@ export function addN(a: BigInt64Array, b: BigInt64Array): BigInt64Array {
 }
 
 /** -b mod N (the bitwise complement, with 0 staying 0). */
-export function negN(b: BigInt64Array): BigInt64Array {
+function negN(b: BigInt64Array): BigInt64Array {
   const out = new BigInt64Array(b.length);
   const o = new Uint32Array(out.buffer), y = new Uint32Array(b.buffer, b.byteOffset, 2 * b.length);
   for (let i = 0; i < b.length; i++) {

@@ -21,7 +21,7 @@ import { bitsMsbFirst, packedZpBytes, packZp7, RingTensor, samplePermutations, s
 import { CLIENT, dealCost, dealer, HELPER, protocol, SERVER, sequential, type Cost, type Keystream, type Party } from '@si/sharing';
 
 /** A keystream as a byte source for @si/ring's samplers. */
-export const source = (ks: Keystream) => (out: Uint8Array): void => void ks.fill(out);
+const source = (ks: Keystream) => (out: Uint8Array): void => void ks.fill(out);
 
 /** What P0 and P1 bring (P2 brings nothing). */
 export interface PcInput {

@@ -8,7 +8,7 @@ export const rng = (seed: string): Rng => seedrandom(seed);
 export const EDGES: bigint[] = [0n, 1n, -1n, 2n, -2n, 2n ** 62n, -(2n ** 62n), 2n ** 63n - 1n, -(2n ** 63n), 2n ** 32n - 1n, 2n ** 32n, -(2n ** 32n)];
 
 /** Random ring values; about one in eight is an edge value (wrap-around cases). */
-export function randomI64(r: Rng, n: number, edgeRate = 0.125): BigInt64Array {
+function randomI64(r: Rng, n: number, edgeRate = 0.125): BigInt64Array {
   const out = new BigInt64Array(n);
   const w = new Int32Array(out.buffer);
   for (let i = 0; i < n; i++) {

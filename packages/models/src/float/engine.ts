@@ -10,7 +10,6 @@ import type { FloatCtx, LayerSizes, Params } from '../ops/op.ts';
 import { walkSync } from '../walk.ts';
 import { defaultPool, type BufferPool } from './pool.ts';
 
-export type { Params, LayerSizes } from '../ops/op.ts';
 
 export interface ForwardOptions {
   /** Batch statistics in batch norm (and their running averages updated). Default false. */

@@ -10,7 +10,6 @@ import type { Graph } from '../graph.ts';
 import type { CompileCtx, FixedLayer, Params } from '../ops/op.ts';
 import { opDef } from '../ops/table.ts';
 
-export type { FixedLayer } from '../ops/op.ts';
 
 export interface FixedModel {
   graph: Graph;

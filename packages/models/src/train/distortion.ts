@@ -13,7 +13,9 @@
  * @module
  */
 import seedrandom from 'seedrandom';
-import { backward, forward, release, releaseGrads, type Graph, type Params } from '@si/models';
+import type { Graph } from '../graph.ts';
+import type { Params } from '../ops/op.ts';
+import { backward, forward, release, releaseGrads } from '../float/engine.ts';
 import { candidatePatchSizes, kindOf, mergeEqualCost, patchCost, patchReluF32, type PatchSize, type PatchSpec } from '@si/patch-relu';
 import { solve } from '@si/knapsack';
 

@@ -5,8 +5,17 @@
  * @module
  */
 import seedrandom from 'seedrandom';
-import { backward, crossEntropy, cosineLr, forward, release, releaseGrads, Sgd, type Graph, type LayerSizes, type Params } from '@si/models';
-import type { Dataset } from './fashion.ts';
+import type { Graph } from '../graph.ts';
+import type { LayerSizes, Params } from '../ops/op.ts';
+import { backward, forward, release, releaseGrads } from '../float/engine.ts';
+import { cosineLr, crossEntropy, Sgd } from '../float/optim.ts';
+
+/** Labelled images for training: x [N, ...inputShape] and one class per image. */
+export interface Dataset {
+  x: Float32Array;
+  labels: Uint8Array;
+  N: number;
+}
 
 export interface TrainOptions {
   epochs: number;
