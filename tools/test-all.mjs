@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// Lints the workspace (pnpm lint: knip and publint), type-checks every package and runs its tests through nx
-// (which builds what they depend on first), streams the output, and ends with one line summing the lint
-// checks and uvu's totals over all packages: "N passed, N failed". A package whose test task fails without
+// Type-checks every package and runs its tests through nx (which builds what they depend on first), then
+// lints the workspace (pnpm lint: knip and publint), streams the output, and ends with one line summing
+// uvu's totals and the lint checks over all packages: "N passed, N failed". A package whose test task fails without
 // reporting a failed test (a crash) counts as one failure.
 import { spawn, spawnSync } from 'node:child_process';
 
-const lint = spawnSync('node', ['tools/lint.mjs'], { encoding: 'utf8' });
-process.stdout.write(lint.stdout ?? '');
-process.stderr.write(lint.stderr ?? '');
-const lintTotals = /lint: (\d+) passed, (\d+) failed/.exec(lint.stdout ?? '');
-const lintPassed = lintTotals ? Number(lintTotals[1]) : 0, lintFailed = lintTotals ? Number(lintTotals[2]) : 1;
+/** pnpm lint after the builds (publint checks the built files the exports point at). */
+function lint() {
+  const r = spawnSync('node', ['tools/lint.mjs'], { encoding: 'utf8' });
+  process.stdout.write(r.stdout ?? '');
+  process.stderr.write(r.stderr ?? '');
+  const m = /lint: (\d+) passed, (\d+) failed/.exec(r.stdout ?? '');
+  return m ? { passed: Number(m[1]), failed: Number(m[2]) } : { passed: 0, failed: 1 };
+}
 
 const args = ['exec', 'nx', 'run-many', '-t', 'typecheck', 'test', '--outputStyle=static', ...process.argv.slice(2)];
 const env = { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true' };
@@ -31,8 +34,9 @@ child.on('close', (code) => {
     console.log(`\nnx exited with code ${code} without a failing test reported (a crash or a build error above).`);
   }
   if (blocks === 0 && code === 0) console.log('\nwarning: no test totals found in the output');
-  passed += lintPassed;
-  failed += lintFailed;
+  const l = lint();
+  passed += l.passed;
+  failed += l.failed;
   console.log(`\n${passed} passed, ${failed} failed`);
   process.exit(code === 0 && failed === 0 ? 0 : 1);
 });

@@ -15,7 +15,7 @@
  * @module
  */
 import { patchCount, patchExpand, patchSum, RingTensor, shapeSize } from '@si/ring';
-import { HELPER, protocol, RING, Shared, sequential, sub, type Cost, type Domain, type Party } from '@si/sharing';
+import { fromPublic, HELPER, protocol, RING, Shared, sequential, sub, type Cost, type Domain, type Party } from '@si/sharing';
 import { clip, clipCost, compareCost, exactDomain, relu, reluCost, signTest, simulateDrelu, windowOf, windowsOf, type DreluMode } from '@si/relu-protocols';
 import { patchReluFixed } from './plain.ts';
 import { kindOf, type PatchSize } from './spec.ts';
@@ -268,16 +268,9 @@ async function patchClipRun(p: Party, x: Shared, sizes: readonly PatchSize[], hi
   return p.scope('patch-clip', async (q) => {
     // min(y, hi) = y - relu(y - hi) after the patch ReLU y, pixel by pixel (a zero channel stays 0).
     const y = await patchReluRun(q, x, sizes, mode);
-    const over = await relu(q, sub(q, y, constant(q, y.shape, hi)), mode);
+    const over = await relu(q, sub(q, y, fromPublic(q, y.shape, hi)), mode);
     return sub(q, y, over);
   });
-}
-
-/** A public constant as shares (P1 holds it, P0 zero). */
-function constant(p: Party, shape: readonly number[], c: bigint): Shared {
-  if (p.id === HELPER) return new Shared(shape, null);
-  const t = RingTensor.zeros(shape);
-  return new Shared(shape, p.id === 1 ? t.addScalar(c) : t);
 }
 
 /** Declared cost of patchClip: one comparison round trip of two ReLUs at once, or the patch ReLU then a per-pixel ReLU. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { RingTensor, shapeSize } from '@si/ring';
-import { bitsToRing, CLIENT, dealer, HELPER, pick, protocol, SERVER, Shared, type Cost, type Party, type SharedBit } from '@si/sharing';
+import { bitsToRing, CLIENT, dealer, HELPER, messages, pick, protocol, SERVER, Shared, type Cost, type Party, type SharedBit } from '@si/sharing';
 
 /**
  * x * b for a shared value x and a shared bit b of the same number of elements:
@@ -38,7 +38,7 @@ export function combineProduct(b: SharedBit, xj: RingTensor, w: RingTensor, vmj:
 }
 
 /** w both ways (16 bytes per element) and the helper's share of v*m (8 bytes); one round. */
-export const mulBitCost = (n: number): Cost => ({ bytes: { '0>1': 8 * n, '1>0': 8 * n, '2>1': 8 * n }, rounds: 1 });
+export const mulBitCost = (n: number): Cost => messages([['2>1', 8 * n], ['0>1', 8 * n], ['1>0', 8 * n]]);
 
 
 /**

@@ -13,7 +13,7 @@
  */
 import { RingTensor, shapeSize } from '@si/ring';
 import {
-  add, addPublic, concat, HELPER, protocol, Shared, slice, sub, sequential, type Cost, type Party, type SharedBit,
+  add, concat, fromPublic, protocol, Shared, slice, sub, sequential, type Cost, type Party, type SharedBit,
   type Tolerance,
 } from '@si/sharing';
 import { mulBit, mulBitCost } from './bit.ts';
@@ -96,17 +96,11 @@ function levels(n: number): number[] {
   return out;
 }
 
-/** The public index t as shares (P1 holds t, P0 zero). */
-function publicIndex(p: Party, t: number, M: number): Shared {
-  const zero = new Shared([M], p.id === HELPER ? null : RingTensor.zeros([M]));
-  return addPublic(p, zero, t);
-}
-
 async function reduceTree(p: Party, x: Shared, axis: number, mode: DreluMode, withIndex: boolean): Promise<{ value: Shared; index: Shared | null; shape: number[] }> {
   const { cols, outShape } = columnsOf(x, axis);
   const M = shapeSize(outShape);
   let vals = cols;
-  let idx = withIndex ? cols.map((_, t) => publicIndex(p, t, M)) : null;
+  let idx = withIndex ? cols.map((_, t) => fromPublic(p, [M], t)) : null;
   for (const [level, pairs] of levels(cols.length).entries()) {
     const diff = concat([...Array(pairs).keys()].map((i) => sub(p, vals[2 * i]!, vals[2 * i + 1]!)), 0);
     const parts = [diff];

@@ -11,8 +11,8 @@
  * @module
  */
 import { bitsMsbFirst, packedZpBytes, RingTensor } from '@si/ring';
-import { bitsToRing, CLIENT, dealer, HELPER, protocol, SERVER, sequential, SharedBit, type Cost, type Party, type Shared } from '@si/sharing';
-import { privateCompare, privateCompareCost } from './private-compare.ts';
+import { bitsToRing, CLIENT, dealer, HELPER, messages, protocol, SERVER, sequential, SharedBit, type Cost, type Party, type Shared } from '@si/sharing';
+import { privateCompare } from './private-compare.ts';
 import { addN, canonN, lsb, ZN } from './_oddring.ts';
 import { isNonNegative } from './drelu.ts';
 import { NOT_MINUS_ONE, shareConvert, shareConvertCost } from './share-convert.ts';
@@ -45,8 +45,15 @@ async function computeMsbRun(p: Party, a: Shared): Promise<SharedBit> {
 
 /** Cost on n elements: r both ways, bit digits and v's share to P1, PrivateCompare; 3 rounds. */
 export function computeMsbCost(n: number): Cost {
-  const pc = privateCompareCost(n, 64).bytes;
-  return { bytes: { '0>1': 8 * n, '1>0': 8 * n, '2>1': packedZpBytes(n * 64) + 8 * n, '0>2': pc['0>2']!, '1>2': pc['1>2']! }, rounds: 3 };
+  const pc = packedZpBytes(n * 64);
+  return messages([
+    ['2>1', pc], // 0: P1's Z_67 shares of x's bits
+    ['0>1', 8 * n], // 1: r from P0
+    ['1>0', 8 * n], // 2: ... and from P1
+    ['0>2', pc, 2], // 3: P0's PrivateCompare vector, once it has r
+    ['1>2', pc, 0, 1], // 4: P1's, once it has r and its bit shares
+    ['2>1', 8 * n, 3, 4], // 5: P1's share of v
+  ]);
 }
 
 /** [a >= 2^63] for a read as an unsigned integer. */

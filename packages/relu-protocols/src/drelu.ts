@@ -36,10 +36,10 @@
  */
 import { aint, packedZpBytes, reduceK, RingTensor, shapeSize, splitTopBits, words as ringWords } from '@si/ring';
 import {
-  bitsToRing, CLIENT, dealer, HELPER, protocol, RING64, SERVER, Shared, SharedBit, truncateShare, wordsGroup, type Cost, type Domain, type Party, type ShareGroup,
+  bitsToRing, CLIENT, dealer, HELPER, messages, NO_COST, protocol, RING64, SERVER, Shared, SharedBit, truncateShare, wordsGroup, type Cost, type Domain, type Party, type ShareGroup,
 } from '@si/sharing';
 import { combineProduct } from './bit.ts';
-import { privateCompare, privateCompareCost } from './private-compare.ts';
+import { privateCompare } from './private-compare.ts';
 
 export type DreluMode =
   | { mode: 'full' }
@@ -191,15 +191,18 @@ export function signTest(p: Party, w: Windows, shape: readonly number[], product
 
 /** Bytes of the sign test on n windows of k bits (zBytes each on the wire), plus a product on `pixels` elements. */
 export function compareCost(n: number, k: number, zBytes: number, pixels = 0): Cost {
-  if (n === 0) return { bytes: {}, rounds: 0 };
-  const pc = privateCompareCost(n, k - 1).bytes;
-  return {
-    bytes: {
-      '0>1': n * zBytes + 8 * pixels, '1>0': n * zBytes + 8 * pixels, '2>1': packedZpBytes(n * (k - 1)) + 8 * n + 8 * pixels,
-      '0>2': pc['0>2']!, '1>2': pc['1>2']!,
-    },
-    rounds: 3,
-  };
+  if (n === 0) return NO_COST;
+  const pc = packedZpBytes(n * (k - 1));
+  const z = n * zBytes + 8 * pixels;
+  return messages([
+    ['0>1', z], // 0: z (and w = x + m) from P0
+    ['1>0', z], // 1: ... and from P1
+    ['2>1', pc], // 2: P1's Z_67 shares of r's bits
+    ['0>2', pc, 1], // 3: P0's PrivateCompare vector, once it has z
+    ['1>2', pc, 0, 2], // 4: P1's, once it has z and its bit shares
+    ['2>1', 8 * n, 3, 4], // 5: P1's share of v, once the helper has both vectors
+    ...(pixels ? [['2>1', 8 * pixels, 3, 4] as const] : []), // 6: P1's share of v * m
+  ]);
 }
 
 /** Per-call cost of DReLU on n elements. */

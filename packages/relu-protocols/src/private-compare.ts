@@ -18,7 +18,7 @@
  * @module
  */
 import { bitsMsbFirst, packedZpBytes, packZp7, RingTensor, samplePermutations, sampleZp, unpackZp7, zpCompareDigits, zpCountThird, zpFindZero } from '@si/ring';
-import { CLIENT, dealCost, dealer, HELPER, protocol, SERVER, sequential, type Cost, type Keystream, type Party } from '@si/sharing';
+import { CLIENT, dealCost, dealer, HELPER, messages, protocol, SERVER, sequential, type Cost, type Keystream, type Party } from '@si/sharing';
 
 /** A keystream as a byte source for @si/ring's samplers. */
 const source = (ks: Keystream) => (out: Uint8Array): void => void ks.fill(out);
@@ -62,7 +62,7 @@ async function privateCompareRun(p: Party, n: number, m: number, input?: PcInput
 /** P0 and P1 each send n*m digits at 7 bits to P2; one round. */
 export function privateCompareCost(n: number, m: number): Cost {
   const b = packedZpBytes(n * m);
-  return n === 0 ? { bytes: {}, rounds: 0 } : { bytes: { '0>2': b, '1>2': b }, rounds: 1 };
+  return messages([['0>2', b], ['1>2', b]]);
 }
 
 interface PcParams {

@@ -13,8 +13,8 @@
  * @module
  */
 import { bitsMsbFirst, packedZpBytes, RingTensor } from '@si/ring';
-import { CLIENT, dealer, HELPER, protocol, RING64, SERVER, Shared, type Cost, type Party } from '@si/sharing';
-import { privateCompare, privateCompareCost } from './private-compare.ts';
+import { CLIENT, dealer, HELPER, messages, protocol, RING64, SERVER, Shared, type Cost, type Party } from '@si/sharing';
+import { privateCompare } from './private-compare.ts';
 import { addN, canonN, signN, smallN, subN, wrapBits, ZN } from './_oddring.ts';
 
 async function shareConvertRun(p: Party, a: Shared): Promise<Shared> {
@@ -65,11 +65,16 @@ async function shareConvertRun(p: Party, a: Shared): Promise<Shared> {
 
 /** Cost on n elements. */
 export function shareConvertCost(n: number): Cost {
-  const pc = privateCompareCost(n, 64).bytes;
-  return {
-    bytes: { '0>2': 8 * n + pc['0>2']!, '1>2': 8 * n + pc['1>2']!, '2>1': packedZpBytes(n * 64) + 16 * n },
-    rounds: 4,
-  };
+  const pc = packedZpBytes(n * 64);
+  return messages([
+    ['0>2', 8 * n], // 0: a~0
+    ['1>2', 8 * n], // 1: a~1
+    ['2>1', pc, 0, 1], // 2: P1's Z_67 shares of x's bits
+    ['2>1', 8 * n, 0, 1], // 3: P1's share of delta
+    ['0>2', pc], // 4: P0's PrivateCompare vector (its bit shares and r need no message)
+    ['1>2', pc, 2], // 5: P1's, once it has its bit shares
+    ['2>1', 8 * n, 4, 5], // 6: P1's share of eta'
+  ]);
 }
 
 /** Values ShareConvert takes: every ring element but L - 1 (-1 read as signed). */

@@ -11,7 +11,7 @@
  * @module
  */
 import { conv2d, convGeometry, matmul, RingTensor, shapeSize, type Conv2dOptions } from '@si/ring';
-import type { Cost } from './cost.ts';
+import { messages, type Cost } from './cost.ts';
 import { dealer } from './dealer.ts';
 import type { Party } from './party.ts';
 import { protocol } from './protocol.ts';
@@ -78,7 +78,7 @@ async function beaverRun(p: Party, x: Shared, y: Shared, op: Bilinear): Promise<
 
 /** (E, F) both ways and the helper's share of C: 8 (2|X| + 2|Y| + |Z|) bytes, one round. */
 export function beaverCost(xSize: number, ySize: number, zSize: number): Cost {
-  return { bytes: { '0>1': 8 * (xSize + ySize), '1>0': 8 * (xSize + ySize), '2>1': 8 * zSize }, rounds: 1 };
+  return messages([['2>1', 8 * zSize], ['0>1', 8 * (xSize + ySize)], ['1>0', 8 * (xSize + ySize)]]);
 }
 
 interface BeaverParams {

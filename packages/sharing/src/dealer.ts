@@ -24,7 +24,7 @@
  */
 import { addK, packedZpBytes, packZp7, RingTensor, sampleZp, shapeSize, subK, subZp, unpackZp7 } from '@si/ring';
 import type { Scope } from '@si/net';
-import type { Cost } from './cost.ts';
+import { messages, type Cost } from './cost.ts';
 import type { Party } from './party.ts';
 import type { Keystream } from './prf.ts';
 import { CLIENT, HELPER, SERVER, type PartyId } from './roles.ts';
@@ -257,9 +257,9 @@ export const dealer = (p: Party): Dealer => new Dealer(p);
 /** Declared cost of the dealer's messages (all to P1), per kind. */
 export const dealCost = {
   /** share / triple / truncPair on n ring elements. */
-  ring: (n: number): Cost => ({ bytes: n ? { '2>1': 8 * n } : {}, rounds: n ? 1 : 0 }),
+  ring: (n: number): Cost => messages([['2>1', 8 * n]]),
   /** zpBits on n bits. */
-  zpBits: (n: number): Cost => ({ bytes: n ? { '2>1': packedZpBytes(n) } : {}, rounds: n ? 1 : 0 }),
+  zpBits: (n: number): Cost => messages([['2>1', packedZpBytes(n)]]),
   /** shareIn on n elements of a group. */
-  group: <T>(g: ShareGroup<T>, n: number): Cost => ({ bytes: n ? { '2>1': g.bytes(n) } : {}, rounds: n ? 1 : 0 }),
+  group: <T>(g: ShareGroup<T>, n: number): Cost => messages([['2>1', g.bytes(n)]]),
 };

@@ -12,7 +12,7 @@ export { PrfStream, Keystream } from './prf.ts';
 export { ROLES, CLIENT, SERVER, HELPER, roleOf, idOf, DIRS, type PartyId, type Role, type Dir } from './roles.ts';
 export { Dealer, dealer, dealCost, RING64, ZP67, wordsGroup, type ShareGroup, type Dealt } from './dealer.ts';
 export { protocol, RING, signedBits, type Protocol, type ProtocolSpec, type Slot, type Domain, type Input, type Output, type OutputKind, type Tolerance } from './protocol.ts';
-export { Shared, helperView, add, sub, neg, addPublic, mulScalar, mulPublic, concat, slice, split, gather, rerandomize } from './shared.ts';
+export { Shared, helperView, fromPublic, add, sub, neg, addPublic, mulScalar, mulPublic, concat, slice, split, gather, rerandomize } from './shared.ts';
 export { SharedBit, pick, bitsToRing } from './bit.ts';
 export { shareInput, shareInputCost } from './input.ts';
 export { reveal, revealCost, type RevealTo } from './reveal.ts';
@@ -21,4 +21,4 @@ export { beaver, beaverCost, clearBilinear, elementwise, matmulOp, convOp, type 
 export {
   KnownWeights, LinearPre, setupKnownWeights, prepareLinearKnown, prepareLinearKnownCost, linearKnown, addChannelBias, broadcastChannels, linearKnownCost, knownWeightsSetupCost,
 } from './linear.ts';
-export { measuredCost, totalBytes, sequential, parallel, scaleBytes, NO_COST, type Cost } from './cost.ts';
+export { measuredCost, totalBytes, sequential, parallel, scaleBytes, messages, NO_COST, type Cost, type Depth, type Message } from './cost.ts';

@@ -18,7 +18,7 @@
  */
 import { ashape, RingTensor, shapeSize } from '@si/ring';
 import { clearBilinear, convOp, matmulOp, type Bilinear } from './beaver.ts';
-import type { Cost } from './cost.ts';
+import { messages, type Cost } from './cost.ts';
 import { dealer } from './dealer.ts';
 import type { Party } from './party.ts';
 import { protocol } from './protocol.ts';
@@ -132,13 +132,13 @@ export function broadcastChannels(v: RingTensor, shape: readonly number[]): Ring
 
 /** Online: E (input-sized) from P0 to P1 and, unless preprocessed, S1 (output-sized) from P2 to P1; one round. */
 export const linearKnownCost = (xSize: number, ySize: number, prepared = false): Cost =>
-  prepared ? { bytes: { '0>1': 8 * xSize }, rounds: 1 } : { bytes: { '0>1': 8 * xSize, '2>1': 8 * ySize }, rounds: 1 };
+  messages(prepared ? [['0>1', 8 * xSize]] : [['2>1', 8 * ySize], ['0>1', 8 * xSize]]);
 
 /** Declared cost of prepareLinearKnown. */
-export const prepareLinearKnownCost = (ySize: number): Cost => ({ bytes: { '2>1': 8 * ySize }, rounds: 1 });
+export const prepareLinearKnownCost = (ySize: number): Cost => messages([['2>1', 8 * ySize]]);
 
 /** Setup: the masked weights from P1 to P0, one round. */
-export const knownWeightsSetupCost = (wSize: number): Cost => ({ bytes: { '1>0': 8 * wSize }, rounds: 1 });
+export const knownWeightsSetupCost = (wSize: number): Cost => messages([['1>0', 8 * wSize]]);
 
 interface LinearParams {
   op: Bilinear;

@@ -3,7 +3,7 @@
  * @module
  */
 import { RingTensor } from '@si/ring';
-import type { Cost } from './cost.ts';
+import { messages, type Cost } from './cost.ts';
 import type { Party } from './party.ts';
 import { protocol } from './protocol.ts';
 import type { Shared } from './shared.ts';
@@ -28,8 +28,8 @@ function revealRun(p: Party, x: Shared, to: RevealTo): Promise<RingTensor | null
 /** One share (8 bytes per element) in each direction that receives; one round. */
 export function revealCost(n: number, to: RevealTo): Cost {
   const b = 8 * n;
-  if (to === 'both') return { bytes: { '0>1': b, '1>0': b }, rounds: 1 };
-  return { bytes: to === 'client' ? { '1>0': b } : { '0>1': b }, rounds: 1 };
+  if (to === 'both') return messages([['0>1', b], ['1>0', b]]);
+  return messages([[to === 'client' ? '1>0' : '0>1', b]]);
 }
 
 /**

@@ -65,6 +65,16 @@ export function neg(_p: Party, x: Shared): Shared {
   return new Shared(x.shape, x.share?.neg() ?? null);
 }
 
+/** Shares of a public value (a tensor, or a scalar filling `shape`): P1 holds it, P0 zeros. */
+export function fromPublic(p: Party, shape: readonly number[], c: RingTensor | bigint | number): Shared {
+  if (p.id === HELPER) return new Shared(shape, null);
+  const zero = RingTensor.zeros(shape);
+  if (p.id !== SERVER) return new Shared(shape, zero);
+  if (!(c instanceof RingTensor)) return new Shared(shape, zero.addScalar(c));
+  ashape(c.shape, shape, 'c');
+  return new Shared(shape, c.clone());
+}
+
 /** x + c for a public c, a tensor of x's shape or a scalar (the server adds it to its share). */
 export function addPublic(p: Party, x: Shared, c: RingTensor | bigint | number): Shared {
   if (c instanceof RingTensor) ashape(c.shape, x.shape, 'c');

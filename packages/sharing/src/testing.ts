@@ -228,7 +228,11 @@ function compare<P>(rec: ProtocolSpec<P>, got: RingTensor, want: RingTensor, val
 
 const norm = (c: Cost): Cost => ({ bytes: Object.fromEntries(DIRS.filter((d) => c.bytes[d]).map((d) => [d, c.bytes[d]])), rounds: c.rounds });
 
-function sameCost(got: Cost, want: Cost, where: string): void {
+/**
+ * Asserts that a measured cost (measuredCost) has the declared bytes per link and rounds.
+ * @throws {CheckError} saying both
+ */
+export function expectCost(got: Cost, want: Cost, where = 'cost'): void {
   const g = norm(got), w = norm(want);
   if (JSON.stringify(g) !== JSON.stringify(w)) throw new CheckError(`${where}: the ledger recorded ${JSON.stringify(g)}, the record declares ${JSON.stringify(w)}`);
 }
@@ -267,7 +271,7 @@ export async function checkProtocol<P>(rec: ProtocolSpec<P>, o: CheckOptions<P> 
         const r = prepare(t);
         const outs = await Promise.all(ps.map((p) => p.scope(label, (q) => rec.run(q, r.inputs[p.id]!, params))));
         verify(r, outs, `trial ${t}${t === 0 ? ' (edge values)' : ''}`);
-        sameCost(measuredCost(ps, label), cost, `"${rec.name}" case ${c} ${describe(params)}, trial ${t}`);
+        expectCost(measuredCost(ps, label), cost, `"${rec.name}" case ${c} ${describe(params)}, trial ${t}`);
       }
       // Two runs at once under sibling scopes: the same results, bytes added, the rounds of one.
       const label = `${rec.name}#${runs++}`;
@@ -277,7 +281,7 @@ export async function checkProtocol<P>(rec: ProtocolSpec<P>, o: CheckOptions<P> 
           throw new CheckError(`"${rec.name}" case ${c}, two concurrent runs: ${e.message}`);
         });
       pair.forEach((r, i) => verify(r, outs.map((o2) => o2[i]!), `concurrent run ${i ? 'b' : 'a'}`));
-      sameCost(measuredCost(ps, label), parallel(cost, cost), `"${rec.name}" case ${c} ${describe(params)}, two concurrent runs`);
+      expectCost(measuredCost(ps, label), parallel(cost, cost), `"${rec.name}" case ${c} ${describe(params)}, two concurrent runs`);
     }
   } finally {
     if (!o.parties) for (const p of ps) p.close();

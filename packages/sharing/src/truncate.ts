@@ -18,7 +18,7 @@
  * @module
  */
 import { aint, RingTensor } from '@si/ring';
-import type { Cost } from './cost.ts';
+import { messages, type Cost } from './cost.ts';
 import { dealer } from './dealer.ts';
 import type { Party } from './party.ts';
 import { protocol, signedBits, type Tolerance } from './protocol.ts';
@@ -88,5 +88,5 @@ export const truncateDealt = protocol(truncateDealtRun, truncRecord('truncate-de
 
 /** x0 + r0 from P0 to P1 and the helper's share of r >>> f: 16 bytes per element, one round. */
 export function truncateDealtCost(n: number): Cost {
-  return n === 0 ? { bytes: {}, rounds: 0 } : { bytes: { '0>1': 8 * n, '2>1': 8 * n }, rounds: 1 };
+  return messages([['2>1', 8 * n], ['0>1', 8 * n]]);
 }

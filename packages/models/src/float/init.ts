@@ -6,7 +6,7 @@
  */
 import seedrandom from 'seedrandom';
 import type { Graph } from '../graph.ts';
-import type { Params } from './engine.ts';
+import type { Params } from '../ops/op.ts';
 
 export function initParams(graph: Graph, seed: string | number = 0): Params {
   const r = seedrandom(`si-init/${graph.name}/${seed}`);

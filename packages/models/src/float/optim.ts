@@ -2,7 +2,7 @@
  * Training helpers: softmax cross-entropy, SGD with momentum and weight decay, learning-rate schedules.
  * @module
  */
-import type { Params } from './engine.ts';
+import type { Params } from '../ops/op.ts';
 
 /** Mean softmax cross-entropy over the batch and its gradient with respect to the logits. */
 export function crossEntropy(logits: Float32Array, labels: ArrayLike<number>, classes: number): { loss: number; dLogits: Float32Array; correct: number } {

@@ -6,7 +6,7 @@
  * @module
  */
 import { GraphBuilder, GraphError, type Graph } from '../graph.ts';
-import type { Params } from '../float/engine.ts';
+import type { Params } from '../ops/op.ts';
 import { bytesOf, fields, first, floats, ints, ProtobufError, str, type Field } from './protobuf.ts';
 
 export class OnnxError extends Error {

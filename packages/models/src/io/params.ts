@@ -4,7 +4,7 @@
  * @module
  */
 import type { Graph } from '../graph.ts';
-import type { Params } from '../float/engine.ts';
+import type { Params } from '../ops/op.ts';
 import { readSafetensors, SafetensorsError, writeSafetensors } from './safetensors.ts';
 
 export function saveParams(graph: Graph, params: Params, metadata: Record<string, string> = {}): Uint8Array {
