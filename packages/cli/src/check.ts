@@ -7,6 +7,7 @@
 import { forward } from '@si/models';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
 import { loadInput, type InputSource } from './party.ts';
+import { shapeSize } from '@si/ring';
 
 /** Top-1 class per image of the float32 model. */
 export function plaintextPredictions(o: { model: string; weights: string; spec?: string; input: InputSource; batch?: number }): number[] {
@@ -14,7 +15,7 @@ export function plaintextPredictions(o: { model: string; weights: string; spec?:
   const params = loadWeights(graph, o.weights);
   const spec = loadSpec(graph, o.spec);
   const { x, count } = loadInput(graph, o.input);
-  const per = graph.inputShape.reduce((a, b) => a * b, 1);
+  const per = shapeSize(graph.inputShape);
   const B = o.batch ?? 32;
   const out: number[] = [];
   for (let s = 0; s < count; s += B) {

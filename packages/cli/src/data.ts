@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import seedrandom from 'seedrandom';
+import { shapeSize } from '@si/ring';
 
 export class DataError extends Error {
   override readonly name = 'DataError';
@@ -31,7 +32,7 @@ export function readIdx(path: string): { dims: number[]; data: Uint8Array } {
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   if (raw.length < 4 + 4 * nd) throw new DataError(`${path}: truncated IDX header`);
   const dims = Array.from({ length: nd }, (_, i) => dv.getUint32(4 + 4 * i));
-  const n = dims.reduce((a, b) => a * b, 1);
+  const n = shapeSize(dims);
   const data = raw.subarray(4 + 4 * nd);
   if (data.length !== n) throw new DataError(`${path}: ${data.length} data bytes for dims [${dims.join(',')}] (${n} expected)`);
   return { dims, data };
@@ -61,5 +62,5 @@ export function idxLabels(path: string, start = 0, count?: number): Uint8Array {
 /** Seeded random images in [0, 1) (test data, not protocol randomness). */
 export function randomImages(shape: readonly number[], count: number, seed: string): Float32Array {
   const r = seedrandom(`images/${seed}`);
-  return Float32Array.from({ length: count * shape.reduce((a, b) => a * b, 1) }, () => r());
+  return Float32Array.from({ length: count * shapeSize(shape) }, () => r());
 }

@@ -3,7 +3,7 @@
  * runs all three as local processes over TLS; the `si` command wraps both.
  * @module
  */
-export { runParty, loadInput, dreluCount, type PartyConfig, type PartyHooks, type PartyReport, type LayerReport, type PhaseReport, type InputSource } from './party.ts';
+export { runParty, loadInput, dreluCount, type PartyConfig, type PartyHooks, type PartyReport, type RunSummary, type LayerReport, type PhaseReport, type InputSource } from './party.ts';
 export { runLocal, mergeReports, partyArgs, ALLOCATOR_ENV, type LocalOptions, type SessionReport, type LayerTotals } from './orchestrate.ts';
 export { agree, parseMode, specDigest, SessionError, type PublicParams } from './session.ts';
 export { writeDeploymentCerts, readCredentials, readDeployment, type CertOptions, type DeploymentFile } from './certs.ts';

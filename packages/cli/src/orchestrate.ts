@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createCA, issueCert } from '@si/net';
 import type { Role } from '@si/sharing';
-import type { InputSource, PartyReport } from './party.ts';
+import type { InputSource, PartyReport, RunSummary } from './party.ts';
 
 /** glibc settings for processes that allocate large typed arrays (see benchmarks/README). */
 export const ALLOCATOR_ENV = {
@@ -50,16 +50,7 @@ export interface LayerTotals {
   seconds: number;
 }
 
-export interface SessionReport {
-  model: string;
-  mode: string;
-  spec: string;
-  fracBits: number;
-  images: number;
-  batch: number;
-  batches: number;
-  drelus: number;
-  relus: number;
+export interface SessionReport extends RunSummary {
   setup: { bytes: number; rounds: number; seconds: number };
   preprocess: { bytes: number; rounds: number; seconds: number };
   online: { bytes: number; rounds: number; seconds: number };

@@ -6,7 +6,7 @@
  * @module
  */
 import { LinkServer, type TlsCredentials } from '@si/net';
-import { encodeFixed, decodeFixed } from '@si/ring';
+import { encodeFixed, decodeFixed, shapeSize } from '@si/ring';
 import { CLIENT, connectParty, reveal, shareInput, type Deployment, type Party, type Role } from '@si/sharing';
 import { argmax, compileFixed, prepareSecure, publicModel, secureForward, setupSecure, type FixedModel, type Graph } from '@si/models';
 import { patchReluDrelus, RELU, type PatchSpec } from '@si/patch-relu';
@@ -66,8 +66,8 @@ export interface PhaseReport {
   seconds: number;
 }
 
-export interface PartyReport {
-  role: Role;
+/** What a session ran: the public parameters, the images and the DReLU count. */
+export interface RunSummary {
   model: string;
   mode: string;
   spec: string;
@@ -78,6 +78,10 @@ export interface PartyReport {
   /** DReLUs per image (the spec's), and the network's ReLUs per image. */
   drelus: number;
   relus: number;
+}
+
+export interface PartyReport extends RunSummary {
+  role: Role;
   setup: PhaseReport;
   /** Per-batch input-independent work, all batches (rounds: per batch). */
   preprocess: PhaseReport;
@@ -219,7 +223,7 @@ async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }
 
   const [C, H, W] = c.graph.inputShape as [number, number, number];
   const per = C * H * W;
-  const classes = c.graph.node(c.graph.output).shape.reduce((a, b) => a * b, 1);
+  const classes = shapeSize(c.graph.node(c.graph.output).shape);
   const timings = new Map<string, number>();
   const logits: number[][] = [];
   const t1 = performance.now();

@@ -14,34 +14,49 @@ function dims(shape: readonly number[], sizes: readonly PatchSize[]): [number, n
   return [N, C, H, W];
 }
 
+/** A patch: rows [h0, h1) and columns [w0, w1) of the map starting at flat index `base` (width W). */
+interface Patch {
+  base: number; W: number; h0: number; h1: number; w0: number; w1: number;
+}
+
+/**
+ * Visits each map of an [N, C, H, W] tensor by its channel's kind: `copy(base, len)` for identity maps,
+ * nothing for zero maps, and `patch(p)` for each patch otherwise.
+ */
+function eachPatch(shape: readonly number[], sizes: readonly PatchSize[], copy: (base: number, len: number) => void, patch: (p: Patch) => void): void {
+  const [N, C, H, W] = dims(shape, sizes);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++) {
+      const size = sizes[c]!, base = (n * C + c) * H * W;
+      const kind = kindOf(size);
+      if (kind === 'zero') continue;
+      if (kind === 'identity') {
+        copy(base, H * W);
+        continue;
+      }
+      const ph = Math.min(size[0], H), pw = Math.min(size[1], W);
+      const p: Patch = { base, W, h0: 0, h1: 0, w0: 0, w1: 0 };
+      for (p.h0 = 0; p.h0 < H; p.h0 += ph)
+        for (p.w0 = 0; p.w0 < W; p.w0 += pw) {
+          p.h1 = Math.min(H, p.h0 + ph);
+          p.w1 = Math.min(W, p.w0 + pw);
+          patch(p);
+        }
+    }
+}
+
 /**
  * Float32 forward: y = x * mask and the mask (1 where the pixel's patch sum is >= 0).
  * @param shape - [N, C, H, W]
  */
 export function patchReluF32(x: Float32Array, shape: readonly number[], sizes: readonly PatchSize[]): { y: Float32Array; mask: Uint8Array } {
-  const [N, C, H, W] = dims(shape, sizes);
   const y = new Float32Array(x.length), mask = new Uint8Array(x.length);
-  const sums = new Float64Array(H * W);
-  for (let n = 0; n < N; n++)
-    for (let c = 0; c < C; c++) {
-      const s = sizes[c]!, base = (n * C + c) * H * W;
-      const kind = kindOf(s);
-      if (kind === 'zero') continue;
-      if (kind === 'identity') {
-        y.set(x.subarray(base, base + H * W), base);
-        mask.fill(1, base, base + H * W);
-        continue;
-      }
-      const ph = Math.min(s[0], H), pw = Math.min(s[1], W), PW = Math.ceil(W / pw);
-      sums.fill(0);
-      for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) sums[Math.floor(h / ph) * PW + Math.floor(w / pw)]! += x[base + h * W + w]!;
-      for (let h = 0; h < H; h++)
-        for (let w = 0; w < W; w++) {
-          const keep = sums[Math.floor(h / ph) * PW + Math.floor(w / pw)]! >= 0 ? 1 : 0;
-          mask[base + h * W + w] = keep;
-          if (keep) y[base + h * W + w] = x[base + h * W + w]!;
-        }
-    }
+  eachPatch(shape, sizes, (base, len) => (y.set(x.subarray(base, base + len), base), mask.fill(1, base, base + len)), (p) => {
+    let sum = 0;
+    for (let h = p.h0; h < p.h1; h++) for (let i = p.base + h * p.W + p.w0, e = p.base + h * p.W + p.w1; i < e; i++) sum += x[i]!;
+    if (sum < 0) return;
+    for (let h = p.h0; h < p.h1; h++) for (let i = p.base + h * p.W + p.w0, e = p.base + h * p.W + p.w1; i < e; i++) (mask[i] = 1), (y[i] = x[i]!);
+  });
   return { y, mask };
 }
 
@@ -54,40 +69,17 @@ export function patchReluBackwardF32(gradOut: Float32Array, mask: Uint8Array): F
 }
 
 /**
- * Fixed-point form (the cleartext twin of the exact, full-width secure layer): the sign of each patch sum
- * over Z_2^64 read as a signed integer.
+ * Fixed-point form (the cleartext twin of the secure layer): every pixel of a patch keeps its value when
+ * the patch sum, over Z_2^64 read as a signed integer (BigInt), is >= 0.
  */
 export function patchReluFixed(x: RingTensor, sizes: readonly PatchSize[]): RingTensor {
-  const keep = (sum: bigint): boolean => BigInt.asIntN(64, sum) >= 0n;
-  return applyMask(x, sizes, (vals) => {
-    let s = 0n;
-    for (const v of vals) s += v;
-    return keep(s);
-  });
-}
-
-/** Applies a per-patch decision `keep(values of the patch)` to a fixed-point tensor (test-size helper). */
-function applyMask(x: RingTensor, sizes: readonly PatchSize[], keep: (vals: bigint[], n: number, c: number, patch: number) => boolean): RingTensor {
-  const [N, C, H, W] = dims(x.shape, sizes);
   const out = new BigInt64Array(x.size);
   const o = words(out), s = words(x.data);
-  for (let n = 0; n < N; n++)
-    for (let c = 0; c < C; c++) {
-      const size = sizes[c]!, base = (n * C + c) * H * W;
-      const kind = kindOf(size);
-      if (kind === 'zero') continue;
-      if (kind === 'identity') {
-        out.set(x.data.subarray(base, base + H * W), base);
-        continue;
-      }
-      const ph = Math.min(size[0], H), pw = Math.min(size[1], W), PH = Math.ceil(H / ph), PW = Math.ceil(W / pw);
-      for (let a = 0; a < PH; a++)
-        for (let b = 0; b < PW; b++) {
-          const idx: number[] = [];
-          for (let h = a * ph; h < Math.min(H, (a + 1) * ph); h++) for (let w = b * pw; w < Math.min(W, (b + 1) * pw); w++) idx.push(base + h * W + w);
-          if (!keep(idx.map((i) => x.data[i]!), n, c, a * PW + b)) continue;
-          for (const i of idx) (o[2 * i] = s[2 * i]!, o[2 * i + 1] = s[2 * i + 1]!);
-        }
-    }
+  eachPatch(x.shape, sizes, (base, len) => out.set(x.data.subarray(base, base + len), base), (p) => {
+    let sum = 0n;
+    for (let h = p.h0; h < p.h1; h++) for (let i = p.base + h * p.W + p.w0; i < p.base + h * p.W + p.w1; i++) sum += x.data[i]!;
+    if (BigInt.asIntN(64, sum) < 0n) return;
+    for (let h = p.h0; h < p.h1; h++) for (let i = p.base + h * p.W + p.w0; i < p.base + h * p.W + p.w1; i++) (o[2 * i] = s[2 * i]!), (o[2 * i + 1] = s[2 * i + 1]!);
+  });
   return new RingTensor(out, x.shape);
 }

@@ -145,11 +145,7 @@ export interface Product {
   expand?: { bytes(b: Uint8Array): Uint8Array; ring(t: RingTensor): RingTensor };
 }
 
-/**
- * The sign test on windows, in a scope 'drelu': DReLU of each window as a SharedBit (shape `shape`) and,
- * when asked, the product x * expand(DReLU) in the same three rounds.
- */
-export function signTest(p: Party, w: Windows, shape: readonly number[], product?: Product): Promise<{ bit: SharedBit; product: Shared | null }> {
+function signTestRun(p: Party, w: Windows, shape: readonly number[], product?: Product): Promise<{ bit: SharedBit; product: Shared | null }> {
   return p.scope('drelu', async (q) => {
     const { n, k, zBytes } = w;
     const m = k - 1;
@@ -218,11 +214,11 @@ export function reluCost(n: number, mode: DreluMode = FULL): Cost {
 }
 
 async function dreluRun(p: Party, x: Shared, mode: DreluMode = FULL): Promise<SharedBit> {
-  return (await signTest(p, windowsOf(p, x, mode), x.shape)).bit;
+  return (await signTestRun(p, windowsOf(p, x, mode), x.shape)).bit;
 }
 
 async function reluRun(p: Party, x: Shared, mode: DreluMode = FULL): Promise<Shared> {
-  return (await signTest(p, windowsOf(p, x, mode), x.shape, { x })).product!;
+  return (await signTestRun(p, windowsOf(p, x, mode), x.shape, { x })).product!;
 }
 
 interface SignParams {
@@ -292,6 +288,26 @@ export const relu = protocol(reluRun, {
   clear: ([x]) => RingTensor.from(Array.from(x!.data, (v) => (v >= 0n ? v : 0n)), x!.shape),
   cost: (o) => reluCost(shapeSize(o.shape), o.mode),
   examples: signExamples,
+});
+
+/**
+ * The sign test on windows, in a scope 'drelu': DReLU of each window as a SharedBit (shape `shape`) and,
+ * when asked, the product x * expand(DReLU) in the same three rounds (the core of drelu, relu, the patch
+ * ReLU, max and argmax). Its record checks it on windowsOf(x), with x as the product when `times`.
+ */
+export const signTest = protocol(signTestRun, {
+  name: 'sign-test',
+  inputs: (o: SignParams & { times: boolean }) => [{ shape: o.shape, domain: exactDomain(o.mode) }],
+  async run(p, [x], o) {
+    const r = await signTestRun(p, windowsOf(p, x as Shared, o.mode), (x as Shared).shape, o.times ? { x: x as Shared } : undefined);
+    return o.times ? r.product! : r.bit;
+  },
+  clear: ([x], o) => (o.times ? RingTensor.from(Array.from(x!.data, (v) => (v >= 0n ? v : 0n)), x!.shape) : isNonNegative(x!)),
+  cost: (o) => {
+    const { k, zBytes } = windowOf(o.mode);
+    return compareCost(shapeSize(o.shape), k, zBytes, o.times ? shapeSize(o.shape) : 0);
+  },
+  examples: [{ ...signExamples[1]!, times: true }, { ...signExamples[0]!, times: false }],
 });
 
 /** Bits per element of a cost over n elements (all parties). */

@@ -8,6 +8,19 @@ import { aint, ashape, shapeSize } from './guards.ts';
 import { alloc, copyIn, copyOut, kernels, scoped } from './_wasm.ts';
 import { RingTensor } from './tensor.ts';
 
+/** Runs a patch kernel (out, in, planes, H, W, ph, pw) on a copy of `x` in the arena. */
+function run(kernel: (out: number, x: number, ...dims: number[]) => void, x: RingTensor, n: number, shape: number[], dims: number[]): RingTensor {
+  const out = new BigInt64Array(n);
+  if (n > 0) {
+    scoped(() => {
+      const px = copyIn(x.data), po = alloc(n * 8);
+      kernel(po, px, ...dims);
+      copyOut(out, po);
+    });
+  }
+  return new RingTensor(out, shape);
+}
+
 /** Number of patches along a side of length n for patch side p: ceil(n / p). */
 export const patchCount = (n: number, p: number): number => Math.ceil(n / p);
 
@@ -27,15 +40,7 @@ export function patchSum(x: RingTensor, ph: number, pw: number): RingTensor {
   aint(pw, 'pw', 1);
   const [planes, H, W] = planesOf(x.shape, 'x');
   const PH = patchCount(H, ph), PW = patchCount(W, pw);
-  const out = new BigInt64Array(planes * PH * PW);
-  if (out.length > 0) {
-    scoped(() => {
-      const px = copyIn(x.data), po = alloc(out.length * 8);
-      kernels.patchSumI64(po, px, planes, H, W, ph, pw);
-      copyOut(out, po);
-    });
-  }
-  return new RingTensor(out, [...x.shape.slice(0, -2), PH, PW]);
+  return run(kernels.patchSumI64, x, planes * PH * PW, [...x.shape.slice(0, -2), PH, PW], [planes, H, W, ph, pw]);
 }
 
 /**
@@ -50,13 +55,5 @@ export function patchExpand(s: RingTensor, ph: number, pw: number, H: number, W:
   aint(W, 'W');
   const [planes] = planesOf(s.shape, 's');
   ashape(s.shape, [...s.shape.slice(0, -2), patchCount(H, ph), patchCount(W, pw)], 's');
-  const out = new BigInt64Array(planes * H * W);
-  if (out.length > 0) {
-    scoped(() => {
-      const ps = copyIn(s.data), po = alloc(out.length * 8);
-      kernels.patchExpandI64(po, ps, planes, H, W, ph, pw);
-      copyOut(out, po);
-    });
-  }
-  return new RingTensor(out, [...s.shape.slice(0, -2), H, W]);
+  return run(kernels.patchExpandI64, s, planes * H * W, [...s.shape.slice(0, -2), H, W], [planes, H, W, ph, pw]);
 }

@@ -2,7 +2,7 @@
  * Reveal (open) a shared value to P0, to P1, or to both: the other party sends its share.
  * @module
  */
-import { RingTensor } from '@si/ring';
+import { RingTensor, shapeSize } from '@si/ring';
 import { messages, type Cost } from './cost.ts';
 import type { Party } from './party.ts';
 import { protocol } from './protocol.ts';
@@ -41,7 +41,7 @@ export const reveal = protocol(revealRun, {
   inputs: (o: { shape: readonly number[]; to: RevealTo }) => [{ shape: o.shape }],
   run: (p, [x], o) => revealRun(p, x as Shared, o.to),
   clear: ([x]) => x!,
-  cost: (o) => revealCost(o.shape.reduce((a, b) => a * b, 1), o.to),
+  cost: (o) => revealCost(shapeSize(o.shape), o.to),
   output: (o) => o.to,
   examples: [{ shape: [3, 5], to: 'client' }, { shape: [7], to: 'server' }, { shape: [2, 2], to: 'both' }, { shape: [0], to: 'both' }],
 });

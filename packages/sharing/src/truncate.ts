@@ -17,7 +17,7 @@
  * One round, 8 bytes per element from P0 and 8 from the helper.
  * @module
  */
-import { aint, RingTensor } from '@si/ring';
+import { aint, RingTensor, shapeSize } from '@si/ring';
 import { messages, type Cost } from './cost.ts';
 import { dealer } from './dealer.ts';
 import type { Party } from './party.ts';
@@ -84,7 +84,7 @@ const truncRecord = (name: string, run: (p: Party, x: Shared, f: number) => Shar
 export const truncate = protocol(truncateLocal, truncRecord('truncate', truncateLocal, () => ({ bytes: {}, rounds: 0 })));
 
 /** Truncation by f bits with a helper-dealt pair (r, r >>> f): the carry does not depend on any share P0 holds. */
-export const truncateDealt = protocol(truncateDealtRun, truncRecord('truncate-dealt', truncateDealtRun, (o) => truncateDealtCost(o.shape.reduce((a, b) => a * b, 1))));
+export const truncateDealt = protocol(truncateDealtRun, truncRecord('truncate-dealt', truncateDealtRun, (o) => truncateDealtCost(shapeSize(o.shape))));
 
 /** x0 + r0 from P0 to P1 and the helper's share of r >>> f: 16 bytes per element, one round. */
 export function truncateDealtCost(n: number): Cost {

@@ -9,6 +9,7 @@ import { opDef } from '../ops/table.ts';
 import type { FloatCtx, LayerSizes, Params } from '../ops/op.ts';
 import { walkSync } from '../walk.ts';
 import { defaultPool, type BufferPool } from './pool.ts';
+import { shapeSize } from '@si/ring';
 
 
 export interface ForwardOptions {
@@ -70,8 +71,6 @@ export function releaseGrads(grads: Params, pool: BufferPool = defaultPool): voi
   grads.clear();
 }
 
-const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
-
 function context(graph: Graph, params: Params, N: number, pool: BufferPool, training: boolean, keep: boolean, spec: LayerSizes | undefined): FloatCtx {
   return {
     graph, params, pool, N, training, keep, ...(spec ? { spec } : {}),
@@ -90,10 +89,10 @@ function context(graph: Graph, params: Params, N: number, pool: BufferPool, trai
 export function forward(graph: Graph, params: Params, x: Float32Array, N: number, opts: ForwardOptions = {}): { out: Float32Array; captured: Map<string, Float32Array>; trace: Trace } {
   const training = !!opts.training, keep = opts.keep ?? training;
   const pool = opts.pool ?? defaultPool;
-  if (x.length !== N * size(graph.inputShape)) throw new RangeError(`input has ${x.length} values, expected ${N} x [${graph.inputShape.join(',')}]`);
+  if (x.length !== N * shapeSize(graph.inputShape)) throw new RangeError(`input has ${x.length} values, expected ${N} x [${graph.inputShape.join(',')}]`);
   for (const [name, g] of opts.given ?? []) {
     const n = graph.node(name);
-    if (g.length !== N * size(n.shape)) throw new RangeError(`given value of "${name}" has ${g.length} values, expected ${N} x [${n.shape.join(',')}]`);
+    if (g.length !== N * shapeSize(n.shape)) throw new RangeError(`given value of "${name}" has ${g.length} values, expected ${N} x [${n.shape.join(',')}]`);
   }
   const ctx = context(graph, params, N, pool, training, keep, opts.spec);
   const caches = new Map<string, unknown>();

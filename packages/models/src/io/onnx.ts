@@ -8,6 +8,7 @@
 import { GraphBuilder, GraphError, type Graph } from '../graph.ts';
 import type { Params } from '../ops/op.ts';
 import { bytesOf, fields, first, floats, ints, ProtobufError, str, type Field } from './protobuf.ts';
+import { shapeSize } from '@si/ring';
 
 export class OnnxError extends Error {
   override readonly name = 'OnnxError';
@@ -27,7 +28,7 @@ function tensor(b: Uint8Array): [string, Tensor] {
   const name = first(fs, 8) ? str(first(fs, 8)!) : '';
   const dims = ints(fs, 1);
   const type = (first(fs, 2) as { n: number } | undefined)?.n ?? FLOAT;
-  const numel = dims.reduce((a, d) => a * d, 1);
+  const numel = shapeSize(dims);
   const raw = first(fs, 9) ? { bytes: bytesOf(first(fs, 9), `initializer "${name}" raw data`) } : undefined;
   let data: Float32Array;
   if (raw) {

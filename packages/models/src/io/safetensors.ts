@@ -1,3 +1,4 @@
+import { shapeSize } from '@si/ring';
 /**
  * safetensors: an 8-byte little-endian header length, a JSON header
  * { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__"?: { string: string } }, then the raw
@@ -62,7 +63,7 @@ export function readSafetensors(bytes: Uint8Array): { tensors: Map<string, SafeT
     if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[1] < off[0])
       throw new SafetensorsError(`tensor "${name}": bad data_offsets ${JSON.stringify(off)}`);
     const [b, e] = off as [number, number];
-    const numel = (t.shape as number[]).reduce((a, d) => a * d, 1);
+    const numel = shapeSize(t.shape as number[]);
     if (e - b !== numel * width) throw new SafetensorsError(`tensor "${name}": ${e - b} bytes for ${numel} ${t.dtype} values (${numel * width} needed)`);
     if (e > data.length) throw new SafetensorsError(`tensor "${name}": data ends at byte ${e}, file has ${data.length} (truncated)`);
     spans.push([b, e, name]);
@@ -100,7 +101,7 @@ export function writeSafetensors(tensors: Iterable<[string, { shape: readonly nu
   const parts: Float32Array[] = [];
   let off = 0;
   for (const [name, t] of tensors) {
-    const numel = t.shape.reduce((a, d) => a * d, 1);
+    const numel = shapeSize(t.shape);
     if (numel !== t.data.length) throw new SafetensorsError(`tensor "${name}": ${t.data.length} values for shape [${t.shape.join(',')}]`);
     header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [off, off + 4 * numel] };
     parts.push(t.data);

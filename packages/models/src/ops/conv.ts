@@ -5,7 +5,7 @@
  * Secure: the server-known-weights protocol of @si/sharing (linearKnown).
  * @module
  */
-import { conv2dBackwardF32, conv2dF32, encodeFixed, type Conv2dOptions } from '@si/ring';
+import { conv2dBackwardF32, conv2dF32, encodeFixed, type Conv2dOptions, shapeSize } from '@si/ring';
 import { convOp } from '@si/sharing';
 import { GraphError, type NodeOf, type Shape } from '../graph.ts';
 import { foldBatchNorm } from './batchnorm.ts';
@@ -61,7 +61,7 @@ export const conv = registerOp(defineOp({
   },
   forward(c, n, [x]) {
     const xs = c.graph.node(n.inputs[0]!).shape;
-    const y = c.pool.f32(c.N * n.shape.reduce((a, d) => a * d, 1));
+    const y = c.pool.f32(c.N * shapeSize(n.shape));
     return { y: conv2dF32(x!, [c.N, ...xs], c.param(`${n.name}.weight`), wShape(n, xs), opts(n), n.bias ? c.param(`${n.name}.bias`) : undefined, y).y };
   },
   backward(c, n, dy, _cache, xs, [needDx]) {

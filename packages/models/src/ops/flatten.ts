@@ -4,6 +4,7 @@
  */
 import { defineOp } from './op.ts';
 import { registerOp } from './table.ts';
+import { shapeSize } from '@si/ring';
 
 declare module '../graph.ts' {
   interface OpTypes {
@@ -13,7 +14,7 @@ declare module '../graph.ts' {
 
 export const flatten = registerOp(defineOp({
   op: 'flatten',
-  shape: (_a, [x]) => [x!.reduce((a, b) => a * b, 1)],
+  shape: (_a, [x]) => [shapeSize(x!)],
   forward(c, _n, [x]) {
     const y = c.pool.f32(x!.length);
     y.set(x!);

@@ -4,7 +4,7 @@
  * within half the comparison window).
  * @module
  */
-import { RingTensor } from '@si/ring';
+import { RingTensor, shapeSize } from '@si/ring';
 import { poolGeom, poolShape, type PoolGeom } from './avgpool.ts';
 import type { BufferPool } from '../float/pool.ts';
 import { defineOp } from './op.ts';
@@ -64,7 +64,7 @@ export const maxpool = registerOp(defineOp({
   },
   backward(c, n, dy, cache) {
     const arg = cache as Int32Array;
-    const dx = c.pool.f32(c.N * c.graph.node(n.inputs[0]!).shape.reduce((a, b) => a * b, 1), true);
+    const dx = c.pool.f32(c.N * shapeSize(c.graph.node(n.inputs[0]!).shape), true);
     for (let o = 0; o < dy.length; o++) if (arg[o]! >= 0) dx[arg[o]!]! += dy[o]!;
     return { dx: [dx] };
   },

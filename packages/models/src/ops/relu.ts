@@ -8,7 +8,7 @@
 import { kindOf, patchReluF32, type PatchSize } from '@si/patch-relu';
 import type { Shape } from '../graph.ts';
 import type { BufferPool } from '../float/pool.ts';
-import { defineOp, type Backend, type FloatCtx } from './op.ts';
+import { defineOp, type Backend, type FloatCtx, type FloatForward } from './op.ts';
 import { registerOp } from './table.ts';
 
 declare module '../graph.ts' {
@@ -45,6 +45,21 @@ export function maskBackward(P: BufferPool, dy: Float32Array, mask: Uint8Array):
   return dx;
 }
 
+/**
+ * The float forward of a ReLU-like node: min(max(x, 0), cap) per pixel, or, with patch sizes for its
+ * layer, min(patchRelu(x), cap); the cache is the mask where the gradient passes (kept and below cap).
+ */
+export function cappedForward(c: FloatCtx, n: { layer: string; inputs: string[] }, x: Float32Array, cap: number): FloatForward {
+  const sizes = patchSizesF32(c, n.layer);
+  let r: { y: Float32Array; mask: Uint8Array };
+  if (!sizes) r = reluF32(c.pool, x, cap);
+  else {
+    r = patchReluF32(x, maps(c.N, c.graph.node(n.inputs[0]!).shape), sizes);
+    for (let i = 0; i < r.y.length; i++) if (r.y[i]! >= cap) (r.y[i] = cap), (r.mask[i] = 0);
+  }
+  return { y: r.y, ...(c.keep ? { cache: r.mask } : {}) };
+}
+
 /** Runs `fn` on the ReLU input as [N, C, H, W] and gives the result the input's shape back. */
 export async function onMaps<T>(be: Backend<T>, x: T, fn: (x4: T, C: number) => Promise<T>): Promise<T> {
   const shape = be.shape(x);
@@ -58,11 +73,7 @@ export const relu = registerOp(defineOp({
   op: 'relu',
   shape: (_a, [x]) => x!,
   layer: (n) => n.layer,
-  forward(c, n, [x]) {
-    const sizes = patchSizesF32(c, n.layer);
-    const r = sizes ? patchReluF32(x!, maps(c.N, c.graph.node(n.inputs[0]!).shape), sizes) : reluF32(c.pool, x!, Infinity);
-    return { y: r.y, ...(c.keep ? { cache: r.mask } : {}) };
-  },
+  forward: (c, n, [x]) => cappedForward(c, n, x!, Infinity),
   backward: (c, _n, dy, cache) => ({ dx: [maskBackward(c.pool, dy, cache as Uint8Array)] }),
   ring: (be, n, [x]) => onMaps(be, x!, (x4, C) => be.patchRelu(n, x4, be.sizes(n.layer, C))),
 }));

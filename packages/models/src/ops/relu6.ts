@@ -5,9 +5,8 @@
  * secure: patchClip (@si/patch-relu), which for plain ReLU6 layers runs both comparisons at once.
  * @module
  */
-import { patchReluF32 } from '@si/patch-relu';
 import { defineOp } from './op.ts';
-import { maps, maskBackward, onMaps, patchSizesF32, reluF32 } from './relu.ts';
+import { cappedForward, maskBackward, onMaps } from './relu.ts';
 import { registerOp } from './table.ts';
 
 declare module '../graph.ts' {
@@ -20,20 +19,7 @@ export const relu6 = registerOp(defineOp({
   op: 'relu6',
   shape: (_a, [x]) => x!,
   layer: (n) => n.layer,
-  forward(c, n, [x]) {
-    const sizes = patchSizesF32(c, n.layer);
-    if (!sizes) {
-      const r = reluF32(c.pool, x!, 6);
-      return { y: r.y, ...(c.keep ? { cache: r.mask } : {}) };
-    }
-    const { y, mask } = patchReluF32(x!, maps(c.N, c.graph.node(n.inputs[0]!).shape), sizes);
-    for (let i = 0; i < y.length; i++)
-      if (y[i]! >= 6) {
-        y[i] = 6;
-        mask[i] = 0;
-      }
-    return { y, ...(c.keep ? { cache: mask } : {}) };
-  },
+  forward: (c, n, [x]) => cappedForward(c, n, x!, 6),
   backward: (c, _n, dy, cache) => ({ dx: [maskBackward(c.pool, dy, cache as Uint8Array)] }),
   ring: (be, n, [x]) => onMaps(be, x!, (x4, C) => be.patchClip(n, x4, be.sizes(n.layer, C), 6n << BigInt(be.f))),
 }));

@@ -8,7 +8,7 @@
  * activations stay in the window.
  * @module
  */
-import { RingTensor } from '@si/ring';
+import { RingTensor, shapeSize } from '@si/ring';
 import {
   addChannelBias, broadcastChannels, HELPER, KnownWeights, knownWeightsSetupCost, linearKnown, linearKnownCost, LinearPre, prepareLinearKnown,
   prepareLinearKnownCost, sequential, setupKnownWeights, Shared, SERVER, truncate, truncateShare, type Bilinear, type Cost, type Party,
@@ -208,14 +208,13 @@ export async function secureForward(p: Party, sm: SecureModel, x: Shared, opts: 
 /** The shape walk: T is a full shape; primitives record what they cost, per node. */
 function shapeBackend(f: number, opts: RunOptions, record: (n: Node, c: Cost) => void, onLinear?: (n: Node, x: Shape, y: Shape) => Promise<void>): Backend<Shape> {
   const mode = opts.mode ?? { mode: 'full' };
-  const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
   return {
     f,
     shape: (t) => t,
     local: (_ts, _fn, shape) => shape,
     truncate: (t) => t,
     async linear(n, t, _op, y) {
-      record(n, linearKnownCost(size(t), size(y), !!opts.pre));
+      record(n, linearKnownCost(shapeSize(t), shapeSize(y), !!opts.pre));
       await onLinear?.(n, t, y);
       return y;
     },
@@ -270,12 +269,12 @@ export async function prepareSecure(p: Party, sm: SecureModel, N: number): Promi
 /** The declared cost of prepareSecure, per conv/linear node. */
 export async function prepareSecureCost(m: FixedModel, N: number): Promise<Map<string, Cost>> {
   const costs = new Map<string, Cost>();
-  const onLinear = async (n: Node, _x: Shape, y: Shape) => void costs.set(n.name, prepareLinearKnownCost(y.reduce((a, b) => a * b, 1)));
+  const onLinear = async (n: Node, _x: Shape, y: Shape) => void costs.set(n.name, prepareLinearKnownCost(shapeSize(y)));
   await ringRun(m, shapeBackend(m.f, {}, () => {}, onLinear), [N, ...m.graph.inputShape], {});
   return costs;
 }
 
 /** The declared cost of setupSecure, per conv/linear node. */
 export function setupSecureCost(g: Graph): Map<string, Cost> {
-  return new Map(weighted(g).map(({ node, shape }) => [node.name, knownWeightsSetupCost(shape.reduce((a, b) => a * b, 1))]));
+  return new Map(weighted(g).map(({ node, shape }) => [node.name, knownWeightsSetupCost(shapeSize(shape))]));
 }
