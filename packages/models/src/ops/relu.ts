@@ -18,16 +18,16 @@ declare module '../graph.ts' {
 }
 
 /** The layer's patch sizes in a float run, or undefined when every channel is a plain ReLU. */
-export function patchSizesF32(c: FloatCtx, layer: string): readonly PatchSize[] | undefined {
+function patchSizesF32(c: FloatCtx, layer: string): readonly PatchSize[] | undefined {
   const sizes = c.spec?.[layer];
   return sizes === undefined || sizes.every((s) => kindOf(s) === 'relu') ? undefined : sizes;
 }
 
 /** [N, C, H, W] of a ReLU input (flat [N, C] is C maps of 1x1). */
-export const maps = (N: number, s: Shape): number[] => (s.length === 1 ? [N, s[0]!, 1, 1] : [N, ...s]);
+const maps = (N: number, s: Shape): number[] => (s.length === 1 ? [N, s[0]!, 1, 1] : [N, ...s]);
 
 /** A float ReLU capped at `cap` (Infinity for a ReLU); the mask marks where the gradient passes. */
-export function reluF32(P: BufferPool, x: Float32Array, cap: number): { y: Float32Array; mask: Uint8Array } {
+function reluF32(P: BufferPool, x: Float32Array, cap: number): { y: Float32Array; mask: Uint8Array } {
   const y = P.f32(x.length), mask = P.u8(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
