@@ -5,7 +5,8 @@
  * @module
  */
 export { Graph, GraphBuilder, GraphError, type Node, type NodeOf, type OpName, type OpTypes, type Shape, type ParamSpec, type ReluLayer } from './graph.ts';
-export * from './ops/index.ts';
+export * as ops from './ops/index.ts';
+export { foldBatchNorm, averagingFactor, maxpoolFixed, type ConvAttrs, type BatchNorm } from './ops/index.ts';
 export { registerOp, opDef } from './ops/table.ts';
 export { defineOp, type OpDef, type Backend, type FloatCtx, type FloatForward, type FloatBackward, type CompileCtx, type FixedLayer, type Params, type LayerSizes } from './ops/op.ts';
 export { walk, walkSync, walkAsync, type WalkOptions, type Step } from './walk.ts';

@@ -152,21 +152,22 @@ function signTestRun(p: Party, w: Windows, shape: readonly number[], product?: P
     const pShape = product?.x.shape ?? [0];
     const d = dealer(q);
     const r = d.randomIn(groupOf(k), n); // the helper: r; P_j: r_j
-    const rbits = d.zpBits(n * m, () => splitBits(r, k).low);
+    const rSplit = q.id === HELPER ? splitBits(r, k) : null;
+    const rbits = d.zpBits(n * m, () => rSplit!.low);
     const mask = product ? d.random(pShape) : null; // m = m0 + m1
     const beta = d.commonBits(n);
-    let betaPrime: Uint8Array | null = null, z: Uint32Array | BigInt64Array | null = null, theirs: Uint8Array | null = null, wMine: RingTensor | null = null;
+    let betaPrime: Uint8Array | null = null, zSplit: { top: Uint8Array; low: Uint8Array } | null = null, theirs: Uint8Array | null = null, wMine: RingTensor | null = null;
     if (q.id === HELPER) betaPrime = await privateCompare(q, n, m);
     else {
       const zMine = addMod(w.t!, r, k);
       const out: Uint8Array[] = [encodeZ(zMine, k, zBytes)];
       if (product) out.push(new Uint8Array((wMine = product.x.share!.add(mask!)).data.buffer));
       theirs = await q.link(q.id === CLIENT ? SERVER : CLIENT).exchange('z', out, n * zBytes + (product ? 8 * product.x.size : 0));
-      z = addMod(zMine, decodeZ(theirs.subarray(0, n * zBytes), n, k, zBytes), k);
-      await privateCompare(q, n, m, { x: (await rbits)!, r: splitBits(z, k).low, beta: beta! });
+      zSplit = splitBits(addMod(zMine, decodeZ(theirs.subarray(0, n * zBytes), n, k, zBytes), k), k);
+      await privateCompare(q, n, m, { x: (await rbits)!, r: zSplit.low, beta: beta! });
     }
     // v = r_h XOR beta' (the helper's part of MSB), and v * m for the product, dealt in shares.
-    const v = betaPrime && splitBits(r, k).top.map((h, i) => h ^ betaPrime![i]!);
+    const v = betaPrime && rSplit!.top.map((h, i) => h ^ betaPrime![i]!);
     const vShare = d.share([n], () => bitsToRing(v!, [n]));
     const vmShare = product ? d.share(pShape, () => mask!.mul(bitsToRing(product.expand ? product.expand.bytes(v!) : v!, pShape))) : null;
     if (q.id === HELPER) {
@@ -174,7 +175,7 @@ function signTestRun(p: Party, w: Windows, shape: readonly number[], product?: P
       return { bit: new SharedBit(shape, null, null, v), product: product ? new Shared(pShape, null) : null };
     }
     // MSB = u XOR v with u = z_h XOR beta; DReLU = NOT MSB.
-    const u = splitBits(z!, k).top.map((h, i) => h ^ beta![i]! ^ 1);
+    const u = zSplit!.top.map((h, i) => h ^ beta![i]! ^ 1);
     const vj = (await vShare)!;
     const bit = new SharedBit(shape, u, vj.reshape(shape), null);
     if (!product) return { bit, product: null };

@@ -13,11 +13,11 @@
  * **independently per element**; P2 adds the two vectors and looks for a zero. The additive mask rho
  * makes each party's vector uniform on its own (P2 may know the bit shares: it deals them), and the
  * per-element permutation hides where the zero is (one permutation per call, as in the research code,
- * leaks the first differing bit). Digits travel 7 bits each. The digit formula runs in @si/ring's
- * WebAssembly (zpCompareDigits).
+ * leaks the first differing bit). Digits travel 7 bits each. The digit formula, masking and packing run in
+ * @si/ring's WebAssembly (zpCompareDigits), with the masks from the streams chosen here.
  * @module
  */
-import { bitsMsbFirst, packedZpBytes, packZp7, RingTensor, samplePermutations, sampleZp, unpackZp7, zpCompareDigits, zpCountThird, zpFindZero } from '@si/ring';
+import { bitsMsbFirst, packedZpBytes, RingTensor, zpCompareDigits, zpFindZero, type ByteSource } from '@si/ring';
 import { CLIENT, dealCost, dealer, HELPER, messages, protocol, SERVER, sequential, type Cost, type Keystream, type Party } from '@si/sharing';
 
 /** A keystream as a byte source for @si/ring's samplers. */
@@ -33,15 +33,6 @@ export interface PcInput {
   beta: Uint8Array;
 }
 
-/** This party's message: the masks drawn from the common streams, the digits, packed. */
-function message(n: number, m: number, j: 0 | 1, x: Uint8Array, input: PcInput, streams: Keystream[]): Uint8Array {
-  const nm = n * m;
-  const [sS, rhoS, permS, uS] = streams.map(source) as [ReturnType<typeof source>, ReturnType<typeof source>, ReturnType<typeof source>, ReturnType<typeof source>];
-  const s = sampleZp(sS, nm, true), rho = sampleZp(rhoS, nm), perm = samplePermutations(permS, n, m);
-  const third = zpCountThird(input.r, input.beta, n, m);
-  const u = third > 0 ? sampleZp(uS, third * m) : new Uint8Array(0);
-  return packZp7(zpCompareDigits(x, input.r, input.beta, s, rho, perm, u, n, m, j));
-}
 
 async function privateCompareRun(p: Party, n: number, m: number, input?: PcInput): Promise<Uint8Array | null> {
   return p.scope('pc', async (q) => {
@@ -50,11 +41,13 @@ async function privateCompareRun(p: Party, n: number, m: number, input?: PcInput
     const bytes = packedZpBytes(n * m);
     if (q.id === HELPER) {
       const [d0, d1] = await Promise.all([q.link(CLIENT).recv('d', bytes), q.link(SERVER).recv('d', bytes)]);
-      return zpFindZero(unpackZp7(d0, n * m), unpackZp7(d1, n * m), n, m);
+      return zpFindZero(d0, d1, n, m);
     }
     if (input === undefined) throw new Error(`${q.role} must bring its bit shares, r and beta to PrivateCompare`);
-    const x = input.x instanceof Uint8Array ? input.x : unpackZp7(input.x.packed, n * m);
-    q.link(HELPER).send('d', message(n, m, q.id as 0 | 1, x, input, streams as Keystream[]));
+    // The masks s (non-zero), rho and the per-element permutations, and the digits u of the third branch,
+    // from four streams P0 and P1 share.
+    const [s, rho, perm, u] = (streams as Keystream[]).map(source) as [ByteSource, ByteSource, ByteSource, ByteSource];
+    q.link(HELPER).send('d', zpCompareDigits(input.x, input.r, input.beta, { s, rho, perm, u }, n, m, q.id as 0 | 1));
     return null;
   });
 }

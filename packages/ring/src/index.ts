@@ -9,8 +9,8 @@ export { patchSum, patchExpand, patchCount } from './patch.ts';
 export { encodeFixed, decodeFixed, DEFAULT_FRAC_BITS } from './fixed.ts';
 export { reduceK, addK, subK, negK, msbK, toSignedK } from './smallring.ts';
 export {
-  ZP, packZp7, unpackZp7, packedZpBytes, addZp, subZp, mulZp, sampleZp, samplePermutations, zpCompareDigits, zpCountThird, zpFindZero,
-  bitsOfWords, splitTopBits, type ByteSource,
+  ZP, packZp7, unpackZp7, packedZpBytes, addZp, subZp, mulZp, sampleZp, samplePermutations, zpCompareDigits, zpFindZero, zpSubDrawnPacked,
+  bitsOfWords, splitTopBits, type ByteSource, type ZpMaskSources,
 } from './zp.ts';
 export { bitsMsbFirst, bitsMsbFirstK } from './bits.ts';
 export { aint, ashape, ashapeLike, ai64, abytes, afn, shapeSize, resolveShape } from './guards.ts';

@@ -125,44 +125,80 @@ export function samplePermutations(src: ByteSource, n: number, m: number): Uint8
   });
 }
 
+/** Where the masks of a PrivateCompare vector come from (byte sources read in order, e.g. PRF streams). */
+export interface ZpMaskSources {
+  /** Non-zero multipliers s, n*m digits. */
+  s: ByteSource;
+  /** Additive masks rho, n*m digits. */
+  rho: ByteSource;
+  /** Per-element permutations of [0, m). */
+  perm: ByteSource;
+  /** Digits u of the branch with beta = 1 and r all ones (m per such element). */
+  u: ByteSource;
+}
+
+/** Copies digits into the arena, unpacking a 7-bit packed message there. */
+function digitsIn(x: Uint8Array | { packed: Uint8Array }, nm: number): number {
+  if (x instanceof Uint8Array) return copyInBytes(abytes(x, 'digits', nm));
+  abytes(x.packed, 'packed', packedZpBytes(nm));
+  const X = alloc(nm);
+  if (kernels.zpUnpack7(X, copyInBytes(x.packed), nm) !== 0) throw new RangeError('malformed packed Z_67 digits');
+  return X;
+}
+
 /**
- * The per-digit PrivateCompare formula (WebAssembly), for the protocol in @si/relu-protocols: for each
- * of n elements with m bit-digit shares `x` (MSB first), public bits `r` and bit `beta`, the c_b of
- * SecureNN's Algorithm 3, multiplied by `s`, masked by +rho (j = 0) or -rho (j = 1) and placed at
- * position perm_b of its row. Elements with beta = 1 and r all ones take their c from `u` (m digits each,
- * in order; zpCountThird counts them).
+ * The Z_67 digit vector of one party's PrivateCompare message (WebAssembly; the protocol is in
+ * @si/relu-protocols): for each of n elements with m bit-digit shares `x` (MSB first, plain or 7-bit
+ * packed), public bits `r` and bit `beta`, the c_b of SecureNN's Algorithm 3 (the branch with beta = 1 and
+ * r all ones takes its c from `u`), multiplied by s, masked by +rho (j = 0) or -rho (j = 1) and placed at
+ * position perm_b of its row; the masks are sampled from `sources` in the arena, and the result is packed
+ * at 7 bits per digit.
  * @param j - 0 for P0, 1 for P1
  */
-export function zpCompareDigits(
-  x: Uint8Array, r: Uint8Array, beta: Uint8Array, s: Uint8Array, rho: Uint8Array, perm: Uint8Array, u: Uint8Array, n: number, m: number, j: 0 | 1,
-): Uint8Array {
+export function zpCompareDigits(x: Uint8Array | { packed: Uint8Array }, r: Uint8Array, beta: Uint8Array, sources: ZpMaskSources, n: number, m: number, j: 0 | 1): Uint8Array {
   const nm = n * m;
-  for (const [v, t] of [[x, 'x'], [r, 'r'], [s, 's'], [rho, 'rho'], [perm, 'perm']] as const) abytes(v, t, nm);
+  abytes(r, 'r', nm);
   abytes(beta, 'beta', n);
   return scoped(() => {
-    const X = copyInBytes(x), R = copyInBytes(r), B = copyInBytes(beta), S = copyInBytes(s), RHO = copyInBytes(rho), PERM = copyInBytes(perm);
-    const U = u.length > 0 ? copyInBytes(u) : alloc(1);
-    const D = alloc(nm);
+    const X = digitsIn(x, nm), R = copyInBytes(r), B = copyInBytes(beta);
+    const S = alloc(nm), RHO = alloc(nm), PERM = alloc(nm);
+    sampleInto(S, sources.s, nm, true);
+    sampleInto(RHO, sources.rho, nm, false);
+    permutationsInto(PERM, sources.perm, n, m);
+    const third = kernels.zpCountThird(R, B, n, m);
+    const U = alloc(Math.max(1, third * m));
+    if (third > 0) sampleInto(U, sources.u, third * m, false);
+    const D = alloc(nm), packed = packedZpBytes(nm), OUT = alloc(packed);
     kernels.zpCompareDigits(X, R, B, S, RHO, PERM, U, D, n, m, j);
-    return copyOutBytes(D, nm);
+    kernels.zpPack7(OUT, D, nm);
+    return copyOutBytes(OUT, packed);
   });
 }
 
-/** Elements with beta = 1 and all m bits of r equal to 1 (PrivateCompare's third branch). */
-export function zpCountThird(r: Uint8Array, beta: Uint8Array, n: number, m: number): number {
-  abytes(r, 'r', n * m);
-  abytes(beta, 'beta', n);
-  return scoped(() => kernels.zpCountThird(copyInBytes(r), copyInBytes(beta), n, m));
+/** out[i] = 1 iff some position b of row i has d0 + d1 = 0 (mod 67): n rows of m digits, each vector 7-bit packed. */
+export function zpFindZero(d0: Uint8Array, d1: Uint8Array, n: number, m: number): Uint8Array {
+  const nm = n * m;
+  return scoped(() => {
+    const A = digitsIn({ packed: abytes(d0, 'd0') }, nm), B = digitsIn({ packed: abytes(d1, 'd1') }, nm), OUT = alloc(n);
+    kernels.zpFindZero(A, B, OUT, n, m);
+    return copyOutBytes(OUT, n);
+  });
 }
 
-/** out[i] = 1 iff some position b of row i has d0 + d1 = 0 (mod 67) (n rows of m digits). */
-export function zpFindZero(d0: Uint8Array, d1: Uint8Array, n: number, m: number): Uint8Array {
-  abytes(d0, 'd0', n * m);
-  abytes(d1, 'd1', n * m);
+/**
+ * (d - u) mod 67 for digits d and uniform digits u drawn from `src`, packed at 7 bits (in the arena: the
+ * other holder of `src` draws the same u, so the two hold additive shares of d).
+ */
+export function zpSubDrawnPacked(d: Uint8Array, src: ByteSource): Uint8Array {
+  const n = abytes(d, 'd').length;
   return scoped(() => {
-    const OUT = alloc(n);
-    kernels.zpFindZero(copyInBytes(d0), copyInBytes(d1), OUT, n, m);
-    return copyOutBytes(OUT, n);
+    const U = alloc(n);
+    sampleInto(U, src, n, false);
+    const D = copyInBytes(d);
+    kernels.zpSub(D, D, U, n);
+    const packed = packedZpBytes(n), OUT = alloc(packed);
+    kernels.zpPack7(OUT, D, n);
+    return copyOutBytes(OUT, packed);
   });
 }
 

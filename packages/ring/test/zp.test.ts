@@ -72,9 +72,9 @@ test('permutations: every row is a permutation, rows differ, positions uniform',
   assert.throws(() => samplePermutations(stream('p'), 1, 129), /"m" expected an integer in \[1, 128\]/);
 });
 
-test('zero search over two digit vectors; bits of words', () => {
+test('zero search over two packed digit vectors; bits of words', () => {
   const d0 = Uint8Array.from([1, 2, 3, 66, 0, 5]), d1 = Uint8Array.from([5, 5, 5, 1, 0, 5]);
-  assert.equal([...zpFindZero(d0, d1, 3, 2)], [0, 1, 1]);
+  assert.equal([...zpFindZero(packZp7(d0), packZp7(d1), 3, 2)], [0, 1, 1]);
   assert.equal([...bitsOfWords(Uint32Array.from([5, 0xffff]), 4)], [0, 1, 0, 1, 1, 1, 1, 1]);
 });
 

@@ -22,7 +22,7 @@
  * and randomIn / shareIn for any group (a ShareGroup: Z_2^k words, the odd ring of ShareConvert, …).
  * @module
  */
-import { addK, packedZpBytes, packZp7, RingTensor, sampleZp, shapeSize, subK, subZp, unpackZp7 } from '@si/ring';
+import { addK, packedZpBytes, packZp7, RingTensor, sampleZp, shapeSize, subK, subZp, unpackZp7, zpSubDrawnPacked } from '@si/ring';
 import type { Scope } from '@si/net';
 import { messages, type Cost } from './cost.ts';
 import type { Party } from './party.ts';
@@ -65,6 +65,8 @@ export const ZP67: ShareGroup<Uint8Array> = {
   decode: (b, n) => unpackZp7(b, n),
 };
 
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 /** n-element words of Z_2^k, k <= 32, as Uint32Array; k bytes rounded up per element on the wire. */
 export function wordsGroup(k: number): ShareGroup<Uint32Array> {
   if (!(Number.isInteger(k) && k >= 1 && k <= 32)) throw new RangeError(`"k" expected an integer in [1, 32], got ${k}`);
@@ -81,18 +83,26 @@ export function wordsGroup(k: number): ShareGroup<Uint32Array> {
     sub: (a, b) => subK(a, b, k),
     bytes: (n) => n * per,
     encode(t) {
+      // Little-endian bytes; a typed-array copy does it where the platform is little-endian.
+      if (LITTLE_ENDIAN && per !== 3) return per === 4 ? new Uint8Array(t.buffer, t.byteOffset, 4 * t.length).slice() : new Uint8Array((per === 2 ? Uint16Array : Uint8Array).from(t).buffer);
       const out = new Uint8Array(t.length * per);
       for (let i = 0; i < t.length; i++) for (let j = 0; j < per; j++) out[i * per + j] = (t[i]! >>> (8 * j)) & 0xff;
       return out;
     },
     decode(b, n) {
-      const out = new Uint32Array(n);
-      for (let i = 0; i < n; i++) {
-        let v = 0;
-        for (let j = per - 1; j >= 0; j--) v = v * 256 + b[i * per + j]!;
-        if (v > mask) throw new RangeError(`element ${i} of a Z_2^${k} message is ${v}, over 2^${k} - 1`);
-        out[i] = v >>> 0;
+      let out: Uint32Array;
+      if (LITTLE_ENDIAN && per !== 3) {
+        const src = per === 1 ? b : per === 2 ? new Uint16Array(b.buffer, b.byteOffset, n) : new Uint32Array(b.buffer, b.byteOffset, n);
+        out = Uint32Array.from(src);
+      } else {
+        out = new Uint32Array(n);
+        for (let i = 0; i < n; i++) {
+          let v = 0;
+          for (let j = per - 1; j >= 0; j--) v = v * 256 + b[i * per + j]!;
+          out[i] = v >>> 0;
+        }
       }
+      if (k % 8 !== 0) for (let i = 0; i < n; i++) if (out[i]! > mask) throw new RangeError(`element ${i} of a Z_2^${k} message is ${out[i]}, over 2^${k} - 1`);
       return out;
     },
   };
@@ -220,9 +230,9 @@ export class Dealer {
     const link = this.p.link(id === SERVER ? HELPER : SERVER);
     if (id === SERVER) return new Deferred(async () => ({ packed: await link.recv(label, packedZpBytes(n)) }));
     if (bits === undefined) throw new Error(`the helper must give the bits it deals (${this.p.label(label)})`);
-    const d0 = ZP67.draw(this.stream(CLIENT, label), n);
+    const ks = this.stream(CLIENT, label);
     return (async () => {
-      link.send(label, packZp7(subZp(await bits(), d0)));
+      link.send(label, zpSubDrawnPacked(await bits(), (b) => void ks.fill(b)));
       return null;
     })();
   }
