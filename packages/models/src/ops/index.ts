@@ -15,3 +15,4 @@ export { flatten } from './flatten.ts';
 export { linear } from './linear.ts';
 export { resize } from './resize.ts';
 export { concat } from './concat.ts';
+export { clip } from './clip.ts';
