@@ -115,6 +115,30 @@ test('simulateForward: the secure arithmetic in cleartext, within the same toler
   assert.ok(tiny.some((v, i) => Math.abs(v - twin[i]!) > 0.05), 'an overflowing window changes the logits');
 });
 
+test('a batch\'s preprocessing is single-use and bound to its batch size', async () => {
+  const graph = net();
+  const model = compileFixed(graph, calibrated(graph), 12);
+  const parties = await localParties();
+  try {
+    const got = await Promise.all(parties.map(async (p) => {
+      const sm = await setupSecure(p, p.id === 1 ? model : publicView(model));
+      const pre = await p.scope('pre', (q) => prepareSecure(q, sm, 1), 'preprocess');
+      const x = encodeFixed(rand(3 * 64), 12, [1, 3, 8, 8]);
+      const xs = shareInput(p, 0, x.shape, p.id === 0 ? x : undefined);
+      await p.scope('once', (q) => secureForward(q, sm, xs, { pre }));
+      const again = await p.scope('twice', (q) => secureForward(q, sm, xs, { pre })).then(() => '', (e: Error) => e.message);
+      const other = await prepareSecure(p, sm, 2).then((pre2) => p.scope('wrong', (q) => secureForward(q, sm, xs, { pre: pre2 }))).then(() => '', (e: Error) => e.message);
+      return [again, other];
+    }));
+    for (const [again, other] of got) {
+      assert.match(again!, /this preprocessing was already used: a second batch masked with the same randomness would show the server the difference of the two/);
+      assert.match(other!, /preprocessing for a batch of 2 used for a batch of 1/);
+    }
+  } finally {
+    for (const p of parties) p.close();
+  }
+});
+
 test('unfoldable batch norms and bilinear resizes of larger maps are refused at compile time, naming the node', () => {
   const h = new GraphBuilder('bad2', [1, 4, 4]);
   const graph2 = h.build(h.batchnorm('bn', h.input));
