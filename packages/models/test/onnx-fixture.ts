@@ -73,3 +73,77 @@ export function tinyNative(): Graph {
 export function onnxSample(seed: string | number = 3): Uint8Array {
   return onnxModel(initParams(tinyNative(), seed));
 }
+
+// --- exporter-shaped graphs (torch.onnx.export writes node names as module paths, Constant nodes for
+// Clip's bounds and shape arithmetic, int64 shape tensors) --------------------------------------------
+
+/** A TensorProto of int64 values. */
+function int64Proto(name: string, dims: number[], data: number[]): W {
+  const raw = new Uint8Array(8 * data.length);
+  const dv = new DataView(raw.buffer);
+  data.forEach((v, i) => dv.setBigInt64(8 * i, BigInt(v), true));
+  return new W().packedInts(1, dims).int(2, 7).string(8, name).bytes(9, raw);
+}
+
+/** Builds an ONNX graph node by node, the way an exporter lays it out. */
+export class OnnxGraph {
+  private readonly g = new W();
+  private n = 0;
+  readonly params: Params = new Map();
+
+  constructor(private readonly opset = 17) {}
+
+  /** A float initializer named `name`. */
+  init(name: string, dims: number[], data: Float32Array): string {
+    this.g.msg(5, tensorProto(name, dims, data));
+    return name;
+  }
+
+  /** A Constant node holding a float tensor (a scalar with dims []). */
+  constant(dims: number[], data: number[], int64 = false): string {
+    const out = `c${this.n++}`;
+    const t = int64 ? int64Proto('', dims, data) : tensorProto('', dims, Float32Array.from(data));
+    this.node('Constant', `/Constant_${this.n}`, [], [out], [attr('value', (w) => w.msg(5, t).int(20, 4))]);
+    return out;
+  }
+
+  /** An int64 initializer (shapes, axes, pads). */
+  ints(name: string, data: number[]): string {
+    this.g.msg(5, int64Proto(name, [data.length], data));
+    return name;
+  }
+
+  node(op: string, name: string, inputs: string[], outputs: string[] = [`t${this.n++}`], attrs: W[] = []): string {
+    this.g.msg(1, nodeProto(op, name, inputs, outputs, attrs));
+    return outputs[0]!;
+  }
+
+  /**
+   * A Conv with seeded weights as torch exports module `key` under scope `scope` (e.g. key `layer1.0.conv1`,
+   * scope `/layer1/layer1.0/conv1`: node `/layer1/layer1.0/conv1/Conv`, initializers `layer1.0.conv1.weight`
+   * and, with `bias`, `.bias`).
+   */
+  conv([scope, path]: [string, string], x: string, cin: number, cout: number, k: number, rnd: () => number, o: { pad?: number; stride?: number; group?: number; bias?: boolean } = {}): string {
+    const group = o.group ?? 1, pad = o.pad ?? 0, stride = o.stride ?? 1;
+    const w = Float32Array.from({ length: cout * (cin / group) * k * k }, () => (rnd() - 0.5) * (3 / Math.sqrt((cin / group) * k * k)));
+    const inputs = [x, this.init(`${path}.weight`, [cout, cin / group, k, k], w)];
+    if (o.bias) inputs.push(this.init(`${path}.bias`, [cout], Float32Array.from({ length: cout }, () => rnd() - 0.5)));
+    return this.node('Conv', `${scope}/Conv`, inputs, undefined, [ints('kernel_shape', [k, k]), ints('pads', [pad, pad, pad, pad]), ints('strides', [stride, stride]), int('group', group)]);
+  }
+
+  /** A BatchNormalization of module `key` under scope `scope`, with seeded statistics. */
+  bn([scope, path]: [string, string], x: string, C: number, rnd: () => number): string {
+    const v = (f: () => number) => Float32Array.from({ length: C }, f);
+    return this.node('BatchNormalization', `${scope}/BatchNormalization`, [x,
+      this.init(`${path}.weight`, [C], v(() => 0.5 + rnd())), this.init(`${path}.bias`, [C], v(() => rnd() - 0.5)),
+      this.init(`${path}.running_mean`, [C], v(() => (rnd() - 0.5) * 0.2)), this.init(`${path}.running_var`, [C], v(() => 0.5 + rnd())),
+    ], undefined, [flt('epsilon', 1e-5)]);
+  }
+
+  finish(input: string, inDims: (number | string)[], output: string, outDims: (number | string)[]): Uint8Array {
+    this.g.string(2, 'exported').msg(11, valueInfo(input, inDims)).msg(12, valueInfo(output, outDims));
+    return new W().int(1, 8).msg(8, new W().string(1, '').int(2, this.opset)).string(2, 'pytorch').msg(7, this.g).finish();
+  }
+}
+
+export const onnxAttr = { ints, int, flt, strA };

@@ -19,7 +19,9 @@ function net() {
   const p2 = g.pool('avg2', b, 'avgpool', 3, 2, 1, false);
   const p3 = g.pool('max', b, 'maxpool', 2, 2);
   const cat = g.concat('cat', [p1, p2, p3]);
-  const img = g.resize('up', g.convBn('pool_branch', g.gap('gap0', cat), { out: 4, kernel: 1 }, 'l3'), [4, 4], 'bilinear');
+  const p4 = g.node('avgpool', 'avg_ceil', [b], { kernel: 3, stride: 2, padding: 1, countIncludePad: false, ceil: true }); // 8x8 -> 5x5
+  const pooled = g.concat('cat_gap', [g.gap('gap0', cat), g.gap('gap_ceil', p4)]);
+  const img = g.resize('up', g.convBn('pool_branch', pooled, { out: 4, kernel: 1 }, 'l3'), [4, 4], 'bilinear');
   const d = g.convBn('c3', g.concat('cat2', [cat, img]), { out: 8, kernel: 3, stride: 2, padding: 1, groups: 4 }, 'l4');
   const h = g.relu('fc1.relu', g.linear('fc1', g.flatten('flat', g.gap('gap', d)), 12), 'l5');
   return g.build(g.linear('fc2', h, 5));

@@ -16,3 +16,4 @@ export { linear } from './linear.ts';
 export { resize } from './resize.ts';
 export { concat } from './concat.ts';
 export { clip } from './clip.ts';
+export { reshape } from './reshape.ts';
