@@ -2,10 +2,13 @@
 // Training throughput of the float engine on the small Fashion-MNIST ResNet (forward, backward, SGD step)
 // against the same network and step in TensorFlow.js's CPU backend, in one run and at the same batch size
 // (8 with --quick, 32 without: the tfjs CPU backend needs seconds per image); the engine's throughput at
-// batch 64 (the training batch); and its ResNet50 forward time at 224x224, batch 1.
+// batch 64 (the training batch); and its ResNet50 forward time at 224x224, batch 1, against
+// onnxruntime-node's on the same graph (exportOnnx) with the same number of threads.
 import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { getThreads } from '@si/ring';
 import seedrandom from 'seedrandom';
-import { backward, crossEntropy, fmnistResNet, forward, initParams, release, releaseGrads, resnet50, Sgd } from '@si/models';
+import { backward, crossEntropy, exportOnnx, fmnistResNet, forward, initParams, release, releaseGrads, resnet50, Sgd } from '@si/models';
 import { emit, flags, round, time } from './_harness.ts';
 
 const { quick, seed } = flags();
@@ -79,6 +82,22 @@ forward(r50, r50p, img, 1);
 let r50S = Infinity;
 for (let s = 0; s < (quick ? 2 : 4); s++) r50S = Math.min(r50S, time(() => forward(r50, r50p, img, 1)));
 
+// The same ResNet50 in onnxruntime-node, as many threads as the engine uses; outputs compared.
+const threads = getThreads();
+const sess = await ort.InferenceSession.create(exportOnnx(r50, r50p), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+const feed = { [r50.input]: new ort.Tensor('float32', img, [1, 3, 224, 224]) };
+const ortOut = (await sess.run(feed))[sess.outputNames[0]!]!.data as Float32Array;
+const ourOut = forward(r50, r50p, img, 1).out;
+let diff = 0, mag = 0;
+for (let i = 0; i < ourOut.length; i++) (diff = Math.max(diff, Math.abs(ourOut[i]! - ortOut[i]!))), (mag = Math.max(mag, Math.abs(ortOut[i]!)));
+let ortS = Infinity;
+for (let s = 0; s < (quick ? 2 : 4); s++) {
+  const t0 = performance.now();
+  await sess.run(feed);
+  ortS = Math.min(ortS, (performance.now() - t0) / 1000);
+}
+emit({ bench: 'models', case: 'resnet50-forward', batch: 1, threads, engine_ms: round(r50S * 1000, 1), onnxruntime_ms: round(ortS * 1000, 1), ratio: round(r50S / ortS, 2), max_rel_diff: diff / mag });
+
 emit({ bench: 'models', case: 'train', model: 'fmnist_resnet', batch: N, engine_step_s: round(oursS), tfjs_step_s: round(tfS), tfjs_backend: tf.getBackend() });
 emit({
   bench: 'models',
@@ -89,4 +108,6 @@ emit({
   ratio: round(tfS / oursS, 1),
   train_img_s_batch64: round(64 / ours64, 1),
   r50_forward_ms: round(r50S * 1000, 0),
+  r50_onnxruntime_ms: round(ortS * 1000, 0),
+  r50_vs_onnxruntime: round(r50S / ortS, 2),
 });

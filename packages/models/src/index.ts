@@ -19,6 +19,7 @@ export { crossEntropy, Sgd, cosineLr, stepLr, type SgdOptions } from './float/op
 export { readSafetensors, writeSafetensors, SafetensorsError, type SafeTensor } from './io/safetensors.ts';
 export { saveParams, loadParams } from './io/params.ts';
 export { importOnnx, OnnxError, SUPPORTED_OPS } from './io/onnx.ts';
+export { exportOnnx } from './io/onnx-export.ts';
 export { Writer as ProtobufWriter } from './io/protobuf.ts';
 export { compileFixed, publicView, publicModel, checkSecureSupport, CompileError, type FixedModel } from './secure/compile.ts';
 export {

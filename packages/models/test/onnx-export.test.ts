@@ -6,13 +6,13 @@ import * as assert from 'uvu/assert';
 import seedrandom from 'seedrandom';
 import * as ort from 'onnxruntime-node';
 import { decodeFixed, encodeFixed } from '@si/ring';
-import { compileFixed, fixedForward, forward, importOnnx, OnnxError, type Graph, type Params } from '../src/index.ts';
+import { compileFixed, exportOnnx, fixedForward, forward, importOnnx, initParams, mobilenetV2, OnnxError, resnet18Cifar, type Graph, type Params } from '../src/index.ts';
 import { onnxAttr as A, OnnxGraph } from './onnx-fixture.ts';
 
 /** Runs a model file in onnxruntime (one thread) on x [N, C, H, W]. */
-async function ortRun(bytes: Uint8Array, x: Float32Array, dims: number[]): Promise<Float32Array> {
+async function ortRun(bytes: Uint8Array, x: Float32Array, dims: number[], name = 'x'): Promise<Float32Array> {
   const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  const out = await s.run({ x: new ort.Tensor('float32', x, dims) });
+  const out = await s.run({ [name]: new ort.Tensor('float32', x, dims) });
   return out[s.outputNames[0]!]!.data as Float32Array;
 }
 
@@ -127,6 +127,21 @@ test('AveragePool in ceil mode with its own pads, counting them or not, equals o
       const { x, dims } = input(2, 2, H, H, `ap${H}${count}`);
       await sameAsOrt(bytes, x, dims);
     }
+  }
+});
+
+test('exportOnnx: ResNet18-CIFAR and a ReLU6 MobileNetV2 run in onnxruntime as in the float engine, and import back to the same network', async () => {
+  for (const graph of [resnet18Cifar(10, 16), mobilenetV2(10, 32, { relu6: true })]) {
+    const params = initParams(graph, 5);
+    const bytes = exportOnnx(graph, params);
+    const [C, H, W] = graph.inputShape as [number, number, number];
+    const { x, dims } = input(2, C, H, W, graph.name);
+    const want = forward(graph, params, x, 2).out;
+    const ortOut = await ortRun(bytes, x, dims, graph.input);
+    assert.ok(relDiff(ortOut, want) < 1e-5, `${graph.name}: onnxruntime vs engine ${relDiff(ortOut, want)}`);
+    const back = importOnnx(bytes);
+    assert.equal(back.graph.reluLayers().map((l) => [l.name, l.op]), graph.reluLayers().map((l) => [l.name, l.op]));
+    assert.ok(relDiff(forward(back.graph, back.params, x, 2).out, want) < 1e-6, `${graph.name}: round trip`);
   }
 });
 

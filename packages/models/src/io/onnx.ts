@@ -125,7 +125,7 @@ function constantValue(n: OnnxNode): Tensor {
  * number: `/layer1/layer1.0/relu1/Relu` → `layer1.0.relu1`, `/features/features.1/conv/conv.0/conv.0.0/Conv`
  * → `features.1.conv.0.0`, as in the PyTorch state dict. Null for names without a path.
  */
-export function modulePath(name: string): string | null {
+function modulePath(name: string): string | null {
   if (!name.startsWith('/')) return null;
   const segs = name.slice(1).split('/').slice(0, -1).filter((s) => s !== '');
   if (segs.length === 0) return null;
