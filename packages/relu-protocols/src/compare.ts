@@ -13,10 +13,11 @@
  */
 import { RingTensor, shapeSize } from '@si/ring';
 import {
-  add, concat, fromPublic, protocol, Shared, slice, sub, sequential, type Cost, type Party, type SharedBit,
+  add, concat, fromPublic, mulScalar, neg, protocol, Shared, slice, sub, sequential, type Cost, type Party, type SharedBit,
   type Tolerance,
 } from '@si/sharing';
 import { mulBit, mulBitCost } from './bit.ts';
+import { RingTensor as RT } from '@si/ring';
 import { compareCost, differenceDomain, drelu, dreluCost, FULL, isNonNegative, signTest, windowOf, windowsOf, type DreluMode } from './drelu.ts';
 
 async function selectRun(p: Party, b: SharedBit, x: Shared, y: Shared): Promise<Shared> {
@@ -213,4 +214,77 @@ export const argmax = protocol(async (p: Party, x: Shared, axis: number, mode: D
   cost: (o) => treeCost(o.shape, o.axis, o.mode, true),
   tolerance: nearMax((v, row) => row[Number(v)] ?? 2n ** 63n - 1n),
   examples: TREE_EXAMPLES,
+});
+
+/** Bits enough to compare indices in [0, n) exactly: a small ring with no dropped bits. */
+const indexMode = (n: number): DreluMode => ({ mode: 'small-ring', dropLowBits: 0, keepBits: Math.min(32, Math.max(4, Math.ceil(Math.log2(n + 1)) + 2)) });
+
+/** A value below every input of topk's domain (|x| < 2^59), subtracted from a chosen candidate. */
+const REMOVED = 2n ** 61n;
+
+/** One-hot [M, n] of shared indices [M] in [0, n): [i >= c] AND [c >= i] per class c. */
+async function oneHot(p: Party, index: Shared, n: number): Promise<Shared> {
+  const M = index.size;
+  const rep = index.map((s) => RT.concat(Array(n).fill(s.reshape([M, 1])), 1), [M, n]);
+  const diff = sub(p, rep, fromPublic(p, [M, n], RT.from(Array.from({ length: M * n }, (_, i) => i % n), [M, n])));
+  const both = await drelu(p, concat([diff, neg(p, diff)], 0), indexMode(n));
+  const ge0 = both.reshape([2 * M * n]);
+  const half = (h: number) => ge0.map([M * n], (a) => a.subarray(h * M * n, (h + 1) * M * n), (t) => t.slice(0, h * M * n, (h + 1) * M * n));
+  const [bLo, bHi] = [half(0), half(1)];
+  return (await mulBit(p, bLo, bHi.toShared(p))).reshape([M, n]);
+}
+
+async function topkRun(p: Party, x: Shared, k: number, mode: DreluMode): Promise<Shared> {
+  if (x.shape.length !== 2) throw new RangeError(`"x" expected shape [M, n], got [${x.shape.join(',')}]`);
+  const [M, n] = x.shape as [number, number];
+  if (!(Number.isInteger(k) && k >= 1 && k <= n)) throw new RangeError(`"k" expected an integer in [1, ${n}], got ${k}`);
+  return p.scope('topk', async (q) => {
+    let cur = x;
+    const picks: Shared[] = [];
+    for (let j = 0; j < k; j++) {
+      const { index } = await q.scope(`pick${j}`, async (s) => {
+        const r = await reduceTree(s, cur, 1, mode, true);
+        if (j < k - 1) cur = sub(s, cur, mulScalar(s, await oneHot(s, r.index!, n), REMOVED));
+        return { index: r.index! };
+      });
+      picks.push(index.reshape([M, 1]));
+    }
+    return concat(picks, 1);
+  });
+}
+
+/** Declared cost of topk on [M, n] (k argmax trees, and k - 1 one-hot removals). */
+export function topkCost(M: number, n: number, k: number, mode: DreluMode = FULL): Cost {
+  const { k: kb, zBytes } = windowOf(indexMode(n));
+  const removal = sequential(compareCost(2 * M * n, kb, zBytes), mulBitCost(M * n));
+  return sequential(...Array.from({ length: k }, (_, j) => (j < k - 1 ? sequential(treeCost([M, n], 1, mode, true), removal) : treeCost([M, n], 1, mode, true))));
+}
+
+interface TopkParams {
+  M: number;
+  n: number;
+  k: number;
+}
+
+/**
+ * The indices of the k largest values of each row of [M, n], largest first (ties: the lower index first),
+ * as shares [M, k], in a scope 'topk': k argmax trees in full mode, each winner removed by subtracting
+ * 2^61 at its one-hot position (exact for |x| < 2^59).
+ * @throws {RangeError} for a shape that is not [M, n] or k outside [1, n]
+ */
+export const topk = protocol((p: Party, x: Shared, k: number): Promise<Shared> => topkRun(p, x, k, FULL), {
+  name: 'topk',
+  inputs: (o: TopkParams) => [{ shape: [o.M, o.n], domain: [[-(2n ** 58n), 2n ** 58n]] }],
+  run: (p, [x], o) => topkRun(p, x as Shared, o.k, FULL),
+  clear([x], o) {
+    const out: number[] = [];
+    for (let m = 0; m < o.M; m++) {
+      const row = Array.from(x!.data.subarray(m * o.n, (m + 1) * o.n)).map((v, i) => [v, i] as const);
+      row.sort((a, b) => (a[0] === b[0] ? a[1] - b[1] : a[0] > b[0] ? -1 : 1));
+      out.push(...row.slice(0, o.k).map(([, i]) => i));
+    }
+    return RingTensor.from(out, [o.M, o.k]);
+  },
+  cost: (o) => topkCost(o.M, o.n, o.k),
+  examples: [{ M: 3, n: 10, k: 3 }, { M: 1, n: 5, k: 5 }, { M: 2, n: 7, k: 1 }],
 });

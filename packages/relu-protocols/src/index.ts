@@ -10,7 +10,7 @@ export {
   researchDreluBits, FULL, type DreluMode, type Windows, type Product,
 } from './drelu.ts';
 export { mulBit, mulBitCost } from './bit.ts';
-export { select, ge, gt, max, argmax, treeCost } from './compare.ts';
+export { select, ge, gt, max, argmax, topk, topkCost, treeCost } from './compare.ts';
 export { maxpool, maxpoolCost, type PoolOptions } from './maxpool.ts';
 export { clip, clipCost } from './clip.ts';
 export { shareConvert, shareConvertCost } from './share-convert.ts';

@@ -81,8 +81,8 @@ export interface Backend<T> {
   truncate(t: T, f: number): T;
   /** op(t, W) for the node's server-known weights W (no truncation, no bias). */
   linear(node: Node, t: T, op: Bilinear, yShape: Shape): Promise<T>;
-  /** t plus the node's per-channel bias (at f bits; the server adds it). */
-  bias(node: Node, t: T): T;
+  /** t plus the node's per-channel bias (at f + shift bits: the server adds it, shifted left by `shift`). */
+  bias(node: Node, t: T, shift?: number): T;
   /** Patch ReLU of [N, C, H, W] with one size per channel (plain ReLUs: all [1, 1]). */
   patchRelu(node: Node, t: T, sizes: readonly PatchSize[]): Promise<T>;
   /** min(patchRelu(t), hi) per pixel (Clip(0, hi) with the lower bound as patches). */

@@ -36,14 +36,21 @@ export interface RunOptions {
   onNode?(node: Node): void;
   /** The twin only: called with each ReLU layer's input (for margins and debugging). */
   onRelu?(node: string, input: RingTensor, sizes: readonly PatchSize[]): void;
+  /**
+   * The output node, when it is a conv or linear layer, skips its truncation and adds its bias at 2f bits:
+   * the outputs come out at 2f fractional bits, with no rounding of their own. For a label-only output
+   * (argmax does not care about the scale), or before a helper-dealt truncation (truncateDealt) whose
+   * rounding does not depend on a share the client holds.
+   */
+  untruncatedOutput?: boolean;
 }
 
 const sizesOf = (spec: LayerSizes | undefined) => (layer: string, C: number): readonly PatchSize[] => spec?.[layer] ?? new Array(C).fill(RELU);
 
-/** t + the node's bias per channel, in the clear. */
-function withBias(m: FixedModel, n: Node, t: RingTensor): RingTensor {
+/** t + the node's bias per channel (shifted left by `shift` bits), in the clear. */
+function withBias(m: FixedModel, n: Node, t: RingTensor, shift = 0): RingTensor {
   const b = layerOf(m, n).bias;
-  return b ? t.add(broadcastChannels(b, t.shape)) : t;
+  return b ? t.add(broadcastChannels(b.shl(shift), t.shape)) : t;
 }
 
 function layerOf(m: FixedModel, n: Node) {
@@ -72,7 +79,7 @@ function twinBackend(m: FixedModel, opts: RunOptions): Backend<RingTensor> {
     local: (ts, fn) => fn([...ts]),
     truncate: roundShift,
     linear: async (n, t, op) => op.apply(t, layerOf(m, n).weight),
-    bias: (n, t) => withBias(m, n, t),
+    bias: (n, t, shift) => withBias(m, n, t, shift),
     async patchRelu(n, t, sizes) {
       opts.onRelu?.(n.name, t, sizes);
       return patchReluFixed(t, sizes);
@@ -131,7 +138,9 @@ async function ringRun<T>(m: FixedModel, be: Backend<T>, x: T, opts: RunOptions,
   const vals = await walkAsync(g, x, async ({ node, inputs }) => {
     if (node.op === 'batchnorm' && !m.folded.has(node.name)) throw new Error(`batch norm "${node.name}" was not folded`);
     opts.onNode?.(node);
-    const run = async (b: Backend<T>) => opDef(node.op).ring(b, node as never, inputs);
+    const untruncated = opts.untruncatedOutput && node.name === g.output && opDef(node.op).weights !== undefined;
+    const at2f = (b: Backend<T>): Backend<T> => ({ ...b, truncate: (t) => t, bias: (n, t) => b.bias(n, t, b.f) });
+    const run = async (b: Backend<T>) => opDef(node.op).ring(untruncated ? at2f(b) : b, node as never, inputs);
     return per ? per(node, run) : run(be);
   });
   return vals.get(g.output)!;
@@ -181,7 +190,7 @@ function secureBackend(p: Party, sm: SecureModel, opts: RunOptions, used: { prot
       if (opts.pre && !pre) throw new Error(`the preprocessing has no entry for "${n.name}"`);
       return linearKnown(p, t, sm.weights.get(n.name)!, pre);
     }),
-    bias: (n, t) => addChannelBias(p, t, sm.weights.get(n.name)!.bias),
+    bias: (n, t, shift = 0) => addChannelBias(p, t, sm.weights.get(n.name)!.bias?.shl(shift) ?? null),
     patchRelu: protocol((_n: Node, t: Shared, sizes: readonly PatchSize[]) => patchRelu(p, t, sizes, mode)),
     patchClip: protocol((_n: Node, t: Shared, sizes: readonly PatchSize[], hi: bigint) => patchClip(p, t, sizes, hi, mode)),
     maxpool: protocol((_n: Node, t: Shared, o: { kernel: number; stride?: number; padding?: number }) => maxpool(p, t, o, mode)),
