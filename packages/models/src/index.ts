@@ -25,6 +25,7 @@ export { compileFixed, publicView, publicModel, checkSecureSupport, CompileError
 export {
   fixedForward, simulateForward, setupSecure, secureForward, secureForwardCost, setupSecureCost, prepareSecure, prepareSecureCost, Preprocessed, type SecureModel, type RunOptions,
 } from './secure/executor.ts';
+export { secureClassify, twinClassify, classifyCost, parseReveal, revealName, RevealError, type Reveal, type Classified } from './secure/output.ts';
 export { train, predict, accuracy, argmax, distillation, recomputeBatchNorm, type TrainOptions, type Dataset } from './train/train.ts';
 export {
   measureDistortion, compareTables, spearman, specFromTable, parseTable, candidateSizes, type DistortionTable, type DistortionMethod, type LayerDistortion, type DistortionOptions,
