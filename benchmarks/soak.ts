@@ -28,8 +28,8 @@ for (const [role, p] of Object.entries(r.parties)) {
 }
 const stable = deciles[9]! <= 1.5 * deciles[1]!;
 emit({
-  soak: 'summary', inferences: r.images, errors: 0, predictions: r.predictions.length, seconds: round((performance.now() - t0) / 1000, 1),
+  soak: 'summary', inferences: r.images, errors: 0, labels: r.labels.length, seconds: round((performance.now() - t0) / 1000, 1),
   ms_per_inference_by_tenth: deciles, memory_flat: flat, time_stable: stable,
   bytes_per_inference: Math.round((r.online.bytes + r.preprocess.bytes) / r.images),
 });
-process.exit(flat && stable && r.predictions.length === count ? 0 : 1);
+process.exit(flat && stable && r.labels.length === count ? 0 : 1);

@@ -9,23 +9,27 @@ import { graphOf, loadSpec, loadWeights } from './models.ts';
 import { loadInput, type InputSource } from './party.ts';
 import { shapeSize } from '@si/ring';
 
-/** Top-1 class per image of the float32 model. */
+/** Top-1 class per image of the float32 model (per pixel, each image's map in order, for segmentation). */
 export function plaintextPredictions(o: { model: string; weights: string; spec?: string; input: InputSource; batch?: number }): number[] {
   const graph = graphOf(o.model);
   const params = loadWeights(graph, o.weights);
   const spec = loadSpec(graph, o.spec);
   const { x, count } = loadInput(graph, o.input);
   const per = shapeSize(graph.inputShape);
+  const [classes, ...spatial] = graph.node(graph.output).shape as number[];
+  const inner = shapeSize(spatial);
   const B = o.batch ?? 32;
   const out: number[] = [];
   for (let s = 0; s < count; s += B) {
     const n = Math.min(B, count - s);
     const y = forward(graph, params, x.subarray(s * per, (s + n) * per), n, { spec: spec?.layers, keep: false }).out;
-    const classes = y.length / n;
     for (let i = 0; i < n; i++) {
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (y[i * classes + c]! > y[i * classes + best]!) best = c;
-      out.push(best);
+      for (let k = 0; k < inner; k++) {
+        const at = (c: number) => y[(i * classes! + c) * inner + k]!;
+        let best = 0;
+        for (let c = 1; c < classes!; c++) if (at(c) > at(best)) best = c;
+        out.push(best);
+      }
     }
   }
   return out;

@@ -5,10 +5,13 @@
  *   si party   one party of a deployment (its own host)
  *   si certs   a deployment CA and the three party certificates
  *   si models  the architectures and their ReLU counts
+ *   si layers  the ReLU layers of an ONNX file or an architecture (what a patch spec names)
  *   si data, train, accuracy, distortion, knapsack, finetune, eval   the method on Fashion-MNIST (pipeline-cli.ts)
  * @module
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { importOnnx } from '@si/models';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Role } from '@si/sharing';
 import { writeDeploymentCerts, readCredentials, readDeployment } from './certs.ts';
@@ -18,6 +21,12 @@ import { runLocal, type SessionReport } from './orchestrate.ts';
 import { plaintextPredictions } from './check.ts';
 import { fmtBytes, fmtSeconds, Progress } from './progress.ts';
 import { addPipelineCommands } from './pipeline-cli.ts';
+
+// `si layers … | head` closes stdout early: end quietly rather than with an EPIPE trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
 
 const int = (what: string, min = 0) => (v: string): number => {
   const n = Number(v);
@@ -35,6 +44,7 @@ interface SessionOpts {
   model: string;
   spec?: string;
   mode: string;
+  reveal: string;
   fracBits: number;
   batch: number;
   weights?: string;
@@ -53,6 +63,7 @@ function sessionOptions(c: Command): Command {
     .requiredOption('--model <name>', `architecture (${Object.keys(MODELS).join(', ')})`)
     .option('--spec <spec>', 'patch spec: relu, file:PATH or knapsack:FRACTION[:SEED]', 'relu')
     .option('--mode <mode>', 'comparison: full, small16, paper16, small:D:K or paper:D:K', 'small16')
+    .option('--reveal <what>', 'what the client learns: label (the top-1 class only), topk:K (the K best classes) or logits', 'label')
     .option('--frac-bits <f>', 'fractional bits of the fixed-point encoding', int('--frac-bits', 4), 12)
     .option('--batch <n>', 'images per batch', int('--batch', 1), 8)
     .option('--weights <source>', 'server: file:PATH (safetensors) or synthetic:SEED')
@@ -103,7 +114,7 @@ sessionOptions(program.command('infer'))
       if (!o.json) console.error(`si infer: ${o.model}, spec ${o.spec}, mode ${o.mode}, weights ${weights}: client, server and helper as local processes over TLS 1.3 (mutual authentication)`);
       let bar: Progress | undefined;
       const report = await runLocal({
-        model: o.model, weights, spec: o.spec, mode: o.mode, fracBits: o.fracBits, batch: o.batch, input, timeoutSeconds: o.timeout, threads: o.threads, preprocess: o.preprocess,
+        model: o.model, weights, spec: o.spec, mode: o.mode, reveal: o.reveal, fracBits: o.fracBits, batch: o.batch, input, timeoutSeconds: o.timeout, threads: o.threads, preprocess: o.preprocess,
         onEvent: (role, e) => {
           if (role !== 'client') return;
           if (e.event === 'connected') bar = new Progress('secure inference', e.batches as number);
@@ -111,7 +122,7 @@ sessionOptions(program.command('infer'))
         },
       });
       const check = o.check ? plaintextPredictions({ model: o.model, weights, spec: o.spec, input, batch: o.batch }) : undefined;
-      const full = { ...report, ...(check ? { plaintext: { predictions: check, agree: check.filter((c, i) => c === report.predictions[i]).length } } : {}) };
+      const full = { ...report, ...(check ? { plaintext: { labels: check, agree: agreeing(check, report.labels, report.labelShape) } } : {}) };
       if (o.out) writeFileSync(o.out, JSON.stringify(full, null, 1));
       if (o.json) console.log(JSON.stringify(full));
       else printSession(full, !!o.layers);
@@ -148,7 +159,7 @@ sessionOptions(program.command('party'))
       let bar: Progress | undefined;
       const report = await runParty({
         role: o.role, deployment: { server, helper }, tls: readCredentials(tlsDir, o.role), listen,
-        model: o.model, spec: o.spec, mode: o.mode, fracBits: o.fracBits, batch: o.batch, weights: o.weights, input: inputOf(o), preprocess: o.preprocess,
+        model: o.model, spec: o.spec, mode: o.mode, reveal: o.reveal, fracBits: o.fracBits, batch: o.batch, weights: o.weights, input: inputOf(o), preprocess: o.preprocess,
         timeoutSeconds: o.timeout, connectTimeoutSeconds: o.connectTimeout,
       }, {
         onListening: (port) => (emit({ event: 'listening', role: o.role, port }), o.json || console.error(`${o.role}: listening on ${listen!.host}:${port}`)),
@@ -201,7 +212,54 @@ program.command('models')
     }
   });
 
+program.command('layers')
+  .description('list the ReLU layers of an ONNX file or a named architecture (name, op, channels, H x W, ReLUs, DReLUs): what a patch spec names')
+  .argument('<model>', 'FILE.onnx, or an architecture from si models')
+  .option('--json', 'print the layers as JSON')
+  .action((what: string, o: { json?: boolean }) => {
+    try {
+      const graph = MODELS[what] ? graphOf(what) : importOnnx(readOnnx(what), { name: basename(what).replace(/\.onnx$/, '') }).graph;
+      const layers = graph.reluLayers().map((l) => ({
+        name: l.name, op: l.op, channels: l.channels, H: l.H, W: l.W, relus: l.relus, drelus: l.clipped ? 2 * l.relus : l.relus,
+      }));
+      if (o.json) return console.log(JSON.stringify({ model: graph.name, input: graph.inputShape, layers }));
+      const w = Math.max(5, ...layers.map((l) => l.name.length));
+      console.log(`${'layer'.padEnd(w)}  ${'op'.padEnd(5)} ${'channels'.padStart(8)} ${'H x W'.padStart(9)} ${'ReLUs'.padStart(11)} ${'DReLUs'.padStart(11)}`);
+      for (const l of layers) console.log(`${l.name.padEnd(w)}  ${l.op.padEnd(5)} ${String(l.channels).padStart(8)} ${`${l.H} x ${l.W}`.padStart(9)} ${l.relus.toLocaleString('en-US').padStart(11)} ${l.drelus.toLocaleString('en-US').padStart(11)}`);
+      const sum = (k: 'relus' | 'drelus') => layers.reduce((s, l) => s + l[k], 0).toLocaleString('en-US');
+      console.log(`${layers.length} ReLU layers, ${sum('relus')} ReLUs, ${sum('drelus')} DReLUs with every ReLU kept (a ReLU6 or clip layer also compares each pixel with its upper bound)`);
+    } catch (e) {
+      fail(e, !!o.json);
+    }
+  });
+
+function readOnnx(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new InvalidArgumentError(`cannot read ${path}: ${(e as Error).message} (give an ONNX file or one of: ${Object.keys(MODELS).join(', ')})`);
+  }
+}
+
 addPipelineCommands(program);
+
+/** Images whose every label equals the reference's (one label per image, or a label map per image). */
+function agreeing(want: readonly number[], got: readonly number[], shape: readonly number[]): number {
+  const per = got.length / shape[0]!;
+  let ok = 0;
+  for (let i = 0; i < shape[0]!; i++) if (got.slice(i * per, (i + 1) * per).every((v, j) => v === want[i * per + j])) ok++;
+  return ok;
+}
+
+const REVEALED: Record<string, string> = { label: 'the top-1 class only', logits: 'the logits' };
+const revealed = (r: { reveal: string; labelShape?: number[] }) =>
+  `${r.reveal} (the client learns ${REVEALED[r.reveal] ?? `the ${r.reveal.slice(5)} best classes`}${r.labelShape && r.labelShape.length > 1 ? ', per pixel' : ''})`;
+
+/** Accuracy of the revealed top-1 against the true labels (classifiers). */
+function accuracyLine(labels: readonly number[], truth: readonly number[]): string {
+  const ok = labels.filter((p, i) => p === truth[i]).length;
+  return `${ok}/${truth.length} = ${((100 * ok) / truth.length).toFixed(2)}%`;
+}
 
 function printSession(r: SessionReport & { plaintext?: { agree: number } }, layers: boolean): void {
   const line = (k: string, v: string) => console.log(`${k.padEnd(11)} ${v}`);
@@ -210,12 +268,11 @@ function printSession(r: SessionReport & { plaintext?: { agree: number } }, laye
   line('setup', `${fmtBytes(r.setup.bytes)}, ${r.setup.rounds} rounds, ${fmtSeconds(r.setup.seconds)}`);
   if (r.preprocess.bytes) line('preprocess', `${fmtBytes(r.preprocess.bytes)} (${fmtBytes(Math.round(r.preprocess.bytes / r.images))}/image), ${r.preprocess.rounds} round${r.preprocess.rounds === 1 ? '' : 's'} per batch, ${fmtSeconds(r.preprocess.seconds)} (input-independent)`);
   line('online', `${fmtBytes(r.online.bytes)} (${fmtBytes(Math.round(r.online.bytes / r.images))}/image), ${r.online.rounds} rounds per batch, ${fmtSeconds(r.online.seconds)} (${fmtSeconds(r.online.seconds / r.images)}/image)`);
-  if (r.labels) {
-    const ok = r.predictions.filter((p, i) => p === r.labels![i]).length;
-    line('accuracy', `${ok}/${r.images} = ${((100 * ok) / r.images).toFixed(2)}% (secure predictions against the labels)`);
-  }
+  line('revealed', revealed(r));
+  if (r.truth) line('accuracy', `${accuracyLine(r.labels, r.truth)} (secure top-1 against the labels)`);
   if (r.plaintext) line('plaintext', `top-1 equal to the float32 model on ${r.plaintext.agree}/${r.images} images`);
-  if (!r.labels && r.images <= 16) line('top-1', r.predictions.join(' '));
+  if (!r.truth && r.images <= 16 && r.labelShape.length === 1) line('top-1', r.labels.join(' '));
+  if (r.topk && r.images <= 16) line(`top-${r.topk[0]!.length}`, r.topk.map((t) => t.join(',')).join('  '));
   if (layers) {
     console.log(`\n${'layer'.padEnd(28)} ${'op'.padEnd(8)} ${'bytes'.padStart(12)} ${'rounds'.padStart(6)} ${'seconds'.padStart(8)}`);
     for (const l of r.layers) console.log(`${l.name.padEnd(28)} ${l.op.padEnd(8)} ${String(l.bytes).padStart(12)} ${String(l.rounds).padStart(6)} ${l.seconds.toFixed(3).padStart(8)}`);
@@ -223,14 +280,9 @@ function printSession(r: SessionReport & { plaintext?: { agree: number } }, laye
 }
 
 function printParty(r: PartyReport): void {
-  console.log(`${r.role}: ${r.images} images, sent ${fmtBytes(r.setup.sent)} in setup and ${fmtBytes(r.online.sent)} online (${fmtSeconds(r.online.seconds)})`);
-  if (r.predictions) {
-    console.log(`top-1: ${r.predictions.join(' ')}`);
-    if (r.labels) {
-      const ok = r.predictions.filter((p, i) => p === r.labels![i]).length;
-      console.log(`accuracy: ${ok}/${r.images} = ${((100 * ok) / r.images).toFixed(2)}%`);
-    }
-  }
+  console.log(`${r.role}: ${r.images} images, sent ${fmtBytes(r.setup.sent)} in setup and ${fmtBytes(r.online.sent)} online (${fmtSeconds(r.online.seconds)}); revealed ${revealed(r)}`);
+  if (r.labels && r.labelShape!.length === 1) console.log(`top-1: ${r.labels.join(' ')}`);
+  if (r.labels && r.truth) console.log(`accuracy: ${accuracyLine(r.labels, r.truth)}`);
 }
 
 await program.parseAsync();

@@ -4,14 +4,14 @@
  * traffic per image against the all-ReLU network's declared traffic.
  * @module
  */
-import { compileFixed, fixedForward, prepareSecureCost, secureForwardCost } from '@si/models';
-import { decodeFixed, encodeFixed } from '@si/ring';
+import { classifyCost, compileFixed, prepareSecureCost, secureForwardCost, twinClassify } from '@si/models';
+import { encodeFixed } from '@si/ring';
 import { totalBytes, type Cost } from '@si/sharing';
 import { fashionFiles, loadFashion } from './fashion.ts';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
 import { runLocal, type SessionReport } from './orchestrate.ts';
 import { parseMode } from './session.ts';
-import { accuracy, argmax, predict } from '@si/models';
+import { accuracy, predict } from '@si/models';
 import { dreluCount } from './party.ts';
 
 export interface EvalOptions {
@@ -54,10 +54,10 @@ export interface EvalReport {
 
 const sum = (m: Map<string, Cost>) => [...m.values()].reduce((s, c) => s + totalBytes(c), 0);
 
-/** Declared per-image bytes (preprocess + online) of a spec in a mode at batch size N, without the output reveal. */
+/** Declared per-image bytes (preprocess + online, with the label-only output) of a spec in a mode at batch size N. */
 export async function declaredBytesPerImage(model: ReturnType<typeof compileFixed>, spec: Record<string, readonly (readonly [number, number])[]> | undefined, mode: string, N: number): Promise<number> {
   const online = await secureForwardCost(model, N, { spec, mode: parseMode(mode), prepared: true });
-  return (sum(online) + sum(await prepareSecureCost(model, N))) / N;
+  return (sum(online) + totalBytes(classifyCost(model, N, { kind: 'label' })) + sum(await prepareSecureCost(model, N))) / N;
 }
 
 export async function evaluate(o: EvalOptions): Promise<EvalReport> {
@@ -92,22 +92,21 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   for (let s = 0; s < N; s += B) {
     const n = Math.min(B, N - s);
     const x = encodeFixed(test.x.subarray(s * 784, (s + n) * 784), f, [n, 1, 28, 28]);
-    const y = decodeFixed(await fixedForward(model, x, { spec: spec?.layers }), f);
-    for (let i = 0; i < n; i++) twin[s + i] = argmax(y.subarray(i * 10, i * 10 + 10));
+    twin.set((await twinClassify(model, x, { kind: 'label' }, { spec: spec?.layers })).labels, s);
     o.onTwin?.(s + n, N);
   }
   const report: EvalReport = { images: N, float_acc: accuracy(floatPred, test.labels), plain_acc: accuracy(twin, test.labels), drelus, relus };
   if (!secure) return report;
   const r = await secure;
-  const disagreements = r.predictions.flatMap((p, i) => (p === twin[i] ? [] : [(o.start ?? 0) + i]));
+  const disagreements = r.labels.flatMap((p, i) => (p === twin[i] ? [] : [(o.start ?? 0) + i]));
   const seconds = r.online.seconds + r.preprocess.seconds;
   return {
     ...report,
-    secure_acc: accuracy(r.predictions, test.labels),
+    secure_acc: accuracy(r.labels, test.labels),
     agreement: 1 - disagreements.length / N,
     disagreements,
     bytes_per_image: Math.round((r.online.bytes + r.preprocess.bytes) / N),
-    full_relu_bytes_per_image: Math.round(await declaredBytesPerImage(model, undefined, mode, B) + 8 * 10 * 1),
+    full_relu_bytes_per_image: Math.round(await declaredBytesPerImage(model, undefined, mode, B)),
     setup_bytes: r.setup.bytes,
     images_per_second: N / seconds,
     seconds,

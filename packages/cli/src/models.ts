@@ -18,6 +18,8 @@ export const MODELS: Record<string, { make: () => Graph; classes: number; note: 
   'resnet18-cifar': { make: () => resnet18Cifar(100), classes: 100, note: 'ResNet18 for CIFAR-100, 32x32x3' },
   resnet50: { make: () => resnet50(1000), classes: 1000, note: 'ResNet50 v1.5 (average-pool stem), 224x224x3' },
   'mobilenet-v2': { make: () => mobilenetV2(1000), classes: 1000, note: 'MobileNetV2 with ReLU, 224x224x3' },
+  'mobilenet-v2-relu6': { make: () => mobilenetV2(1000, 224, { relu6: true }), classes: 1000, note: 'MobileNetV2 with ReLU6 (as torchvision), 224x224x3' },
+  'mobilenet-v2-relu6-cifar': { make: () => mobilenetV2(10, 32, { relu6: true }), classes: 10, note: 'MobileNetV2 with ReLU6 for 32x32x3, 10 classes' },
   'deeplabv3-mobilenet-v2': { make: () => deeplabV3MobileNetV2(150), classes: 150, note: 'DeepLabV3 MobileNetV2-D8 (ADE20K), 512x512x3' },
   'deeplabv3-r50': { make: () => deeplabV3R50(21), classes: 21, note: 'DeepLabV3 ResNet50-D8 (VOC), 512x512x3' },
 };
@@ -98,8 +100,8 @@ export function syntheticDistortions(layers: readonly ReluLayerInfo[], seed: str
     for (let c = 0; c < L.channels; c++) {
       const s = Math.exp(gauss() - li / layers.length), a = 1 + 3 * r();
       const merged = mergeEqualCost(cands.map((size) => {
-        const cost = patchCost(size, L.H, L.W);
-        return { size, cost, value: cost === HW ? 0 : s * (1 - cost / HW) ** a * Math.exp(0.3 * gauss()) };
+        const lower = patchCost(size, L.H, L.W);
+        return { size, cost: patchCost(size, L.H, L.W, L.clipped), value: lower === HW ? 0 : s * (1 - lower / HW) ** a * Math.exp(0.3 * gauss()) };
       }));
       groups.push({ costs: merged.map((o) => o.cost), values: merged.map((o) => o.value), sizes: merged.map((o) => o.size) });
     }
@@ -111,7 +113,8 @@ export function syntheticDistortions(layers: readonly ReluLayerInfo[], seed: str
 export function syntheticSpec(graph: Graph, fraction: number, seed: string): PatchSpec {
   if (!(fraction > 0 && fraction <= 1)) throw new Error(`budget fraction must be in (0, 1], got ${fraction}`);
   const layers = graph.reluLayers();
-  const groups = syntheticDistortions(layers.map((l) => ({ name: l.name, channels: l.channels, H: l.H, W: l.W })), `spec/${graph.name}/${seed}`);
+  const groups = syntheticDistortions(layers, `spec/${graph.name}/${seed}`);
+  // The budget is a fraction of the network's ReLUs; a clip layer's upper clips count against it too.
   const total = layers.reduce((s, l) => s + l.relus, 0);
   const sol = solve({ budget: Math.floor(fraction * total), groups });
   const spec: PatchSpec = { format: 'si-patch-spec', version: 1, model: graph.name, layers: {} };

@@ -27,6 +27,8 @@ export interface LocalOptions {
   weights: string;
   spec?: string;
   mode?: string;
+  /** What the client learns: label (default), topk:K or logits. */
+  reveal?: string;
   fracBits?: number;
   batch?: number;
   input: InputSource;
@@ -57,11 +59,19 @@ export interface SessionReport extends RunSummary {
   layers: LayerTotals[];
   /** Per batch: preprocessing (the slowest party) and online (the client) seconds. */
   batchSeconds: { preprocess: number[]; online: number[] };
-  predictions: number[];
-  logits: number[][];
-  labels?: number[];
-  parties: Record<Role, { setupSent: number; preprocessSent: number; onlineSent: number; memory: PartyReport['memory'] }>;
+  /** What the client learned (see PartyReport): top-1 per image (or per pixel), and topk or logits if revealed. */
+  labels: number[];
+  labelShape: number[];
+  topk?: number[][];
+  logits?: number[][];
+  /** The true labels, when the client had them. */
+  truth?: number[];
+  /** Per party: bytes sent per phase, online bytes received in all and per layer, memory. */
+  parties: Record<Role, { setupSent: number; preprocessSent: number; onlineSent: number; onlineReceived: number; layersReceived: Record<string, number>; memory: PartyReport['memory'] }>;
 }
+
+const pick = <T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> =>
+  Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Partial<Pick<T, K>>;
 
 /** Merges the three parties' reports. */
 export function mergeReports(rs: readonly PartyReport[]): SessionReport {
@@ -84,18 +94,22 @@ export function mergeReports(rs: readonly PartyReport[]): SessionReport {
     // client, from sharing its input to its last prediction (the others start waiting for it earlier).
     seconds: k === 'online' ? client.online.seconds : Math.max(...rs.map((r) => r[k].seconds)),
   });
-  const parties = Object.fromEntries(rs.map((r) => [r.role, { setupSent: r.setup.sent, preprocessSent: r.preprocess.sent, onlineSent: r.online.sent, memory: r.memory }])) as SessionReport['parties'];
+  const parties = Object.fromEntries(rs.map((r) => [r.role, {
+    setupSent: r.setup.sent, preprocessSent: r.preprocess.sent, onlineSent: r.online.sent, onlineReceived: r.online.received,
+    layersReceived: Object.fromEntries(r.layers.map((l) => [l.name, l.received])), memory: r.memory,
+  }])) as SessionReport['parties'];
+  const opened = { labels: client.labels!, labelShape: client.labelShape!, ...pick(client, ['topk', 'logits', 'truth']) };
   return {
-    model: client.model, mode: client.mode, spec: client.spec, fracBits: client.fracBits, images: client.images, batch: client.batch,
+    model: client.model, mode: client.mode, spec: client.spec, reveal: client.reveal, fracBits: client.fracBits, images: client.images, batch: client.batch,
     batches: client.batches, drelus: client.drelus, relus: client.relus, setup: phase('setup'), preprocess: phase('preprocess'), online: phase('online'), layers,
     batchSeconds: { preprocess: client.batchSeconds.preprocess.map((_, i) => Math.max(...rs.map((r) => r.batchSeconds.preprocess[i]!))), online: client.batchSeconds.online },
-    predictions: client.predictions!, logits: client.logits!, ...(client.labels ? { labels: client.labels } : {}), parties,
+    ...opened, parties,
   };
 }
 
 /** The arguments of `si party` for a configuration. */
 export function partyArgs(o: LocalOptions, role: Role): string[] {
-  const a = ['--model', o.model, '--mode', o.mode ?? 'small16', '--frac-bits', String(o.fracBits ?? 12), '--batch', String(o.batch ?? 8)];
+  const a = ['--model', o.model, '--mode', o.mode ?? 'small16', '--reveal', o.reveal ?? 'label', '--frac-bits', String(o.fracBits ?? 12), '--batch', String(o.batch ?? 8)];
   if (o.spec) a.push('--spec', o.spec);
   if (o.timeoutSeconds) a.push('--timeout', String(o.timeoutSeconds));
   if (o.preprocess === false) a.push('--no-preprocess');

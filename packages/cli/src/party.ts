@@ -2,14 +2,15 @@
  * One party of a secure inference session, as its own process (or host): load what this role holds
  * (the server its weights, the client its images), connect to the two others over mutually
  * authenticated TLS, agree on the public parameters, set up the model once, then classify the images
- * batch by batch. The client ends with the predictions; every party ends with its traffic and timings.
+ * batch by batch. The client ends with what the reveal mode opens to it (by default only the top-1 class
+ * per image); every party ends with its traffic and timings.
  * @module
  */
 import { LinkServer, type TlsCredentials } from '@si/net';
-import { encodeFixed, decodeFixed, shapeSize } from '@si/ring';
-import { CLIENT, connectParty, reveal, shareInput, type Deployment, type Party, type Role } from '@si/sharing';
-import { argmax, compileFixed, prepareSecure, publicModel, secureForward, setupSecure, type FixedModel, type Graph } from '@si/models';
-import { patchReluDrelus, RELU, type PatchSpec } from '@si/patch-relu';
+import { encodeFixed } from '@si/ring';
+import { CLIENT, connectParty, shareInput, type Deployment, type Party, type Role } from '@si/sharing';
+import { classifyCost, compileFixed, parseReveal, prepareSecure, publicModel, revealName, secureClassify, setupSecure, type Classified, type FixedModel, type Graph, type Reveal } from '@si/models';
+import { patchClipDrelus, patchReluDrelus, RELU, type PatchSpec } from '@si/patch-relu';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
 import { idxImages, idxLabels, randomImages } from './data.ts';
 import { agree, finish, parseMode, specDigest, type PublicParams } from './session.ts';
@@ -31,6 +32,8 @@ export interface PartyConfig {
   spec?: string;
   /** Comparison mode (see parseMode); default small16. */
   mode?: string;
+  /** What the client learns: `label` (default: the top-1 class only), `topk:K` or `logits`. */
+  reveal?: string;
   fracBits?: number;
   batch?: number;
   /** The server's weights: `file:PATH` (safetensors) or `synthetic:SEED`. */
@@ -52,6 +55,8 @@ export interface LayerReport {
   op: string;
   /** Payload bytes this party sent in the layer, over all batches. */
   sent: number;
+  /** Payload bytes this party received in the layer, over all batches. */
+  received: number;
   /** Rounds of the layer in one batch. */
   rounds: number;
   /** Seconds in the layer, over all batches. */
@@ -61,6 +66,8 @@ export interface LayerReport {
 export interface PhaseReport {
   /** Payload bytes this party sent. */
   sent: number;
+  /** Payload bytes this party received. */
+  received: number;
   /** Sequential rounds (per batch for the online phase). */
   rounds: number;
   seconds: number;
@@ -71,6 +78,8 @@ export interface RunSummary {
   model: string;
   mode: string;
   spec: string;
+  /** What the client learned: label, topk:K or logits. */
+  reveal: string;
   fracBits: number;
   images: number;
   batch: number;
@@ -85,16 +94,23 @@ export interface PartyReport extends RunSummary {
   setup: PhaseReport;
   /** Per-batch input-independent work, all batches (rounds: per batch). */
   preprocess: PhaseReport;
-  /** From sharing the input to revealing the logits, all batches (rounds: per batch). */
+  /** From sharing the input to the reveal, all batches (rounds: per batch). */
   online: PhaseReport;
   /** Seconds of each batch's preprocessing and online phase, in order (the first includes warm-up). */
   batchSeconds: { preprocess: number[]; online: number[] };
   layers: LayerReport[];
-  /** The client only: top-1 class per image, and the logits. */
-  predictions?: number[];
-  logits?: number[][];
-  /** The client only, with labelled input: the labels. */
+  /**
+   * The client only: the top-1 class per image (per pixel for a segmentation network: each image's
+   * H x W map, flattened in order; labelShape says so).
+   */
   labels?: number[];
+  labelShape?: number[];
+  /** The client only, reveal topk:K: the K best classes per image, best first. */
+  topk?: number[][];
+  /** The client only, reveal logits: the network's outputs per image. */
+  logits?: number[][];
+  /** The client only, with labelled input: the true labels. */
+  truth?: number[];
   /** Resident memory (MiB) after setup, sampled during the batches (about 20 samples), and at the end. */
   memory: { afterSetupMb: number; samplesMb: number[]; endMb: number };
 }
@@ -123,12 +139,16 @@ export function loadInput(graph: Graph, src: InputSource): { x: Float32Array; co
   return { x, count: shape[0], labels };
 }
 
-/** DReLUs per image under a spec (null: every ReLU), and ReLUs per image. */
+/**
+ * DReLUs per image under a spec (null: every ReLU), and ReLUs per image. A clip layer (ReLU6) counts its
+ * upper clips too, so its all-ReLU count is twice its ReLUs.
+ */
 export function dreluCount(graph: Graph, spec: PatchSpec | null): { drelus: number; relus: number } {
   let drelus = 0, relus = 0;
   for (const L of graph.reluLayers()) {
     relus += L.relus;
-    drelus += patchReluDrelus([1, L.channels, L.H, L.W], spec?.layers[L.name] ?? new Array(L.channels).fill(RELU));
+    const shape = [1, L.channels, L.H, L.W], sizes = spec?.layers[L.name] ?? new Array(L.channels).fill(RELU);
+    drelus += L.clipped ? patchClipDrelus(shape, sizes) : patchReluDrelus(shape, sizes);
   }
   return { drelus, relus };
 }
@@ -145,6 +165,7 @@ export async function runParty(cfg: PartyConfig, hooks: PartyHooks = {}): Promis
   const spec = loadSpec(graph, cfg.spec);
   const modeName = cfg.mode ?? 'small16';
   const mode = parseMode(modeName);
+  const reveal = parseReveal(cfg.reveal ?? 'label');
   const f = cfg.fracBits ?? 12;
   const batch = cfg.batch ?? 8;
   if (!(Number.isInteger(batch) && batch > 0)) throw new Error(`batch size must be a positive integer, got ${batch}`);
@@ -158,9 +179,10 @@ export async function runParty(cfg: PartyConfig, hooks: PartyHooks = {}): Promis
     if (cfg.weights) throw new Error(`only the server holds the weights; the ${cfg.role} must not be given them`);
     model = publicModel(graph, f);
   }
+  classifyCost(model, 1, reveal); // refuses a reveal mode the model's output does not fit, before connecting
   if ((cfg.role === 'client') !== (cfg.input !== undefined)) throw new Error(cfg.role === 'client' ? 'the client needs input images' : `only the client holds the images; the ${cfg.role} must not be given them`);
   const input = cfg.input ? loadInput(graph, cfg.input) : undefined;
-  const params: PublicParams = { model: cfg.model, spec: specDigest(spec), mode: modeName, fracBits: f, batch, preprocess: cfg.preprocess !== false };
+  const params: PublicParams = { model: cfg.model, spec: specDigest(spec), mode: modeName, reveal: revealName(reveal), fracBits: f, batch, preprocess: cfg.preprocess !== false };
 
   let listener: LinkServer | undefined;
   if (cfg.role !== 'client') {
@@ -178,7 +200,7 @@ export async function runParty(cfg: PartyConfig, hooks: PartyHooks = {}): Promis
     await listener?.close();
   }
   try {
-    return await session(p, { cfg, graph, spec, mode, model, input, params, batch, f }, hooks);
+    return await session(p, { cfg, graph, spec, mode, reveal, model, input, params, batch, f }, hooks);
   } catch (e) {
     p.abort(`${cfg.role}: ${(e as Error).message}`);
     throw e;
@@ -192,6 +214,7 @@ interface Ctx {
   graph: Graph;
   spec: PatchSpec | null;
   mode: ReturnType<typeof parseMode>;
+  reveal: Reveal;
   model: FixedModel;
   input: ReturnType<typeof loadInput> | undefined;
   params: PublicParams;
@@ -223,9 +246,8 @@ async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }
 
   const [C, H, W] = c.graph.inputShape as [number, number, number];
   const per = C * H * W;
-  const classes = shapeSize(c.graph.node(c.graph.output).shape);
   const timings = new Map<string, number>();
-  const logits: number[][] = [];
+  const outs: Classified[] = [];
   const t1 = performance.now();
   const batchSeconds = { preprocess: [] as number[], online: [] as number[] };
   const mb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
@@ -244,13 +266,9 @@ async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }
       const x = p.id === CLIENT ? encodeFixed(c.input!.x.subarray(b * c.batch * per, (b * c.batch + n) * per), c.f, shape) : undefined;
       where.stage = `batch ${b + 1}/${batches}, input`;
       const onNode = (node: { name: string }) => ((where.stage = `batch ${b + 1}/${batches}, layer "${node.name}"`), hooks.onLayer?.(b, node.name));
-      const y = await secureForward(q, sm, shareInput(q, CLIENT, shape, x), { spec: c.spec?.layers, mode: c.mode, timings, pre, onNode });
-      where.stage = `batch ${b + 1}/${batches}, output`;
-      const opened = await reveal(q, y, 'client');
-      if (opened) {
-        const v = decodeFixed(opened, c.f);
-        for (let i = 0; i < n; i++) logits.push(Array.from(v.subarray(i * classes, (i + 1) * classes)));
-      }
+      const onOutput = () => (where.stage = `batch ${b + 1}/${batches}, output (${revealName(c.reveal)})`);
+      const out = await secureClassify(q, sm, shareInput(q, CLIENT, shape, x), c.reveal, { spec: c.spec?.layers, mode: c.mode, timings, pre, onNode, onOutput });
+      if (out) outs.push(out);
     });
     batchSeconds.online.push((performance.now() - t3) / 1000);
     hooks.onBatch?.(b + 1, batches, (performance.now() - t1) / 1000);
@@ -259,14 +277,30 @@ async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }
   where.stage = 'session end';
   await finish(p);
   memory.endMb = mb();
-  return report(p, c, { images, batches, setupSeconds, batchSeconds, timings, logits, memory });
+  return report(p, c, { images, batches, setupSeconds, batchSeconds, timings, outs, memory });
 }
 
-function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSeconds: number; batchSeconds: PartyReport['batchSeconds']; timings: Map<string, number>; logits: number[][]; memory: PartyReport['memory'] }): PartyReport {
+/** What the client learned, over the batches, as report fields. */
+function clientFields(c: Ctx, outs: readonly Classified[]): Partial<PartyReport> {
+  const rows = (v: ArrayLike<number>, k: number) => Array.from({ length: v.length / k }, (_, i) => Array.from(v).slice(i * k, (i + 1) * k));
+  const labels = outs.flatMap((o) => Array.from(o.labels));
+  const images = outs.reduce((s, o) => s + o.labelShape[0]!, 0);
+  const out: Partial<PartyReport> = { labels, labelShape: [images, ...outs[0]!.labelShape.slice(1)] };
+  if (c.reveal.kind === 'topk') out.topk = outs.flatMap((o) => rows(o.topk!, (c.reveal as { k: number }).k));
+  if (c.reveal.kind === 'logits') out.logits = outs.flatMap((o) => rows(o.logits!, o.logits!.length / o.labelShape[0]!));
+  if (c.input?.labels) out.truth = c.input.labels;
+  return out;
+}
+
+function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSeconds: number; batchSeconds: PartyReport['batchSeconds']; timings: Map<string, number>; outs: Classified[]; memory: PartyReport['memory'] }): PartyReport {
   const rows = p.ledger.rows();
   const sent = (row: { sent: Record<string, number> }) => Object.values(row.sent).reduce((a, b) => a + b, 0);
+  const received = (row: { received: Record<string, number> }) => Object.values(row.received).reduce((a, b) => a + b, 0);
+  const phase = (ph: 'setup' | 'preprocess' | 'online') => p.ledger.totals({ phase: ph });
   const layers = new Map<string, LayerReport>();
-  for (const n of c.graph.nodes) if (r.timings.has(n.name)) layers.set(n.name, { name: n.name, op: n.op, sent: 0, rounds: 0, seconds: r.timings.get(n.name)! });
+  for (const n of c.graph.nodes) if (r.timings.has(n.name)) layers.set(n.name, { name: n.name, op: n.op, sent: 0, received: 0, rounds: 0, seconds: r.timings.get(n.name)! });
+  // The reveal, after the network's layers: its argmax (or top-k, or truncation) and the opening.
+  layers.set('output', { name: 'output', op: c.reveal.kind === 'logits' ? 'reveal' : c.reveal.kind === 'topk' ? 'topk' : 'argmax', sent: 0, received: 0, rounds: 0, seconds: r.timings.get('output') ?? 0 });
   let onlineRounds = 0, setupRounds = 0, preRounds = 0;
   for (const row of rows) {
     if (row.phase === 'setup') {
@@ -285,23 +319,19 @@ function report(p: Party, c: Ctx, r: { images: number; batches: number; setupSec
     const L = node === undefined ? undefined : layers.get(node);
     if (!L) continue;
     L.sent += sent(row);
+    L.received += received(row);
     if (rest.length === 0) L.rounds = perBatch;
   }
   const { drelus, relus } = dreluCount(c.graph, c.spec);
   const out: PartyReport = {
-    role: p.role, model: c.params.model, mode: c.params.mode, spec: c.params.spec, fracBits: c.f,
+    role: p.role, model: c.params.model, mode: c.params.mode, spec: c.params.spec, reveal: c.params.reveal, fracBits: c.f,
     images: r.images, batch: c.batch, batches: r.batches, drelus, relus,
-    setup: { sent: p.ledger.totals({ phase: 'setup' }).sent, rounds: setupRounds, seconds: r.setupSeconds },
-    preprocess: { sent: p.ledger.totals({ phase: 'preprocess' }).sent, rounds: preRounds, seconds: sum(r.batchSeconds.preprocess) },
-    online: { sent: p.ledger.totals({ phase: 'online' }).sent, rounds: onlineRounds, seconds: sum(r.batchSeconds.online) },
+    setup: { sent: phase('setup').sent, received: phase('setup').received, rounds: setupRounds, seconds: r.setupSeconds },
+    preprocess: { sent: phase('preprocess').sent, received: phase('preprocess').received, rounds: preRounds, seconds: sum(r.batchSeconds.preprocess) },
+    online: { sent: phase('online').sent, received: phase('online').received, rounds: onlineRounds, seconds: sum(r.batchSeconds.online) },
     batchSeconds: r.batchSeconds,
     layers: [...layers.values()],
     memory: r.memory,
   };
-  if (p.id === CLIENT) {
-    out.logits = r.logits;
-    out.predictions = r.logits.map((l) => argmax(l));
-    if (c.input?.labels) out.labels = c.input.labels;
-  }
-  return out;
+  return p.id === CLIENT ? { ...out, ...clientFields(c, r.outs) } : out;
 }

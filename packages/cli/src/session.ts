@@ -1,7 +1,7 @@
 /**
  * What the three parties must agree on before any share moves: the architecture, the patch spec, the
- * comparison mode, the fixed-point scale and the batch size (all public), plus the number of images
- * (the client's). A disagreement would not fail loudly later, it would give wrong predictions, so the
+ * comparison mode, the reveal mode, the fixed-point scale and the batch size (all public), plus the
+ * number of images (the client's). A disagreement would not fail loudly later, it would give wrong predictions, so the
  * parties compare these first and stop with an error that names the field.
  * @module
  */
@@ -31,6 +31,8 @@ export interface PublicParams {
   /** SHA-256 of the canonical spec text, or 'relu' (every layer a plain ReLU). */
   spec: string;
   mode: string;
+  /** What the client learns (label, topk:K or logits): the server and helper must run the same output protocol. */
+  reveal: string;
   fracBits: number;
   batch: number;
   /** Whether each batch is preprocessed ahead of its input. */
@@ -41,7 +43,7 @@ export function specDigest(spec: PatchSpec | null): string {
   return spec ? createHash('sha256').update(stringifySpec(spec)).digest('hex') : 'relu';
 }
 
-const FIELDS: (keyof PublicParams)[] = ['model', 'spec', 'mode', 'fracBits', 'batch', 'preprocess'];
+const FIELDS: (keyof PublicParams)[] = ['model', 'spec', 'mode', 'reveal', 'fracBits', 'batch', 'preprocess'];
 
 /**
  * Every party sends its parameters to the other two and checks theirs; the client also sends how many

@@ -52,6 +52,9 @@ test('parties that disagree on a public parameter stop before any share moves, n
   }
   const s = await three({ helper: { spec: 'knapsack:0.5' } });
   assert.match((s.client as { message: string }).message, /patch spec/);
+  // The client asking for logits while the server reveals labels only: refused, not silently served.
+  const t = await three({ client: { reveal: 'logits' } });
+  assert.match((t.server as { message: string }).message, /the server and the client disagree on the reveal: "label" here, "logits" there/);
 });
 
 test('configuration errors are reported before connecting', async () => {
@@ -70,6 +73,8 @@ test('configuration errors are reported before connecting', async () => {
   await fails({ ...base, role: 'helper', tls: creds('helper'), model: 'resnet19' }, /unknown model "resnet19"/);
   await fails({ ...base, role: 'helper', tls: creds('helper'), mode: 'small99' }, /comparison mode "small99"/);
   await fails({ ...base, role: 'helper', tls: creds('helper'), spec: 'knapsack:1.5' }, /budget fraction/);
+  await fails({ ...base, role: 'helper', tls: creds('helper'), reveal: 'top3' }, /unknown reveal mode "top3" \(use label, topk:K with K >= 1, or logits\)/);
+  await fails({ ...base, role: 'helper', tls: creds('helper'), reveal: 'topk:11' }, /topk:11 asks for more classes than the model's 10/);
   // 2 images of 5x5: the wrong size for a 28x28 model.
   const small = join(dir, 'small-idx3-ubyte');
   writeFileSync(small, Buffer.from([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 5, ...new Array(50).fill(7)]));

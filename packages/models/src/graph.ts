@@ -48,6 +48,8 @@ export interface ReluLayer {
   H: number;
   W: number;
   relus: number;
+  /** The node also clips above, per pixel (ReLU6, Clip(0, t)): its DReLUs include those upper clips. */
+  clipped: boolean;
 }
 
 export class Graph {
@@ -94,7 +96,7 @@ export class Graph {
       const layer = opDef(n.op).layer?.(n as never);
       if (layer === undefined) continue;
       const [C, H, W] = n.shape.length === 3 ? (n.shape as [number, number, number]) : [n.shape[0]!, 1, 1];
-      out.push({ name: layer, node: n.name, op: n.op, channels: C, H, W, relus: C * H * W });
+      out.push({ name: layer, node: n.name, op: n.op, channels: C, H, W, relus: C * H * W, clipped: opDef(n.op).clipped === true });
     }
     return out;
   }

@@ -33,11 +33,15 @@ export function candidatePatchSizes(H: number, W: number): PatchSize[] {
   return out;
 }
 
-/** DReLUs one channel costs with patch size s on an H x W map. */
-export function patchCost(s: PatchSize, H: number, W: number): number {
+/**
+ * DReLUs one channel costs with patch size s on an H x W map. `clipped`: the layer also clips above
+ * (ReLU6, Clip(0, t)), one more DReLU per pixel unless the channel is zeroed.
+ */
+export function patchCost(s: PatchSize, H: number, W: number, clipped = false): number {
   const k = kindOf(s);
-  if (k === 'identity' || k === 'zero') return 0;
-  return Math.ceil(H / s[0]) * Math.ceil(W / s[1]);
+  const upper = clipped && k !== 'zero' ? H * W : 0;
+  if (k === 'identity' || k === 'zero') return upper;
+  return Math.ceil(H / s[0]) * Math.ceil(W / s[1]) + upper;
 }
 
 export interface Option {

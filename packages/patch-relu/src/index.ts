@@ -9,4 +9,4 @@ export {
 } from './spec.ts';
 export { sideSizes, candidatePatchSizes, patchCost, mergeEqualCost, type Option } from './candidates.ts';
 export { patchReluF32, patchReluBackwardF32, patchReluFixed } from './plain.ts';
-export { patchRelu, patchReluCost, patchReluDrelus, patchClip, patchClipCost, simulatePatchRelu, widened, layerMode } from './secure.ts';
+export { patchRelu, patchReluCost, patchReluDrelus, patchClip, patchClipCost, patchClipDrelus, simulatePatchRelu, widened, layerMode } from './secure.ts';

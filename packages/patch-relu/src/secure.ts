@@ -266,17 +266,47 @@ async function patchClipRun(p: Party, x: Shared, sizes: readonly PatchSize[], hi
   // Plain ReLUs everywhere: min(max(x, 0), hi) from two concurrent comparisons (clip in @si/relu-protocols).
   if (sizes.every((s) => kindOf(s) === 'relu')) return clip(p, x, hi, mode);
   return p.scope('patch-clip', async (q) => {
-    // min(y, hi) = y - relu(y - hi) after the patch ReLU y, pixel by pixel (a zero channel stays 0).
+    // min(y, hi) = y - relu(y - hi) after the patch ReLU y, pixel by pixel; a zero channel stays 0 and
+    // is not compared.
     const y = await patchReluRun(q, x, sizes, mode);
-    const over = await relu(q, sub(q, y, fromPublic(q, y.shape, hi)), mode);
-    return sub(q, y, over);
+    const keep = clippedChannels(sizes);
+    const yk = y.map((t) => channelsAt(t, keep), [y.shape[0]!, keep.length, ...y.shape.slice(2)]);
+    const over = await relu(q, sub(q, yk, fromPublic(q, yk.shape, hi)), mode);
+    return sub(q, y, over.map((t) => placeChannels(t, keep, y.shape), y.shape));
   });
 }
 
-/** Declared cost of patchClip: one comparison round trip of two ReLUs at once, or the patch ReLU then a per-pixel ReLU. */
+/** The channels a clip compares above: all but the zero ones. */
+const clippedChannels = (sizes: readonly PatchSize[]): number[] => sizes.flatMap((s, c) => (kindOf(s) === 'zero' ? [] : [c]));
+
+/** Channels `keep` of [N, C, H, W], as [N, keep.length, H, W] (block copies). */
+function channelsAt(t: RingTensor, keep: readonly number[]): RingTensor {
+  const [N, C] = t.shape as [number, number];
+  const hw = t.size / (N * C);
+  const out = new BigInt64Array(N * keep.length * hw);
+  for (let n = 0; n < N; n++) keep.forEach((c, k) => out.set(t.data.subarray((n * C + c) * hw, (n * C + c + 1) * hw), (n * keep.length + k) * hw));
+  return new RingTensor(out, [N, keep.length, ...t.shape.slice(2)]);
+}
+
+/** The inverse of channelsAt: [N, keep.length, H, W] placed into zeros of `shape`. */
+function placeChannels(t: RingTensor, keep: readonly number[], shape: readonly number[]): RingTensor {
+  const [N, C] = shape as [number, number];
+  const hw = shapeSize(shape) / (N * C);
+  const out = new BigInt64Array(shapeSize(shape));
+  for (let n = 0; n < N; n++) keep.forEach((c, k) => out.set(t.data.subarray((n * keep.length + k) * hw, (n * keep.length + k + 1) * hw), (n * C + c) * hw));
+  return new RingTensor(out, shape);
+}
+
+/** Declared cost of patchClip: one comparison round trip of two ReLUs at once, or the patch ReLU then a per-pixel ReLU of the non-zero channels. */
 export function patchClipCost(shape: readonly number[], sizes: readonly PatchSize[], mode: DreluMode): Cost {
   if (sizes.every((s) => kindOf(s) === 'relu')) return clipCost(shapeSize(shape), mode);
-  return sequential(patchReluCost(shape, sizes, mode), reluCost(shapeSize(shape), mode));
+  const clipped = (shapeSize(shape) / shape[1]!) * clippedChannels(sizes).length;
+  return sequential(patchReluCost(shape, sizes, mode), reluCost(clipped, mode));
+}
+
+/** DReLUs a clip layer needs: its patches, and one per pixel of every channel that is not zeroed. */
+export function patchClipDrelus(shape: readonly number[], sizes: readonly PatchSize[]): number {
+  return patchReluDrelus(shape, sizes) + (shapeSize(shape) / shape[1]!) * clippedChannels(sizes).length;
 }
 
 interface ClipParams extends PatchParams {

@@ -27,6 +27,8 @@ export interface ReluLayerInfo {
   channels: number;
   H: number;
   W: number;
+  /** The layer also clips above (ReLU6, Clip(0, t)): one more DReLU per pixel of each channel not zeroed. */
+  clipped?: boolean;
 }
 
 export type PatchKind = 'relu' | 'identity' | 'zero' | 'patch';

@@ -5,7 +5,7 @@ import { RingTensor, encodeFixed } from '@si/ring';
 import { measuredCost } from '@si/sharing';
 import { checkProtocol, closeAll, expectCost, openShares, scoped, shareValue, TRANSPORTS, type AnyProtocol, type Trio } from '@si/sharing/testing';
 import type { DreluMode } from '@si/relu-protocols';
-import { patchClip, patchRelu, patchReluBackwardF32, patchReluCost, patchReluDrelus, patchReluF32, patchReluFixed, type PatchSize } from '../src/index.ts';
+import { patchClip, patchClipDrelus, patchRelu, patchReluBackwardF32, patchReluCost, patchReluDrelus, patchReluF32, patchReluFixed, type PatchSize } from '../src/index.ts';
 
 function randomSizes(seed: string, C: number, H: number, W: number): PatchSize[] {
   const r = seedrandom(seed);
@@ -125,6 +125,9 @@ test('float32 forward keeps a patch iff its sum is >= 0; backward passes gradien
   const neg = patchReluF32(Float32Array.from([1, -1, -1, -1]), [1, 1, 2, 2], [[2, 2]]);
   assert.equal([...neg.y], [0, 0, 0, 0]);
   assert.is(patchReluDrelus([2, 5, 7, 7], [[1, 1], [0, 1], [1, 0], [8, 3], [2, 2]]), 2 * (49 + 3 + 16));
+  // The same as a clip layer: and an upper clip per pixel of the four channels not zeroed ([1, 0]).
+  assert.is(patchClipDrelus([2, 5, 7, 7], [[1, 1], [0, 1], [1, 0], [8, 3], [2, 2]]), 2 * (49 + 3 + 16) + 2 * 4 * 49);
+  assert.is(patchClipDrelus([2, 3, 7, 7], [[1, 1], [1, 1], [1, 1]]), 2 * 2 * 3 * 49, 'plain ReLU6: two per pixel');
   assert.throws(() => patchReluFixed(RingTensor.zeros([1, 2, 2, 2]), [[1, 1]]), /1 patch sizes for 2 channels/);
 });
 

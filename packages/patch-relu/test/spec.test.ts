@@ -50,6 +50,10 @@ test('candidate sizes: one per distinct patch count per side; every size has a s
   assert.is(patchCost([1, 1], 14, 14), 196);
   assert.is(patchCost([20, 20], 14, 14), 1);
   assert.is(patchCost([0, 1], 14, 14), 0);
+  // A clip layer (ReLU6) adds its per-pixel upper clip to every channel that is not zeroed.
+  assert.is(patchCost([3, 3], 7, 7, true), 9 + 49);
+  assert.is(patchCost([0, 1], 14, 14, true), 196, 'identity: the upper clip only');
+  assert.is(patchCost([1, 0], 14, 14, true), 0, 'zero: nothing');
   const merged = mergeEqualCost([
     { size: [1, 2], cost: 8, value: 0.5 }, { size: [2, 1], cost: 8, value: 0.25 }, { size: [0, 1], cost: 0, value: 3 }, { size: [1, 0], cost: 0, value: 2 },
   ]);

@@ -25,6 +25,7 @@ export const clip = registerOp(defineOp({
     return x!;
   },
   layer: (n) => n.layer,
+  clipped: true,
   forward: (c, n, [x]) => cappedForward(c, n, x!, n.max),
   backward: (c, _n, dy, cache) => ({ dx: [maskBackward(c.pool, dy, cache as Uint8Array)] }),
   ring: (be, n, [x]) => onMaps(be, x!, (x4, C) => be.patchClip(n, x4, be.sizes(n.layer, C), encodeFixed([n.max], be.f).data[0]!)),

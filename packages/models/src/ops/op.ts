@@ -99,6 +99,8 @@ export interface OpDef<K extends OpName> {
   params?(n: NodeOf<K>, inputs: readonly Shape[]): ParamSpec[];
   /** The patch-spec layer of a ReLU-like node. */
   layer?(n: NodeOf<K>): string;
+  /** A ReLU-like node that also clips above, per pixel (its DReLU count and knapsack costs include it). */
+  clipped?: true;
   /** Nodes with server-known weights: the bilinear op and the weight shape (secure setup). */
   weights?(n: NodeOf<K>, inputs: readonly Shape[]): { op: Bilinear; shape: number[] };
   /** Fixed-point compile: encode this node's weights, fold what it absorbs. */

@@ -19,6 +19,7 @@ export const relu6 = registerOp(defineOp({
   op: 'relu6',
   shape: (_a, [x]) => x!,
   layer: (n) => n.layer,
+  clipped: true,
   forward: (c, n, [x]) => cappedForward(c, n, x!, 6),
   backward: (c, _n, dy, cache) => ({ dx: [maskBackward(c.pool, dy, cache as Uint8Array)] }),
   ring: (be, n, [x]) => onMaps(be, x!, (x4, C) => be.patchClip(n, x4, be.sizes(n.layer, C), 6n << BigInt(be.f))),

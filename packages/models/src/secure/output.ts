@@ -66,10 +66,12 @@ const toInt32 = (t: RingTensor): Int32Array => Int32Array.from(t.data, (v) => Nu
  * null at the server and the helper.
  * @throws {RevealError} for a reveal mode the model's output does not support
  */
-export async function secureClassify(p: Party, sm: SecureModel, x: Shared, what: Reveal, opts: RunOptions = {}): Promise<Classified | null> {
+export async function secureClassify(p: Party, sm: SecureModel, x: Shared, what: Reveal, opts: RunOptions & { onOutput?(): void } = {}): Promise<Classified | null> {
   const shape = outputShape(sm.model, x.shape[0]!, what);
   const y = await secureForward(p, sm, x, { ...opts, untruncatedOutput: true });
-  return p.scope('output', async (q) => {
+  opts.onOutput?.();
+  const t0 = performance.now();
+  const out = await p.scope('output', async (q): Promise<Classified | null> => {
     if (what.kind === 'logits') {
       const z = await reveal(q, await truncateDealt(q, y, sm.model.f), 'client');
       if (p.id !== CLIENT) return null;
@@ -86,6 +88,8 @@ export async function secureClassify(p: Party, sm: SecureModel, x: Shared, what:
     const labels = await reveal(q, index, 'client');
     return p.id === CLIENT ? { labels: toInt32(labels!), labelShape: labels!.shape.slice() } : null;
   });
+  opts.timings?.set('output', (opts.timings.get('output') ?? 0) + (performance.now() - t0) / 1000);
+  return out;
 }
 
 /** argmax over axis 1, first maximum on ties, in the clear. */

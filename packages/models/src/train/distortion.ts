@@ -235,7 +235,7 @@ export function specFromTable(graph: Graph, table: DistortionTable, budget: numb
     if (!L) throw new Error(`the distortion table has no layer "${l.name}" (measure all layers for a spec)`);
     L.values.forEach((row, c) => {
       if (!row) throw new Error(`the distortion table has no values for ${l.name} channel ${c} (it was measured on a channel subset)`);
-      const merged = mergeEqualCost(L.sizes.map((size, k) => ({ size, cost: patchCost(size, l.H, l.W), value: row[k]! })));
+      const merged = mergeEqualCost(L.sizes.map((size, k) => ({ size, cost: patchCost(size, l.H, l.W, l.clipped), value: row[k]! })));
       groups.push({ costs: merged.map((o) => o.cost), values: merged.map((o) => o.value), sizes: merged.map((o) => o.size) });
     });
   }
