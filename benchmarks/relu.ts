@@ -1,11 +1,14 @@
 // pnpm bench:relu [-- --quick]
 // Bits per DReLU measured from the ledgers (full 64-bit, paper mode k=16, small-ring k=16 with d=4, and
 // the SecureNN structure for reference), the sign error rate of each truncated mode on activation-like
-// values, and DReLU throughput with three processes over loopback TCP.
+// values, DReLU throughput with three processes over loopback TCP, and the label-only output stage (the
+// secure argmax and the opening) per image for 10, 100 and 1000 classes next to the network before it.
 import seedrandom from 'seedrandom';
 import { encodeFixed } from '@si/ring';
 import { localParties, measuredCost, reveal, shareInput, totalBytes } from '@si/sharing';
-import { drelu, dreluCost, dreluSecureNN, researchDreluBits, type DreluMode } from '@si/relu-protocols';
+import { argmax, drelu, dreluCost, dreluSecureNN, researchDreluBits, topk, type DreluMode } from '@si/relu-protocols';
+import { classifyCost, fmnistResNet, prepareSecureCost, publicModel, resnet18Cifar, resnet50, secureForwardCost, type Reveal } from '@si/models';
+import { sequential, type Cost } from '@si/sharing';
 import { emit, flags, round } from './_harness.ts';
 import { spawnTs } from './_spawn.ts';
 
@@ -80,6 +83,44 @@ const best = Math.min(...perRep);
 const sent = results.reduce((s, o) => s + (o.sent as number), 0);
 emit({ bench: 'relu', case: 'throughput', processes: 3, transport: 'tcp-loopback', mode: 'small16', n: tn, seconds: perRep.map((s) => round(s)), bits_per_drelu: round((8 * sent) / tn, 2) });
 
+// 3. The output stage per image: what label-only (and top-5) output costs against the network itself.
+// Measured on shared random logits at 2f bits (the untruncated output layer) in one process; the ledger
+// must equal classifyCost. The network's cost is declared (secureForwardCost + prepareSecureCost, all
+// ReLUs, small16; tests hold those equal to the ledgers).
+const OUTPUTS: [string, () => ReturnType<typeof fmnistResNet>][] = [['fmnist-resnet', () => fmnistResNet()], ['resnet18-cifar', () => resnet18Cifar(100)], ['resnet50', () => resnet50(1000)]];
+const B = 8;
+const outParties = await localParties();
+const argmaxRows: Record<string, unknown>[] = [];
+for (const [name, make] of OUTPUTS) {
+  const model = publicModel(make(), F);
+  const classes = model.graph.node(model.graph.output).shape[0]!;
+  const sumCost = (m: Map<string, Cost>) => [...m.values()].reduce((s, c) => s + totalBytes(c), 0);
+  const online = await secureForwardCost(model, B, { mode: MODES[2]![1], prepared: true });
+  const netBytes = (sumCost(online) + sumCost(await prepareSecureCost(model, B))) / B;
+  const netRounds = sequential(...online.values()).rounds;
+  const logits = encodeFixed(sample(B * classes).map((v) => v * 4), 2 * F, [B, classes]);
+  for (const what of [{ kind: 'label' }, { kind: 'topk', k: 5 }] as Reveal[]) {
+    const label = `${name}-${what.kind}`;
+    const ls = outParties.map((p) => shareInput(p, 0, [B, classes], p.id === 0 ? logits : undefined));
+    const t0 = performance.now();
+    await Promise.all(outParties.map((p) => p.scope(label, async (q) => q.scope('output', async (o) => {
+      const y = what.kind === 'label' ? (await argmax(o, ls[p.id]!, 1)).index : await topk(o, ls[p.id]!, (what as { k: number }).k);
+      return reveal(o, y, 'client');
+    }))));
+    const seconds = (performance.now() - t0) / 1000;
+    const got = measuredCost(outParties, `${label}/output`), want = classifyCost(model, B, what);
+    if (totalBytes(got) !== totalBytes(want) || got.rounds !== want.rounds) throw new Error(`${label}: measured ${totalBytes(got)} B / ${got.rounds} rounds, declared ${totalBytes(want)} B / ${want.rounds}`);
+    const row = {
+      bench: 'relu', case: 'output', model: name, classes, reveal: what.kind === 'topk' ? 'topk:5' : 'label', batch: B,
+      bytes_per_image: totalBytes(got) / B, rounds: got.rounds, seconds_per_batch: round(seconds, 3),
+      network_bytes_per_image: Math.round(netBytes), network_online_rounds: netRounds, share_of_bytes: round(totalBytes(got) / B / netBytes, 6),
+    };
+    argmaxRows.push(row);
+    emit(row);
+  }
+}
+for (const p of outParties) p.close();
+
 emit({
   bench: 'relu',
   quick,
@@ -94,4 +135,6 @@ emit({
   sign_error_small16: errors.small16,
   sign_error_small12: errors.small12,
   sign_error_small20: errors.small20,
+  argmax_bytes_per_image: Object.fromEntries(argmaxRows.filter((r) => r.reveal === 'label').map((r) => [String(r.classes), r.bytes_per_image])),
+  argmax_rounds: Object.fromEntries(argmaxRows.filter((r) => r.reveal === 'label').map((r) => [String(r.classes), r.rounds])),
 });
