@@ -337,7 +337,8 @@ export const patchClip = protocol(patchClipRun, {
 /** patchDomain without the values near hi where the upper clip's window rounds (within 2^d below hi). */
 function clipDomain(o: ClipParams): Domain {
   const base = patchDomain(o);
-  if (o.mode.mode === 'full') return [[-(2n ** 62n), 2n ** 62n]];
+  // Full mode: everything, cut at 0 and hi so the edge trial has -1, 0, 1, hi - 1, hi and hi + 1.
+  if (o.mode.mode === 'full') return [[-(2n ** 62n), -1n], [0n, o.hi - 1n], [o.hi, 2n ** 62n]];
   const D = 2n ** BigInt(o.mode.dropLowBits);
   const out: [bigint, bigint][] = [];
   for (const [lo, hi] of base) {

@@ -35,7 +35,8 @@ interface ClipParams {
 /** Inputs where both windows are exact: x and x - hi in the window, neither within 2^d below its boundary. */
 function clipDomain(o: ClipParams): Domain {
   const { k, d } = windowOf(o.mode);
-  if (k === 64) return [[-(2n ** 62n), 2n ** 62n]];
+  // Full mode: everything, cut at 0 and hi so the edge trial has -1, 0, 1, hi - 1, hi and hi + 1.
+  if (k === 64) return [[-(2n ** 62n), -1n], [0n, o.hi - 1n], [o.hi, 2n ** 62n]];
   const D = 2n ** BigInt(d), H = 2n ** BigInt(d + k - 1), top = (2n ** BigInt(k - 1) - 1n) * D - 1n;
   const lo = o.hi - H > -H ? o.hi - H : -H;
   return [[lo, -D - 1n], [0n, o.hi - D - 1n], [o.hi, top]];
