@@ -56,6 +56,7 @@ export async function demo(o: { images: number; data?: string; out?: (s: string)
   const r = await secure;
   say('');
   say(`secure accuracy      ${pct(r.secure_acc!)} on ${r.images} images (plaintext fixed point: ${pct(r.plain_acc)}; float32: ${pct(r.float_acc)})`);
+  say(`revealed             ${r.reveal === 'label' ? 'the label only: the client learned each image\'s top-1 class from a secure argmax, never the logits' : r.reveal}`);
   say(`secure = plaintext   top-1 equal on ${r.images - r.disagreements!.length}/${r.images} images`);
   say(`traffic per image    ${fmtBytes(r.bytes_per_image!)} (all parties) against ${fmtBytes(r.full_relu_bytes_per_image!)} for the all-ReLU network: ${(r.full_relu_bytes_per_image! / r.bytes_per_image!).toFixed(2)}x less`);
   say(`time                 ${fmtSeconds(r.seconds!)} for ${r.images} images (${r.images_per_second!.toFixed(1)} images/s), weight setup once: ${fmtBytes(r.setup_bytes!)}`);

@@ -40,6 +40,8 @@ export interface EvalReport {
   drelus: number;
   relus: number;
   secure_acc?: number;
+  /** What the secure run revealed to the client (label: the top-1 class only). */
+  reveal?: string;
   /** Fraction of images whose secure top-1 equals the twin's. */
   agreement?: number;
   disagreements?: number[];
@@ -103,6 +105,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalReport> {
   return {
     ...report,
     secure_acc: accuracy(r.labels, test.labels),
+    reveal: r.reveal,
     agreement: 1 - disagreements.length / N,
     disagreements,
     bytes_per_image: Math.round((r.online.bytes + r.preprocess.bytes) / N),
