@@ -6,15 +6,16 @@
  */
 import { forward } from '@si/models';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
-import { loadInput, type InputSource } from './party.ts';
+import { loadInput, type InputSource } from './input.ts';
+import { loadManifest } from './models.ts';
 import { shapeSize } from '@si/ring';
 
 /** Top-1 class per image of the float32 model (per pixel, each image's map in order, for segmentation). */
-export function plaintextPredictions(o: { model: string; weights: string; spec?: string; input: InputSource; batch?: number }): number[] {
+export function plaintextPredictions(o: { model: string; weights: string; spec?: string; input: InputSource; manifest?: string; batch?: number }): number[] {
   const graph = graphOf(o.model);
   const params = loadWeights(graph, o.weights);
   const spec = loadSpec(graph, o.spec);
-  const { x, count } = loadInput(graph, o.input);
+  const { x, count } = loadInput(graph, o.input, loadManifest(o.model, graph, o.manifest));
   const per = shapeSize(graph.inputShape);
   const [classes, ...spatial] = graph.node(graph.output).shape as number[];
   const inner = shapeSize(spatial);

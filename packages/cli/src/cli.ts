@@ -16,7 +16,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Role } from '@si/sharing';
 import { writeDeploymentCerts, readCredentials, readDeployment } from './certs.ts';
 import { graphOf, loadSpec, MODELS } from './models.ts';
-import { runParty, dreluCount, type InputSource, type PartyReport } from './party.ts';
+import { runParty, dreluCount, type ImageResult, type PartyReport } from './party.ts';
+import { expandImages, looksLikeIdx, type InputSource } from './input.ts';
 import { runLocal, type SessionReport } from './orchestrate.ts';
 import { plaintextPredictions } from './check.ts';
 import { fmtBytes, fmtSeconds, Progress } from './progress.ts';
@@ -51,6 +52,9 @@ interface SessionOpts {
   random?: number;
   seed?: string;
   images?: string;
+  image: string[];
+  manifest?: string;
+  outPng?: string;
   labels?: string;
   start?: number;
   count?: number;
@@ -67,7 +71,10 @@ function sessionOptions(c: Command): Command {
     .option('--frac-bits <f>', 'fractional bits of the fixed-point encoding', int('--frac-bits', 4), 12)
     .option('--batch <n>', 'images per batch', int('--batch', 1), 8)
     .option('--weights <source>', 'server: file:PATH (safetensors) or synthetic:SEED')
-    .option('--images <path>', 'client: IDX image file (optionally gzipped)')
+    .option('--image <file>', 'client: a PNG or JPEG image (repeat for more)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--images <path>', 'client: a directory or glob of PNG/JPEG images, or an IDX image file (optionally gzipped)')
+    .option('--manifest <file>', 'client: the model manifest (preprocessing, class names); default: the one shipped with the model')
+    .option('--out-png <dir>', 'client, segmentation: write each label map and an overlay on the image (PNG)')
     .option('--labels <path>', 'client: IDX label file, to report accuracy')
     .option('--start <i>', 'client: first image', int('--start'), 0)
     .option('--count <n>', 'client: number of images (default: all from --start)', int('--count', 1))
@@ -78,9 +85,12 @@ function sessionOptions(c: Command): Command {
 }
 
 function inputOf(o: SessionOpts): InputSource | undefined {
-  if (o.random !== undefined && o.images) throw new InvalidArgumentError('give either --random or --images, not both');
+  const given = [o.random !== undefined, !!o.images, o.image.length > 0].filter(Boolean).length;
+  if (given > 1) throw new InvalidArgumentError('give one of --random, --images or --image');
   if (o.random !== undefined) return { kind: 'random', count: o.random, ...(o.seed ? { seed: o.seed } : {}) };
-  if (o.images) return { kind: 'idx', images: o.images, ...(o.labels ? { labels: o.labels } : {}), start: o.start ?? 0, ...(o.count ? { count: o.count } : {}) };
+  if (o.image.length > 0) return { kind: 'files', paths: o.image };
+  if (o.images && looksLikeIdx(o.images)) return { kind: 'idx', images: o.images, ...(o.labels ? { labels: o.labels } : {}), start: o.start ?? 0, ...(o.count ? { count: o.count } : {}) };
+  if (o.images) return { kind: 'files', paths: expandImages(o.images) };
   return undefined;
 }
 
@@ -107,7 +117,7 @@ sessionOptions(program.command('infer'))
   .action(async (o: SessionOpts & { check?: boolean; layers?: boolean; threads?: number; json?: boolean; out?: string }) => {
     try {
       const input = inputOf(o);
-      if (!input) throw new InvalidArgumentError('the client needs input: --images PATH [--labels PATH] or --random N');
+      if (!input) throw new InvalidArgumentError('the client needs input: --image FILE, --images DIR|GLOB|IDX [--labels IDX] or --random N');
       const weights = o.weights ?? 'synthetic:0';
       const graph = graphOf(o.model);
       loadSpec(graph, o.spec); // fail here, not in three processes
@@ -115,13 +125,14 @@ sessionOptions(program.command('infer'))
       let bar: Progress | undefined;
       const report = await runLocal({
         model: o.model, weights, spec: o.spec, mode: o.mode, reveal: o.reveal, fracBits: o.fracBits, batch: o.batch, input, timeoutSeconds: o.timeout, threads: o.threads, preprocess: o.preprocess,
+        ...(o.manifest ? { manifest: o.manifest } : {}), ...(o.outPng ? { outPng: o.outPng } : {}),
         onEvent: (role, e) => {
           if (role !== 'client') return;
           if (e.event === 'connected') bar = new Progress('secure inference', e.batches as number);
           if (e.event === 'batch') bar?.update(e.done as number, e.seconds as number);
         },
       });
-      const check = o.check ? plaintextPredictions({ model: o.model, weights, spec: o.spec, input, batch: o.batch }) : undefined;
+      const check = o.check ? plaintextPredictions({ model: o.model, weights, spec: o.spec, input, batch: o.batch, ...(o.manifest ? { manifest: o.manifest } : {}) }) : undefined;
       const full = { ...report, ...(check ? { plaintext: { labels: check, agree: agreeing(check, report.labels, report.labelShape) } } : {}) };
       if (o.out) writeFileSync(o.out, JSON.stringify(full, null, 1));
       if (o.json) console.log(JSON.stringify(full));
@@ -160,6 +171,7 @@ sessionOptions(program.command('party'))
       const report = await runParty({
         role: o.role, deployment: { server, helper }, tls: readCredentials(tlsDir, o.role), listen,
         model: o.model, spec: o.spec, mode: o.mode, reveal: o.reveal, fracBits: o.fracBits, batch: o.batch, weights: o.weights, input: inputOf(o), preprocess: o.preprocess,
+        ...(o.manifest ? { manifest: o.manifest } : {}), ...(o.outPng ? { outPng: o.outPng } : {}),
         timeoutSeconds: o.timeout, connectTimeoutSeconds: o.connectTimeout,
       }, {
         onListening: (port) => (emit({ event: 'listening', role: o.role, port }), o.json || console.error(`${o.role}: listening on ${listen!.host}:${port}`)),
@@ -271,8 +283,7 @@ function printSession(r: SessionReport & { plaintext?: { agree: number } }, laye
   line('revealed', revealed(r));
   if (r.truth) line('accuracy', `${accuracyLine(r.labels, r.truth)} (secure top-1 against the labels)`);
   if (r.plaintext) line('plaintext', `top-1 equal to the float32 model on ${r.plaintext.agree}/${r.images} images`);
-  if (!r.truth && r.images <= 16 && r.labelShape.length === 1) line('top-1', r.labels.join(' '));
-  if (r.topk && r.images <= 16) line(`top-${r.topk[0]!.length}`, r.topk.map((t) => t.join(',')).join('  '));
+  printResults(r.results, r.skipped);
   if (layers) {
     console.log(`\n${'layer'.padEnd(28)} ${'op'.padEnd(8)} ${'bytes'.padStart(12)} ${'rounds'.padStart(6)} ${'seconds'.padStart(8)}`);
     for (const l of r.layers) console.log(`${l.name.padEnd(28)} ${l.op.padEnd(8)} ${String(l.bytes).padStart(12)} ${String(l.rounds).padStart(6)} ${l.seconds.toFixed(3).padStart(8)}`);
@@ -281,8 +292,26 @@ function printSession(r: SessionReport & { plaintext?: { agree: number } }, laye
 
 function printParty(r: PartyReport): void {
   console.log(`${r.role}: ${r.images} images, sent ${fmtBytes(r.setup.sent)} in setup and ${fmtBytes(r.online.sent)} online (${fmtSeconds(r.online.seconds)}); revealed ${revealed(r)}`);
-  if (r.labels && r.labelShape!.length === 1) console.log(`top-1: ${r.labels.join(' ')}`);
+  if (r.results) printResults(r.results, r.skipped);
   if (r.labels && r.truth) console.log(`accuracy: ${accuracyLine(r.labels, r.truth)}`);
+}
+
+/** One line per image (up to 32): its name, then the label and class (top-k, score, or a segmentation's classes). */
+function printResults(results: readonly ImageResult[], skipped: readonly { image: string; error: string }[] = []): void {
+  const shown = results.slice(0, 32);
+  const w = Math.min(40, Math.max(5, ...shown.map((r) => r.image.length)));
+  const what = (r: ImageResult) => {
+    if (r.classes) {
+      const total = r.classes.reduce((s, c) => s + c.pixels, 0);
+      return r.classes.slice(0, 4).map((c) => `${c.class} ${((100 * c.pixels) / total).toFixed(1)}%`).join(', ') + (r.classes.length > 4 ? `, and ${r.classes.length - 4} more classes` : '');
+    }
+    if (r.top) return r.top.map((t) => `${t.label} ${t.class}`).join(' · ');
+    return `${String(r.label).padStart(4)}  ${r.class}${r.score !== undefined ? `  (logit ${r.score.toFixed(3)})` : ''}`;
+  };
+  console.log('');
+  for (const r of shown) console.log(`${r.image.padEnd(w)}  ${what(r)}`);
+  if (results.length > shown.length) console.log(`... and ${results.length - shown.length} more images (--json or --out for all)`);
+  for (const s of skipped) console.log(`skipped: ${s.error}`);
 }
 
 await program.parseAsync();

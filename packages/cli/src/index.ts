@@ -3,12 +3,13 @@
  * runs all three as local processes over TLS; the `si` command wraps both.
  * @module
  */
-export { runParty, loadInput, dreluCount, type PartyConfig, type PartyHooks, type PartyReport, type RunSummary, type LayerReport, type PhaseReport, type InputSource } from './party.ts';
+export { runParty, dreluCount, logitsArray, type PartyConfig, type PartyHooks, type PartyReport, type RunSummary, type LayerReport, type PhaseReport, type ImageResult } from './party.ts';
+export { loadInput, expandImages, looksLikeIdx, type InputSource, type LoadedInput } from './input.ts';
 export { runLocal, mergeReports, partyArgs, ALLOCATOR_ENV, type LocalOptions, type SessionReport, type LayerTotals } from './orchestrate.ts';
 export { agree, parseMode, specDigest, SessionError, type PublicParams } from './session.ts';
 export { writeDeploymentCerts, readCredentials, readDeployment, type CertOptions, type DeploymentFile } from './certs.ts';
 export { plaintextPredictions } from './check.ts';
-export { MODELS, graphOf, loadWeights, loadSpec, syntheticWeights, syntheticSpec, syntheticDistortions, type SyntheticGroup } from './models.ts';
+export { MODELS, graphOf, loadManifest, loadWeights, loadSpec, syntheticWeights, syntheticSpec, syntheticDistortions, type SyntheticGroup } from './models.ts';
 export { readIdx, idxImages, idxLabels, randomImages, DataError } from './data.ts';
 export { Progress, fmtBytes, fmtSeconds } from './progress.ts';
 export { ensureFashion, loadFashion, fashionDir, fashionFiles, CLASS_NAMES, DEBIAN_DIR, DEBIAN_PACKAGE, type Dataset, type Split } from './fashion.ts';

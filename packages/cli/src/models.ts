@@ -5,6 +5,8 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ManifestError, parseManifest, type Manifest } from '@si/images';
 import seedrandom from 'seedrandom';
 import {
   deeplabV3MobileNetV2, deeplabV3R50, fmnistResNet, forward, initParams, loadParams, mobilenetV2, resnet18Cifar, resnet50,
@@ -13,16 +15,40 @@ import {
 import { candidatePatchSizes, mergeEqualCost, parseSpec, patchCost, type PatchSize, type PatchSpec, type ReluLayerInfo } from '@si/patch-relu';
 import { solve } from '@si/knapsack';
 
-export const MODELS: Record<string, { make: () => Graph; classes: number; note: string }> = {
-  'fmnist-resnet': { make: () => fmnistResNet(), classes: 10, note: 'small ResNet for 28x28x1 Fashion-MNIST' },
-  'resnet18-cifar': { make: () => resnet18Cifar(100), classes: 100, note: 'ResNet18 for CIFAR-100, 32x32x3' },
-  resnet50: { make: () => resnet50(1000), classes: 1000, note: 'ResNet50 v1.5 (average-pool stem), 224x224x3' },
-  'mobilenet-v2': { make: () => mobilenetV2(1000), classes: 1000, note: 'MobileNetV2 with ReLU, 224x224x3' },
-  'mobilenet-v2-relu6': { make: () => mobilenetV2(1000, 224, { relu6: true }), classes: 1000, note: 'MobileNetV2 with ReLU6 (as torchvision), 224x224x3' },
-  'mobilenet-v2-relu6-cifar': { make: () => mobilenetV2(10, 32, { relu6: true }), classes: 10, note: 'MobileNetV2 with ReLU6 for 32x32x3, 10 classes' },
-  'deeplabv3-mobilenet-v2': { make: () => deeplabV3MobileNetV2(150), classes: 150, note: 'DeepLabV3 MobileNetV2-D8 (ADE20K), 512x512x3' },
-  'deeplabv3-r50': { make: () => deeplabV3R50(21), classes: 21, note: 'DeepLabV3 ResNet50-D8 (VOC), 512x512x3' },
+/** The architectures by name, each with its shipped manifest (preprocessing and class names, assets/manifests/). */
+export const MODELS: Record<string, { make: () => Graph; classes: number; note: string; manifest?: string }> = {
+  'fmnist-resnet': { make: () => fmnistResNet(), classes: 10, note: 'small ResNet for 28x28x1 Fashion-MNIST', manifest: 'fmnist-resnet.json' },
+  'resnet18-cifar': { make: () => resnet18Cifar(100), classes: 100, note: 'ResNet18 for CIFAR-100, 32x32x3', manifest: 'cifar100.json' },
+  resnet50: { make: () => resnet50(1000), classes: 1000, note: 'ResNet50 v1.5 (average-pool stem), 224x224x3', manifest: 'imagenet-resnet50.json' },
+  'mobilenet-v2': { make: () => mobilenetV2(1000), classes: 1000, note: 'MobileNetV2 with ReLU, 224x224x3', manifest: 'imagenet-mobilenet-v2.json' },
+  'mobilenet-v2-relu6': { make: () => mobilenetV2(1000, 224, { relu6: true }), classes: 1000, note: 'MobileNetV2 with ReLU6 (as torchvision), 224x224x3', manifest: 'imagenet-mobilenet-v2.json' },
+  'mobilenet-v2-relu6-cifar': { make: () => mobilenetV2(10, 32, { relu6: true }), classes: 10, note: 'MobileNetV2 with ReLU6 for 32x32x3, 10 classes', manifest: 'cifar10-mobilenet-v2.json' },
+  'deeplabv3-mobilenet-v2': { make: () => deeplabV3MobileNetV2(150), classes: 150, note: 'DeepLabV3 MobileNetV2-D8 (ADE20K), 512x512x3', manifest: 'ade20k-deeplabv3-mobilenet-v2.json' },
+  'deeplabv3-r50': { make: () => deeplabV3R50(21), classes: 21, note: 'DeepLabV3 ResNet50-D8 (VOC), 512x512x3', manifest: 'voc-deeplabv3-r50.json' },
 };
+
+/**
+ * A model's manifest: the file given (`path`), else the one shipped for the architecture. Checked
+ * against the network (name, input shape, number of classes).
+ * @throws {ManifestError} or a read error naming the file
+ */
+export function loadManifest(model: string, graph: Graph, path?: string): Manifest | undefined {
+  const file = path ?? (MODELS[model]?.manifest ? fileURLToPath(new URL(`../assets/manifests/${MODELS[model]!.manifest}`, import.meta.url)) : undefined);
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ManifestError(`cannot read the manifest ${file}: ${(e as Error).message}`);
+  }
+  const classes = graph.node(graph.output).shape[0]!;
+  try {
+    return parseManifest(text, { model: graph.name, input: graph.inputShape, classes });
+  } catch (e) {
+    (e as Error).message = `${file}: ${(e as Error).message}`;
+    throw e;
+  }
+}
 
 export function graphOf(name: string): Graph {
   const m = MODELS[name];

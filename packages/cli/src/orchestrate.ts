@@ -13,7 +13,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createCA, issueCert } from '@si/net';
 import type { Role } from '@si/sharing';
-import type { InputSource, PartyReport, RunSummary } from './party.ts';
+import type { ImageResult, PartyReport, RunSummary } from './party.ts';
+import { loadInput, type InputSource } from './input.ts';
+import { DataError } from './data.ts';
+import { graphOf, loadManifest } from './models.ts';
 
 /** glibc settings for processes that allocate large typed arrays (see benchmarks/README). */
 export const ALLOCATOR_ENV = {
@@ -32,6 +35,10 @@ export interface LocalOptions {
   fracBits?: number;
   batch?: number;
   input: InputSource;
+  /** The client's model manifest (default: the shipped one). */
+  manifest?: string;
+  /** Segmentation: where the client writes label maps and overlays. */
+  outPng?: string;
   timeoutSeconds?: number;
   /** Per-batch preprocessing ahead of the input (default true). */
   preprocess?: boolean;
@@ -66,6 +73,10 @@ export interface SessionReport extends RunSummary {
   logits?: number[][];
   /** The true labels, when the client had them. */
   truth?: number[];
+  /** Per image: its name, label and class name (see PartyReport.results). */
+  results: ImageResult[];
+  /** Inputs the client could not use, with why. */
+  skipped?: { image: string; error: string }[];
   /** Per party: bytes sent per phase, online bytes received in all and per layer, memory. */
   parties: Record<Role, { setupSent: number; preprocessSent: number; onlineSent: number; onlineReceived: number; layersReceived: Record<string, number>; memory: PartyReport['memory'] }>;
 }
@@ -98,7 +109,7 @@ export function mergeReports(rs: readonly PartyReport[]): SessionReport {
     setupSent: r.setup.sent, preprocessSent: r.preprocess.sent, onlineSent: r.online.sent, onlineReceived: r.online.received,
     layersReceived: Object.fromEntries(r.layers.map((l) => [l.name, l.received])), memory: r.memory,
   }])) as SessionReport['parties'];
-  const opened = { labels: client.labels!, labelShape: client.labelShape!, ...pick(client, ['topk', 'logits', 'truth']) };
+  const opened = { labels: client.labels!, labelShape: client.labelShape!, results: client.results!, ...pick(client, ['topk', 'logits', 'truth', 'skipped']) };
   return {
     model: client.model, mode: client.mode, spec: client.spec, reveal: client.reveal, fracBits: client.fracBits, images: client.images, batch: client.batch,
     batches: client.batches, drelus: client.drelus, relus: client.relus, setup: phase('setup'), preprocess: phase('preprocess'), online: phase('online'), layers,
@@ -116,8 +127,11 @@ export function partyArgs(o: LocalOptions, role: Role): string[] {
   if (role === 'server') a.push('--weights', o.weights);
   if (role === 'client') {
     const i = o.input;
+    if (o.manifest) a.push('--manifest', o.manifest);
+    if (o.outPng) a.push('--out-png', o.outPng);
     if (i.kind === 'random') a.push('--random', String(i.count), ...(i.seed ? ['--seed', i.seed] : []));
-    else {
+    else if (i.kind === 'files') for (const p of i.paths) a.push('--image', p);
+    else if (i.kind === 'idx') {
       a.push('--images', i.images);
       if (i.labels) a.push('--labels', i.labels);
       if (i.start) a.push('--start', String(i.start));
@@ -134,6 +148,9 @@ interface Child {
   until(kind: string): Promise<Record<string, unknown>>;
   exited: Promise<number>;
   error: string | undefined;
+  /** Order of failure among the parties (1: the first to fail); stopped: ended by runLocal after another failed. */
+  failedAt?: number;
+  stopped?: boolean;
 }
 
 function cliEntry(): string {
@@ -141,7 +158,7 @@ function cliEntry(): string {
   return join(own, '..', own.endsWith('.ts') ? 'cli.ts' : 'cli.js');
 }
 
-function start(role: Role, args: string[], o: LocalOptions): Child {
+function start(role: Role, args: string[], o: LocalOptions, onFail: (c: Child) => void): Child {
   const proc = spawn(process.execPath, [...process.execArgv, cliEntry(), 'party', '--json', '--role', role, ...args], {
     env: { ...process.env, ...ALLOCATOR_ENV, ...(o.threads ? { SI_THREADS: String(o.threads) } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -158,11 +175,16 @@ function start(role: Role, args: string[], o: LocalOptions): Child {
       return new Promise((resolve, reject) => waiting.set(kind, { resolve, reject }));
     },
     exited: new Promise((resolve) => proc.on('close', (code) => {
-      child.error ??= code === 0 ? undefined : `exited with code ${code}${stderr.length ? `: ${stderr.join('\n').slice(-2000)}` : ''}`;
+      if (child.error === undefined && code !== 0) fail(child.stopped ? 'stopped after another party failed' : `exited with code ${code}${stderr.length ? `: ${stderr.join('\n').slice(-2000)}` : ''}`);
       for (const [k, w] of waiting) w.reject(new Error(`${role}: ${child.error ?? `ended before "${k}"`}`));
       waiting.clear();
       resolve(code ?? 1);
     })),
+  };
+  const fail = (message: string) => {
+    if (child.error !== undefined) return;
+    child.error = message;
+    onFail(child);
   };
   createInterface({ input: proc.stderr! }).on('line', (l) => stderr.push(l));
   createInterface({ input: proc.stdout! }).on('line', (line) => {
@@ -174,7 +196,7 @@ function start(role: Role, args: string[], o: LocalOptions): Child {
       return;
     }
     const kind = String(e.event);
-    if (kind === 'error') child.error ??= String(e.message);
+    if (kind === 'error') fail(String(e.message));
     else o.onEvent?.(role, e);
     seen.set(kind, e);
     waiting.get(kind)?.resolve(e);
@@ -183,10 +205,28 @@ function start(role: Role, args: string[], o: LocalOptions): Child {
   return child;
 }
 
-/** Runs a session with the three parties as local processes; resolves with the merged report. */
+/**
+ * Runs a session with the three parties as local processes; resolves with the merged report. The
+ * client's input is read and checked here first, so a bad input fails at once; when a party fails, the
+ * others are stopped and its error comes first.
+ */
 export async function runLocal(o: LocalOptions): Promise<SessionReport> {
+  if (o.input.kind === 'pixels' || o.input.kind === 'tensor') throw new DataError(`"${o.input.kind}" input lives in this process: run the client with runParty (runLocal starts it as its own process)`);
+  const graph = graphOf(o.model);
+  loadInput(graph, o.input, loadManifest(o.model, graph, o.manifest));
   const dir = mkdtempSync(join(tmpdir(), 'si-certs-'));
   const children: Child[] = [];
+  let failures = 0;
+  const onFail = (c: Child) => {
+    c.failedAt = ++failures;
+    if (failures > 1) return;
+    for (const other of children) {
+      if (other !== c && other.proc.exitCode === null && other.error === undefined) {
+        other.stopped = true;
+        other.proc.kill('SIGTERM');
+      }
+    }
+  };
   try {
     const ca = createCA({ name: 'si throwaway CA', days: 1 });
     writeFileSync(join(dir, 'ca.pem'), ca.cert);
@@ -196,17 +236,17 @@ export async function runLocal(o: LocalOptions): Promise<SessionReport> {
       writeFileSync(join(dir, `${role}.key`), c.key, { mode: 0o600 });
     }
     const tls = ['--tls', dir];
-    const helper = start('helper', [...tls, '--listen', '127.0.0.1:0', ...partyArgs(o, 'helper')], o);
+    const helper = start('helper', [...tls, '--listen', '127.0.0.1:0', ...partyArgs(o, 'helper')], o, onFail);
     children.push(helper);
     const hp = (await helper.until('listening')).port as number;
-    const server = start('server', [...tls, '--listen', '127.0.0.1:0', '--helper', `127.0.0.1:${hp}`, ...partyArgs(o, 'server')], o);
+    const server = start('server', [...tls, '--listen', '127.0.0.1:0', '--helper', `127.0.0.1:${hp}`, ...partyArgs(o, 'server')], o, onFail);
     children.push(server);
     const sp = (await server.until('listening')).port as number;
-    const client = start('client', [...tls, '--server', `127.0.0.1:${sp}`, '--helper', `127.0.0.1:${hp}`, ...partyArgs(o, 'client')], o);
+    const client = start('client', [...tls, '--server', `127.0.0.1:${sp}`, '--helper', `127.0.0.1:${hp}`, ...partyArgs(o, 'client')], o, onFail);
     children.push(client);
     const reports = await Promise.allSettled(children.map((c) => c.until('report')));
     await Promise.all(children.map((c) => c.exited));
-    const failed = children.filter((c) => c.error !== undefined);
+    const failed = children.filter((c) => c.error !== undefined).sort((a, b) => a.failedAt! - b.failedAt!);
     if (failed.length) throw new Error(`secure inference failed: ${failed.map((c) => `${c.role}: ${c.error}`).join('; ')}`);
     return mergeReports(reports.map((r) => (r as PromiseFulfilledResult<Record<string, unknown>>).value as unknown as PartyReport));
   } finally {

@@ -12,13 +12,14 @@ import { CLIENT, connectParty, shareInput, type Deployment, type Party, type Rol
 import { classifyCost, compileFixed, parseReveal, prepareSecure, publicModel, revealName, secureClassify, setupSecure, type Classified, type FixedModel, type Graph, type Reveal } from '@si/models';
 import { patchClipDrelus, patchReluDrelus, RELU, type PatchSpec } from '@si/patch-relu';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
-import { idxImages, idxLabels, randomImages } from './data.ts';
+import { loadInput, type InputSource, type LoadedInput } from './input.ts';
+import { loadManifest } from './models.ts';
+import { mkdirSync } from 'node:fs';
+import ndarray, { type NdArray } from 'ndarray';
+import { basename, join } from 'node:path';
+import { className, labelMapPixels, networkView, overlayPixels, type Manifest } from '@si/images';
+import { readImage, writePng } from '@si/images/node';
 import { agree, finish, parseMode, specDigest, type PublicParams } from './session.ts';
-
-/** The client's images: seeded random ones, or an IDX file (with labels to score against). */
-export type InputSource =
-  | { kind: 'random'; count: number; seed?: string }
-  | { kind: 'idx'; images: string; labels?: string; start?: number; count?: number };
 
 export interface PartyConfig {
   role: Role;
@@ -40,6 +41,10 @@ export interface PartyConfig {
   weights?: string;
   /** The client's images. */
   input?: InputSource;
+  /** The client: the model manifest (preprocessing, class names); default: the one shipped for the model. */
+  manifest?: string;
+  /** The client, segmentation networks: write each label map and an overlay on the input here (PNG). */
+  outPng?: string;
   /**
    * Do each batch's input-independent work (the linear layers' mask products) in a preprocessing step
    * before its input is shared (default true); false folds it into the online phase.
@@ -111,6 +116,10 @@ export interface PartyReport extends RunSummary {
   logits?: number[][];
   /** The client only, with labelled input: the true labels. */
   truth?: number[];
+  /** The client only: per image, its name and what was learned about it, with class names. */
+  results?: ImageResult[];
+  /** The client only: inputs that could not be used (named, with why); the others ran. */
+  skipped?: { image: string; error: string }[];
   /** Resident memory (MiB) after setup, sampled during the batches (about 20 samples), and at the end. */
   memory: { afterSetupMb: number; samplesMb: number[]; endMb: number };
 }
@@ -124,19 +133,6 @@ export interface PartyHooks {
   onBatch?(done: number, total: number, seconds: number): void;
   /** A node of the network starts (batch from 0). */
   onLayer?(batch: number, node: string): void;
-}
-
-export function loadInput(graph: Graph, src: InputSource): { x: Float32Array; count: number; labels?: number[] } {
-  const [C, H, W] = graph.inputShape as [number, number, number];
-  if (src.kind === 'random') {
-    if (!(Number.isInteger(src.count) && src.count > 0)) throw new Error(`random input needs a positive image count, got ${src.count}`);
-    return { x: randomImages([C, H, W], src.count, src.seed ?? 'input'), count: src.count };
-  }
-  const { x, shape } = idxImages(src.images, src.start ?? 0, src.count);
-  if (shape[1] !== C || shape[2] !== H || shape[3] !== W)
-    throw new Error(`${src.images} holds ${shape[2]}x${shape[3]}x${shape[1]} images; model "${graph.name}" takes ${H}x${W}x${C}`);
-  const labels = src.labels ? Array.from(idxLabels(src.labels, src.start ?? 0, shape[0])) : undefined;
-  return { x, count: shape[0], labels };
 }
 
 /**
@@ -181,7 +177,11 @@ export async function runParty(cfg: PartyConfig, hooks: PartyHooks = {}): Promis
   }
   classifyCost(model, 1, reveal); // refuses a reveal mode the model's output does not fit, before connecting
   if ((cfg.role === 'client') !== (cfg.input !== undefined)) throw new Error(cfg.role === 'client' ? 'the client needs input images' : `only the client holds the images; the ${cfg.role} must not be given them`);
-  const input = cfg.input ? loadInput(graph, cfg.input) : undefined;
+  const manifest = cfg.role === 'client' ? loadManifest(cfg.model, graph, cfg.manifest) : undefined;
+  if (cfg.outPng !== undefined && graph.node(graph.output).shape.length !== 3)
+    throw new Error(`--out-png writes label maps: model "${cfg.model}" is a classifier (output [${graph.node(graph.output).shape.join(', ')}]), not a segmentation network`);
+  if (cfg.outPng !== undefined && cfg.role !== 'client') throw new Error(`only the client learns the label maps; the ${cfg.role} must not be given --out-png`);
+  const input = cfg.input ? loadInput(graph, cfg.input, manifest) : undefined;
   const params: PublicParams = { model: cfg.model, spec: specDigest(spec), mode: modeName, reveal: revealName(reveal), fracBits: f, batch, preprocess: cfg.preprocess !== false };
 
   let listener: LinkServer | undefined;
@@ -200,7 +200,7 @@ export async function runParty(cfg: PartyConfig, hooks: PartyHooks = {}): Promis
     await listener?.close();
   }
   try {
-    return await session(p, { cfg, graph, spec, mode, reveal, model, input, params, batch, f }, hooks);
+    return await session(p, { cfg, graph, spec, mode, reveal, model, input, manifest, params, batch, f }, hooks);
   } catch (e) {
     p.abort(`${cfg.role}: ${(e as Error).message}`);
     throw e;
@@ -216,7 +216,8 @@ interface Ctx {
   mode: ReturnType<typeof parseMode>;
   reveal: Reveal;
   model: FixedModel;
-  input: ReturnType<typeof loadInput> | undefined;
+  input: LoadedInput | undefined;
+  manifest: Manifest | undefined;
   params: PublicParams;
   batch: number;
   f: number;
@@ -280,6 +281,76 @@ async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }
   return report(p, c, { images, batches, setupSeconds, batchSeconds, timings, outs, memory });
 }
 
+/**
+ * Segmentation: each image's label map (VOC colours) and, for image inputs, an overlay on the image as
+ * the network saw it, as DIR/NAME.labels.png and DIR/NAME.overlay.png; the files go in `pictures`.
+ */
+function writePictures(c: Ctx, r: Partial<PartyReport>): void {
+  const dir = c.cfg.outPng!;
+  mkdirSync(dir, { recursive: true });
+  const [, H, W] = r.labelShape as [number, number, number];
+  const src = c.cfg.input!;
+  r.results!.forEach((res, i) => {
+    const labels = r.labels!.slice(i * H * W, (i + 1) * H * W);
+    const stem = `${String(i).padStart(3, '0')}-${basename(res.image).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_')}`;
+    const files = [join(dir, `${stem}.labels.png`)];
+    writePng(files[0]!, labelMapPixels(labels, H, W));
+    const pixels = src.kind === 'files' ? readImage(res.image).pixels : src.kind === 'pixels' ? src.images.find((im) => im.name === res.image)?.pixels : undefined;
+    if (pixels && c.manifest) {
+      files.push(join(dir, `${stem}.overlay.png`));
+      writePng(files[1]!, overlayPixels(networkView(pixels, c.manifest, res.image), labels, H, W));
+    }
+    res.pictures = files;
+  });
+}
+
+/** What the client learned about one image, with class names from the manifest. */
+export interface ImageResult {
+  image: string;
+  /** Classifiers: the top-1 class and its name. */
+  label?: number;
+  class?: string;
+  /** reveal topk:K: the K best, best first. */
+  top?: { label: number; class: string }[];
+  /** reveal logits: the top-1 class's logit. */
+  score?: number;
+  /** Segmentation: the classes in the label map, most pixels first. */
+  classes?: { label: number; class: string; pixels: number }[];
+  /** Segmentation with --out-png: the label-map picture and the overlay written for the image. */
+  pictures?: string[];
+}
+
+function imageResults(c: Ctx, r: Partial<PartyReport>): ImageResult[] {
+  const names = c.input!.names, m = c.manifest;
+  const per = r.labels!.length / names.length;
+  return names.map((image, i) => {
+    if (per > 1) {
+      const counts = new Map<number, number>();
+      for (let k = i * per; k < (i + 1) * per; k++) counts.set(r.labels![k]!, (counts.get(r.labels![k]!) ?? 0) + 1);
+      const classes = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([label, pixels]) => ({ label, class: className(m, label), pixels }));
+      return { image, classes };
+    }
+    const label = r.labels![i]!;
+    const out: ImageResult = { image, label, class: className(m, label) };
+    if (r.topk) out.top = r.topk[i]!.map((l) => ({ label: l, class: className(m, l) }));
+    if (r.logits) out.score = r.logits[i]![label]!;
+    return out;
+  });
+}
+
+/**
+ * The revealed logits of a report (reveal logits) as one ndarray [N, ...output shape], for code that
+ * works on arrays rather than JSON.
+ * @throws {Error} when the report has no logits (they were not revealed)
+ */
+export function logitsArray(r: Pick<PartyReport, 'logits' | 'labelShape' | 'reveal'>): NdArray<Float64Array> {
+  if (!r.logits) throw new Error(`this report revealed ${r.reveal}, not the logits (run with reveal "logits")`);
+  const N = r.logits.length, per = r.logits[0]!.length;
+  const spatial = r.labelShape!.slice(1);
+  const classes = per / Math.max(1, spatial.reduce((a, b) => a * b, 1));
+  return ndarray(Float64Array.from(r.logits.flat()), [N, classes, ...spatial]);
+}
+
 /** What the client learned, over the batches, as report fields. */
 function clientFields(c: Ctx, outs: readonly Classified[]): Partial<PartyReport> {
   const rows = (v: ArrayLike<number>, k: number) => Array.from({ length: v.length / k }, (_, i) => Array.from(v).slice(i * k, (i + 1) * k));
@@ -287,8 +358,11 @@ function clientFields(c: Ctx, outs: readonly Classified[]): Partial<PartyReport>
   const images = outs.reduce((s, o) => s + o.labelShape[0]!, 0);
   const out: Partial<PartyReport> = { labels, labelShape: [images, ...outs[0]!.labelShape.slice(1)] };
   if (c.reveal.kind === 'topk') out.topk = outs.flatMap((o) => rows(o.topk!, (c.reveal as { k: number }).k));
-  if (c.reveal.kind === 'logits') out.logits = outs.flatMap((o) => rows(o.logits!, o.logits!.length / o.labelShape[0]!));
+  if (c.reveal.kind === 'logits') out.logits = outs.flatMap((o) => rows(o.logits!.data, o.logits!.data.length / o.labelShape[0]!));
   if (c.input?.labels) out.truth = c.input.labels;
+  out.results = imageResults(c, out);
+  if (c.input?.skipped.length) out.skipped = c.input.skipped;
+  if (c.cfg.outPng !== undefined) writePictures(c, out);
   return out;
 }
 

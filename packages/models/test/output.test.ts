@@ -61,7 +61,8 @@ for (const [transport, make] of TRANSPORTS) {
           if (what.kind === 'logits') {
             // truncateDealt: floor(y / 2^f) or one unit more; the twin floors.
             const ulp = 2 ** -f;
-            got.logits!.forEach((v, j) => assert.ok(v - want.logits![j]! === 0 || Math.abs(v - want.logits![j]! - ulp) < 1e-12, `${label} logit ${j}: ${v} vs ${want.logits![j]}`));
+            assert.equal(got.logits!.shape, [N, ...graph.node(graph.output).shape]);
+            got.logits!.data.forEach((v, j) => assert.ok(v - want.logits!.data[j]! === 0 || Math.abs(v - want.logits!.data[j]! - ulp) < 1e-12, `${label} logit ${j}: ${v} vs ${want.logits!.data[j]}`));
           } else assert.is(got.logits, undefined, `${label}: no logits in ${name} mode`);
           expectCost(measuredCost(ps, `${label}/output`), classifyCost(model, N, what), `${label} ${name} output cost`);
         }

@@ -7,6 +7,7 @@ export { matmul } from './matmul.ts';
 export { conv2d, convGeometry, type Conv2dOptions, type ConvGeometry } from './conv.ts';
 export { patchSum, patchExpand, patchCount } from './patch.ts';
 export { encodeFixed, decodeFixed, DEFAULT_FRAC_BITS } from './fixed.ts';
+export { ringToNdarray, ringFromNdarray, encodeNdarray, decodeNdarray, isWholeRowMajor } from './ndarray.ts';
 export { reduceK, addK, subK, negK, msbK, toSignedK } from './smallring.ts';
 export {
   ZP, packZp7, unpackZp7, packedZpBytes, addZp, subZp, mulZp, sampleZp, samplePermutations, zpCompareDigits, zpFindZero, zpSubDrawnPacked,

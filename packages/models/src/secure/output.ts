@@ -12,7 +12,8 @@
  * Ties go to the lower class index in every mode, as in the twin.
  * @module
  */
-import { decodeFixed, RingTensor, shapeSize } from '@si/ring';
+import type { NdArray } from 'ndarray';
+import { decodeNdarray, RingTensor, shapeSize } from '@si/ring';
 import { CLIENT, reveal, revealCost, sequential, truncateDealt, truncateDealtCost, type Cost, type Party, type Shared } from '@si/sharing';
 import { argmax, topk, topkCost, treeCost, FULL } from '@si/relu-protocols';
 import type { FixedModel } from './compile.ts';
@@ -44,8 +45,8 @@ export interface Classified {
   labelShape: number[];
   /** topk:K only: [N, K] classes, largest first. */
   topk?: Int32Array;
-  /** logits only: the outputs at f bits, decoded, in the output's shape. */
-  logits?: Float64Array;
+  /** logits only: the outputs at f bits, decoded, as an ndarray of the output's shape [N, classes, ...]. */
+  logits?: NdArray<Float64Array>;
 }
 
 /** Output [N, classes, ...spatial]: the classes axis is 1. */
@@ -75,8 +76,7 @@ export async function secureClassify(p: Party, sm: SecureModel, x: Shared, what:
     if (what.kind === 'logits') {
       const z = await reveal(q, await truncateDealt(q, y, sm.model.f), 'client');
       if (p.id !== CLIENT) return null;
-      const logits = decodeFixed(z!, sm.model.f);
-      return { ...labelsOf(z!, shape), logits };
+      return { ...labelsOf(z!, shape), logits: decodeNdarray(z!, sm.model.f) };
     }
     if (what.kind === 'topk') {
       const top = await reveal(q, await topk(q, y, what.k), 'client');
@@ -116,7 +116,7 @@ export async function twinClassify(m: FixedModel, x: RingTensor, what: Reveal, o
   const y = await fixedForward(m, x, { ...opts, untruncatedOutput: true });
   if (what.kind === 'logits') {
     const z = y.shr(m.f);
-    return { ...labelsOf(z, shape), logits: decodeFixed(z, m.f) };
+    return { ...labelsOf(z, shape), logits: decodeNdarray(z, m.f) };
   }
   const { labels, labelShape } = labelsOf(y, shape);
   if (what.kind === 'label') return { labels, labelShape };
