@@ -3,7 +3,7 @@
  * byte/round ledger that every transport goes through.
  * @module
  */
-export { Link, Channel, type LinkOptions, type Payload, type Transport, type Sink } from './link.ts';
+export { Link, Channel, type LinkOptions, type Payload, type Received, type Transport, type Sink } from './link.ts';
 export { Ledger, Scope, type LedgerRow, type Phase } from './ledger.ts';
 export { memoryLinkPair } from './memory.ts';
 export { LinkServer, connectLink, type ListenOptions, type ConnectOptions, type TlsCredentials } from './tcp.ts';

@@ -54,6 +54,16 @@ export interface LinkOptions {
   ledger?: Ledger;
 }
 
+/** A message as an observer of a link sees it (see Link.observe). */
+export interface Received {
+  /** The sender. */
+  peer: string;
+  /** The sender's scope label (the channel). */
+  channel: string;
+  tag: string;
+  payload: Uint8Array;
+}
+
 /** Typed arrays or a list of them (sent back to back as one message). */
 export type Payload = ArrayBufferView | readonly ArrayBufferView[];
 
@@ -123,6 +133,7 @@ export class Link {
   private paused = false;
   private closedWith: LinkClosedError | null = null;
   private readonly failureListeners: ((e: LinkClosedError) => void)[] = [];
+  private readonly observers = new Set<(m: Received) => void>();
   /** The link ended by a close() on either side (not a failure). */
   private graceful = false;
   private lastHeard = Date.now();
@@ -160,6 +171,17 @@ export class Link {
   onFailure(fn: (e: LinkClosedError) => void): void {
     if (this.closedWith && !this.graceful) fn(this.closedWith);
     else this.failureListeners.push(fn);
+  }
+
+  /**
+   * Calls `fn` with every protocol message this side receives (after its size is checked, before the
+   * protocol sees it; control messages excluded): for audits of what a party sees, and view tests.
+   * `fn` must not modify the payload.
+   * @returns a function that stops the calls
+   */
+  observe(fn: (m: Received) => void): () => void {
+    this.observers.add(fn);
+    return () => void this.observers.delete(fn);
   }
 
   /** True once the link is closed (by either side or by an error). */
@@ -358,6 +380,7 @@ export class Link {
       this.fail(err);
       return;
     }
+    for (const fn of this.observers) fn({ peer: this.peer, channel: f.channel, tag: w.tag, payload: f.payload });
     w.resolve(f.payload);
   }
 

@@ -293,3 +293,160 @@ function describe(params: unknown): string {
   const text = JSON.stringify(params, (_k, v) => (typeof v === 'bigint' ? `${v}n` : typeof v === 'object' && v && 'apply' in v && 'name' in v ? `<${v.name}>` : v));
   return text.length > 160 ? `${text.slice(0, 157)}...` : text;
 }
+
+// --- What each party sees -------------------------------------------------------------------------
+
+export interface ViewOptions<P> {
+  /** Parameter cases (default: the record's examples). */
+  params?: readonly P[];
+  /** Runs per input set (default 6); payloads of all runs are pooled per message. */
+  trials?: number;
+  /** Parties to run on (default: fresh local parties, closed afterwards). */
+  parties?: Trio;
+  /**
+   * Whether the messages with this tag (in this case) are uniform bytes (masked ring values, k-bit
+   * values with 8 | k, bits): those must also pass a uniformity test. Default: every tag. Others (Z_67
+   * digits, k-bit values in wider words) are only compared between the two inputs.
+   */
+  uniform?: (tag: string, params: P) => boolean;
+  /** Seed of the test data (default: the record's name). */
+  seed?: string;
+  /**
+   * Run the first input set with all shares zero (default true): see checkView. False for a protocol
+   * whose messages are openings by design (reveal), where a zero share is what is opened.
+   */
+  zeroShares?: boolean;
+}
+
+export interface ViewReport {
+  name: string;
+  /** Distinct messages (party, sender, channel, tag, index) compared. */
+  messages: number;
+  /** Payload bytes compared, over both inputs. */
+  bytes: number;
+}
+
+/** Chi-square critical value for a tail of about 1e-6 (Wilson-Hilferty), so a correct protocol almost never fails. */
+function chiCritical(df: number): number {
+  const z = 4.75, a = 2 / (9 * df);
+  return df * (1 - a + z * Math.sqrt(a)) ** 3;
+}
+
+function histogram(chunks: readonly Uint8Array[]): { h: Float64Array; n: number } {
+  const h = new Float64Array(256);
+  let n = 0;
+  for (const c of chunks) for (const b of c) (h[b]!++, n++);
+  return { h, n };
+}
+
+/** Two-sample chi-square of two byte histograms (different totals), and its degrees of freedom. */
+function twoSample(a: { h: Float64Array; n: number }, b: { h: Float64Array; n: number }): { stat: number; df: number } {
+  const k1 = Math.sqrt(b.n / a.n), k2 = Math.sqrt(a.n / b.n);
+  let stat = 0, bins = 0;
+  for (let i = 0; i < 256; i++) {
+    const s = a.h[i]! + b.h[i]!;
+    if (s === 0) continue;
+    bins++;
+    stat += (k1 * a.h[i]! - k2 * b.h[i]!) ** 2 / s;
+  }
+  return { stat, df: Math.max(1, bins - 1) };
+}
+
+/** One-sample chi-square of a byte histogram against uniform bytes. */
+function uniformity(a: { h: Float64Array; n: number }): number {
+  const e = a.n / 256;
+  let stat = 0;
+  for (let i = 0; i < 256; i++) stat += (a.h[i]! - e) ** 2 / e;
+  return stat;
+}
+
+/** Inputs that differ as much as the domain allows: every element at the domain's first edge value. */
+function constantValues(slots: readonly Slot[]): RingTensor[] {
+  return slots.map((s) => {
+    const domain = s.domain ?? (s.as === 'bit' ? [[0n, 1n]] : RING);
+    const v = domain.some(([lo, hi]) => lo <= 0n && 0n <= hi) ? 0n : domain[0]![0];
+    return new RingTensor(new BigInt64Array(shapeSize(s.shape)).fill(v), s.shape);
+  });
+}
+
+/** Test data that is all zeros: shares split as (0, x), bits as (u = b, helper part 0). */
+const ZEROS = { ring: (shape: readonly number[]) => RingTensor.zeros(shape), bits: (n: number) => new Uint8Array(n) } as unknown as TestData;
+
+/**
+ * Checks what each party sees: runs the protocol on two different secret inputs and records every
+ * message each party receives. The first input set is degenerate: every value at an edge of its domain
+ * (0 where allowed) and every share zero (P0 holds 0, P1 holds x), so the only randomness left is the
+ * protocol's own (the dealer's masks, the PRF streams); the second is uniform random values in uniform
+ * random shares (inputs a party holds alone, such as the server's weights, vary too). For each message
+ * (by receiver, sender, scope below the run, tag and order) it asserts that its size is the same for
+ * both, that its bytes are distributed alike for both (two-sample chi-square), and, for uniform tags,
+ * that its bytes are uniform. A message that is not masked by fresh randomness (a plaintext, a share
+ * sent as is, an unmasked difference, a reused mask) is constant in the degenerate run and fails. The
+ * statistics are set for a false-alarm rate of about 1e-6 per message.
+ * @throws {CheckError} naming the protocol, the party, the message and the statistic
+ */
+export async function checkView<P>(rec: ProtocolSpec<P>, o: ViewOptions<P> = {}): Promise<ViewReport> {
+  const cases = o.params ?? rec.examples;
+  const ps = o.parties ?? ((await localParties()) as Trio);
+  const data = new TestData(`${o.seed ?? rec.name}/view`);
+  const uniform = o.uniform ?? (() => true);
+  const report: ViewReport = { name: rec.name, messages: 0, bytes: 0 };
+  try {
+    for (const [c, params] of cases.entries()) {
+      const slots = rec.inputs(params);
+      // per input set: message key -> payloads over the runs
+      const seen: Map<string, Uint8Array[]>[] = [new Map(), new Map()];
+      const zero = o.zeroShares ?? true;
+      for (const [set, values] of [constantValues(slots), null].entries()) {
+        for (let t = 0; t < (o.trials ?? 6); t++) {
+          const label = `view${runs++}`;
+          const vals = values ?? valuesFor(slots, data, false);
+          const inputs = distribute(slots, vals, set === 0 && zero ? ZEROS : data);
+          const order = new Map<string, number>();
+          const stops = ps.flatMap((p) => ps.filter((q) => q !== p).map((q) => p.link(q.id).link.observe((m) => {
+            if (m.channel !== label && !m.channel.startsWith(`${label}/`)) return;
+            const base = `P${p.id} <- ${m.peer} "${m.tag}" in ${m.channel.slice(label.length) || '/'}`;
+            const k = order.get(base) ?? 0;
+            order.set(base, k + 1);
+            const key = `${base} #${k}`;
+            const list = seen[set]!.get(key) ?? [];
+            list.push(m.payload.slice());
+            seen[set]!.set(key, list);
+          })));
+          try {
+            await Promise.all(ps.map((p) => p.scope(label, (q) => rec.run(q, inputs[p.id]!, params))));
+          } finally {
+            for (const stop of stops) stop();
+          }
+        }
+      }
+      const where = (key: string) => `"${rec.name}" case ${c} ${describe(params)}: ${key}`;
+      const keys = new Set([...seen[0]!.keys(), ...seen[1]!.keys()]);
+      for (const key of keys) {
+        const [a, b] = [seen[0]!.get(key), seen[1]!.get(key)];
+        if (!a || !b || a.length !== b.length) throw new CheckError(`${where(key)}: received ${a?.length ?? 0} times for one input, ${b?.length ?? 0} for the other`);
+        a.forEach((x, i) => {
+          if (x.length !== b[i]!.length) throw new CheckError(`${where(key)}: ${x.length} bytes for one input, ${b[i]!.length} for the other`);
+        });
+        const ha = histogram(a), hb = histogram(b);
+        report.messages++;
+        report.bytes += ha.n + hb.n;
+        // Too few bytes for a statistic: sizes only.
+        if (ha.n < 512) continue;
+        const t2 = twoSample(ha, hb);
+        if (t2.stat > chiCritical(t2.df)) throw new CheckError(`${where(key)}: its bytes are distributed differently for the two inputs (chi-square ${t2.stat.toFixed(0)} on ${t2.df} degrees of freedom, limit ${chiCritical(t2.df).toFixed(0)}): it depends on the secret input`);
+        const tag = key.replace(/^.*? "([^"]*)".*$/, '$1');
+        if (uniform(tag, params)) {
+          for (const h of [ha, hb]) {
+            const u = uniformity(h);
+            if (u > chiCritical(255)) throw new CheckError(`${where(key)}: its bytes are not uniform (chi-square ${u.toFixed(0)} on 255 degrees of freedom, limit ${chiCritical(255).toFixed(0)}): not masked by uniform randomness`);
+          }
+        }
+      }
+    }
+  } finally {
+    if (!o.parties) for (const p of ps) p.close();
+  }
+  return report;
+}
+

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { RingTensor } from '@si/ring';
 import {
   addChannelBias, beaver, convOp, dealer, elementwise, linearKnown, LinearPre, matmulOp, measuredCost, prepareLinearKnown, prepareLinearKnownCost,
-  rerandomize, reveal, setupKnownWeights, shareInput, truncate, truncateDealt, wordsGroup, ZP67, type Party,
+  rerandomize, reveal, setupKnownWeights, shareInput, truncate, truncateDealt, truncateShare, wordsGroup, ZP67, type Party,
 } from '../src/index.ts';
 import { all, checkProtocol, closeAll, expectCost, openShares, scoped, shareValue, TestData, TRANSPORTS, type AnyProtocol, type Trio } from '../src/testing.ts';
 
@@ -139,6 +139,25 @@ test('shapes are checked where the shares meet', async () => {
   } finally {
     closeAll(ps);
   }
+});
+
+test('local truncation\'s rare wrap, forced: shares whose integer sum passes 2^63 give an error of exactly 2^(64-f), as documented', () => {
+  const f = 12;
+  const max = 2n ** 63n - 1n;
+  for (const x of [-5n, 100n, -(2n ** 30n), 7n]) {
+    // x0 at the top of the signed range, x1 = x - x0 mod 2^64: x0 + x1 = x + 2^64 over the integers (x < 1),
+    // or x - 2^64 with x0 at the bottom (x > 0).
+    const x0 = x <= 0n ? max : -(2n ** 63n);
+    const x1 = BigInt.asIntN(64, x - x0);
+    const got = truncateShare(RingTensor.from([x0]), f, 0).add(truncateShare(RingTensor.from([x1]), f, 1)).data[0]!;
+    const floor = x >> BigInt(f);
+    const off = BigInt.asIntN(64, got - floor);
+    assert.ok(off === (x <= 0n ? 1n : -1n) * 2n ** BigInt(64 - f) || off === (x <= 0n ? 1n : -1n) * 2n ** BigInt(64 - f) + 1n, `x = ${x}: off by ${off}`);
+  }
+  // Without the wrap (the same x, a share split that does not pass 2^63): floor or one more.
+  const x1 = -5n - 12345n;
+  const ok = truncateShare(RingTensor.from([12345n]), f, 0).add(truncateShare(RingTensor.from([x1]), f, 1)).data[0]!;
+  assert.ok(ok === -1n || ok === 0n, String(ok));
 });
 
 test.run();

@@ -1,0 +1,23 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { checkView, closeAll, TRANSPORTS, type Trio } from '@si/sharing/testing';
+import { patchClip, patchRelu } from '../src/index.ts';
+
+// The sign test's k-bit values ("z") fill their bytes only in small-ring modes with 8 | k (see the same
+// rule in @si/relu-protocols' view test); PrivateCompare's Z_67 digits never do.
+const uniform = (tag: string, o: { mode: { mode: string; keepBits?: number } }) =>
+  tag !== 'd' && !tag.endsWith('zpbits') && !(tag === 'z' && o.mode.mode !== 'full' && (o.mode.mode === 'paper' || o.mode.keepBits! % 8 !== 0));
+
+test('patch ReLU and patch clip: no received message depends on the inputs (mixed patch sizes, identity and zero channels)', async () => {
+  const ps = (await TRANSPORTS[0]![1]()) as Trio;
+  try {
+    for (const rec of [patchRelu, patchClip]) {
+      const r = await checkView(rec, { parties: ps, trials: 4, uniform });
+      assert.ok(r.messages > 0, rec.name);
+    }
+  } finally {
+    closeAll(ps);
+  }
+});
+
+test.run();
