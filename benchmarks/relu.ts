@@ -1,9 +1,13 @@
 // pnpm bench:relu [-- --quick]
 // Bits per DReLU measured from the ledgers (full 64-bit, paper mode k=16, small-ring k=16 with d=4, and
 // the SecureNN structure for reference), the sign error rate of each truncated mode on activation-like
-// values, DReLU throughput with three processes over loopback TCP, and the label-only output stage (the
+// values, DReLU throughput with three processes over loopback TLS, and the label-only output stage (the
 // secure argmax and the opening) per image for 10, 100 and 1000 classes next to the network before it.
 import seedrandom from 'seedrandom';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeDeploymentCerts } from '@si/cli';
 import { encodeFixed } from '@si/ring';
 import { localParties, measuredCost, reveal, shareInput, totalBytes } from '@si/sharing';
 import { argmax, drelu, dreluCost, dreluSecureNN, researchDreluBits, topk, type DreluMode } from '@si/relu-protocols';
@@ -66,22 +70,25 @@ emit({
   n, negative_fraction: round(vals.filter((v) => v < 0).length / n, 4), beyond_16: round(vals.filter((v) => Math.abs(v) >= 16).length / n, 6),
 });
 
-// 2. Throughput: three processes over loopback TCP, small-ring k=16.
+// 2. Throughput: three processes over loopback TLS 1.3 (mutual authentication, as deployed), small-ring k=16.
 const tn = 1_000_000, reps = quick ? 3 : 5;
+const certs = join(mkdtempSync(join(tmpdir(), 'si-bench-certs-')), 'certs');
+writeDeploymentCerts(certs, { days: 1 });
 const mode = JSON.stringify(MODES[2]![1]);
 const party = new URL('./relu-party.ts', import.meta.url);
 const env = { SI_THREADS: '1' };
-const helper = spawnTs(party, ['helper', '0', '0', String(tn), String(reps), mode], env);
+const helper = spawnTs(party, ['helper', '0', '0', String(tn), String(reps), mode, certs], env);
 const hp = (await helper.next()).port as number;
-const server = spawnTs(party, ['server', '0', String(hp), String(tn), String(reps), mode], env);
+const server = spawnTs(party, ['server', '0', String(hp), String(tn), String(reps), mode, certs], env);
 const sp = (await server.next()).port as number;
-const client = spawnTs(party, ['client', String(sp), String(hp), String(tn), String(reps), mode], env);
+const client = spawnTs(party, ['client', String(sp), String(hp), String(tn), String(reps), mode, certs], env);
 const results = await Promise.all([client.next(), server.next(), helper.next()]);
 await Promise.all([client.done, server.done, helper.done]);
+rmSync(join(certs, '..'), { recursive: true, force: true });
 const perRep = Array.from({ length: reps }, (_, r) => Math.max(...results.map((o) => (o.times as number[])[r]!)));
 const best = Math.min(...perRep);
 const sent = results.reduce((s, o) => s + (o.sent as number), 0);
-emit({ bench: 'relu', case: 'throughput', processes: 3, transport: 'tcp-loopback', mode: 'small16', n: tn, seconds: perRep.map((s) => round(s)), bits_per_drelu: round((8 * sent) / tn, 2) });
+emit({ bench: 'relu', case: 'throughput', processes: 3, transport: 'tls-loopback', mode: 'small16', n: tn, seconds: perRep.map((s) => round(s)), bits_per_drelu: round((8 * sent) / tn, 2) });
 
 // 3. The output stage per image: what label-only (and top-5) output costs against the network itself.
 // Measured on shared random logits at 2f bits (the untruncated output layer) in one process; the ledger

@@ -41,6 +41,8 @@ export interface Transport {
   bind(sink: Sink): void;
   /** Human-readable endpoint, for messages. */
   readonly describe: string;
+  /** Bytes unique to this connection that both ends can compute (TLS exported keying material), if any. */
+  channelBinding?(): Uint8Array | undefined;
 }
 
 export interface LinkOptions {
@@ -182,6 +184,14 @@ export class Link {
   observe(fn: (m: Received) => void): () => void {
     this.observers.add(fn);
     return () => void this.observers.delete(fn);
+  }
+
+  /**
+   * Bytes both ends of this connection compute and no other connection shares (TLS exported keying
+   * material); undefined for in-memory and plain TCP links. Bind keys agreed over the link to it.
+   */
+  get channelBinding(): Uint8Array | undefined {
+    return this.transport.channelBinding?.();
   }
 
   /** True once the link is closed (by either side or by an error). */

@@ -7,6 +7,12 @@
  * Under TLS both sides accept only certificates of the deployment CA whose common name is the role they
  * expect. Hellos are not protocol traffic: the ledger starts after them (TLS record overhead is not
  * counted either).
+ *
+ * Plain TCP is never a default: without TLS credentials a link needs `insecurePlaintext: true`, and only
+ * to a loopback address (over plain TCP anyone on the path reads the shares and can sit in the middle of
+ * the key agreement). Every stage of setting a link up (TCP connect, TLS handshake, hello) is bounded by
+ * the connect timeout on the connecting side and by the hello timeout on the listening side, and fails
+ * with an error that names the peer and the stage.
  * @module
  */
 import net from 'node:net';
@@ -28,6 +34,12 @@ export interface TlsCredentials {
 class SocketTransport implements Transport {
   private err: Error | undefined;
   constructor(private readonly socket: net.Socket, readonly describe: string, private readonly leftover: Uint8Array[]) {}
+
+  /** TLS exported keying material (RFC 5705/8446): the same 32 bytes at both ends of this TLS session only. */
+  channelBinding(): Uint8Array | undefined {
+    if (!(this.socket instanceof tls.TLSSocket)) return undefined;
+    return new Uint8Array(this.socket.exportKeyingMaterial(32, 'EXPORTER-si/1 channel binding', Buffer.alloc(0)));
+  }
 
   bind(sink: Sink): void {
     for (const c of this.leftover) sink.data(c);
@@ -144,8 +156,13 @@ export interface ListenOptions {
   host?: string;
   /** Port to listen on (0 = any free port; read `server.port`). */
   port: number;
-  /** TLS credentials. Without them the link is plain TCP: only for tests on a trusted loopback. */
+  /** TLS credentials (required unless insecurePlaintext). */
   tls?: TlsCredentials;
+  /**
+   * Plain TCP without authentication or encryption, for tests and benchmarks on one machine: refused
+   * unless the bind address is loopback.
+   */
+  insecurePlaintext?: boolean;
   /** Options of the links handed out. */
   link?: LinkOptions;
   /** Time a new connection has to say hello (default 10 s). */
@@ -163,15 +180,33 @@ export class LinkServer {
   private readonly waiting = new Map<string, { resolve(g: Greeted): void; reject(e: Error): void }>();
   private readonly ready = new Map<string, Greeted>();
   private readonly problems: Error[] = [];
+  private dropped = 0;
 
   private constructor(private readonly server: net.Server, private readonly opts: ListenOptions) {
     server.on(opts.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => void this.onSocket(socket));
-    if (opts.tls) server.on('tlsClientError', (e: Error) => this.problems.push(new Error(`TLS handshake refused: ${e.message}`)));
+    // With a listener for it, Node leaves the failed socket open (a handshake timeout included): close it here.
+    if (opts.tls) server.on('tlsClientError', (e: Error, s: tls.TLSSocket) => (s.destroy(), this.problem(new Error(`TLS handshake refused: ${e.message}`))));
   }
 
-  /** Starts listening. */
+  /** Records a refused connection, keeping the last PROBLEMS_KEPT (a flood of bad connections is counted, not stored). */
+  private problem(e: Error): void {
+    this.problems.push(e);
+    if (this.problems.length > PROBLEMS_KEPT) (this.problems.shift(), this.dropped++);
+  }
+
+  /** Connections refused and no longer listed in `refused` (beyond the last PROBLEMS_KEPT). */
+  get refusedUnlisted(): number {
+    return this.dropped;
+  }
+
+  /**
+   * Starts listening.
+   * @throws {Error} without TLS credentials (unless insecurePlaintext on a loopback address)
+   */
   static async listen(opts: ListenOptions): Promise<LinkServer> {
-    const server = opts.tls ? tls.createServer({ ...tlsBase(opts.tls), requestCert: true, rejectUnauthorized: true }) : net.createServer();
+    requireTransport(opts.tls, opts.insecurePlaintext, opts.host ?? '127.0.0.1', `${opts.self} listening`);
+    const handshakeTimeout = opts.helloTimeoutMs ?? 10_000;
+    const server = opts.tls ? tls.createServer({ ...tlsBase(opts.tls), requestCert: true, rejectUnauthorized: true, handshakeTimeout }) : net.createServer();
     const s = new LinkServer(server, opts);
     server.listen(opts.port, opts.host ?? '127.0.0.1');
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
@@ -183,7 +218,7 @@ export class LinkServer {
     return (this.server.address() as net.AddressInfo).port;
   }
 
-  /** Connections refused so far (bad certificate, wrong role, malformed hello), for diagnostics. */
+  /** The last connections refused (bad certificate, wrong role, malformed or missing hello), for diagnostics. */
   get refused(): readonly Error[] {
     return this.problems;
   }
@@ -209,7 +244,7 @@ export class LinkServer {
     return new Promise<Greeted>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(peer);
-        const why = this.problems.length ? `; refused: ${this.problems.map((e) => e.message).join('; ')}` : '';
+        const why = this.problems.length ? `; refused: ${this.problems.map((e) => e.message).join('; ')}${this.dropped ? ` (and ${this.dropped} earlier)` : ''}` : '';
         reject(new LinkClosedError(peer, `${peer} did not connect to ${this.opts.self} on port ${this.port} within ${timeoutMs} ms${why}`));
       }, timeoutMs);
       this.waiting.set(peer, {
@@ -232,7 +267,7 @@ export class LinkServer {
         throw new ProtocolError(from, `${from} claims to be "${hello.from}" but its certificate is for "${role}"`);
       if (this.ready.has(hello.from)) throw new ProtocolError(from, `"${hello.from}" is already connected`);
     } catch (e) {
-      this.problems.push(e as Error);
+      this.problem(e as Error);
       socket.destroy();
       return;
     }
@@ -265,13 +300,35 @@ export interface ConnectOptions {
   peer: string;
   host?: string;
   port: number;
+  /** TLS credentials (required unless insecurePlaintext). */
   tls?: TlsCredentials;
+  /** Plain TCP without authentication or encryption (tests and benchmarks): refused unless the host is loopback. */
+  insecurePlaintext?: boolean;
   link?: LinkOptions;
-  /** Keep retrying a refused connection (the peer may not be listening yet) for this long (default 30 s). */
+  /**
+   * Time to set the link up (default 30 s): retrying a refused connection (the peer may not be listening
+   * yet), the TLS handshake and the hello all end by then.
+   */
   connectTimeoutMs?: number;
 }
 
-function openSocket(o: ConnectOptions): Promise<net.Socket> {
+/** The largest number of refused connections a listener keeps for its messages. */
+const PROBLEMS_KEPT = 32;
+
+/** 127.0.0.0/8, ::1, localhost (and IPv4-mapped loopback). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+function requireTransport(creds: TlsCredentials | undefined, plaintext: boolean | undefined, host: string, who: string): void {
+  if (creds) return;
+  if (!plaintext) throw new Error(`${who}: TLS credentials are required (plain TCP would leave the shares and the key agreement open to anyone on the path; pass insecurePlaintext: true for a test on loopback)`);
+  if (!isLoopback(host)) throw new Error(`${who}: insecurePlaintext is refused for ${host}: plain TCP only on a loopback address`);
+}
+
+/** A TCP (and TLS) connection, within `timeoutMs`; errors name the stage that did not finish. */
+function openSocket(o: ConnectOptions, timeoutMs: number): Promise<net.Socket> {
   const host = o.host ?? '127.0.0.1';
   return new Promise((resolve, reject) => {
     const socket = o.tls
@@ -285,12 +342,20 @@ function openSocket(o: ConnectOptions): Promise<net.Socket> {
         })
       : net.connect({ host, port: o.port });
     const ok = o.tls ? 'secureConnect' : 'connect';
+    let tcpUp = false;
+    socket.once('connect', () => (tcpUp = true));
+    const timer = setTimeout(() => {
+      const stage = !tcpUp ? `no TCP connection within ${timeoutMs} ms` : `no TLS handshake within ${timeoutMs} ms (the connection was accepted, then nothing)`;
+      onErr(Object.assign(new Error(stage), { code: 'SI_CONNECT_TIMEOUT' }));
+    }, timeoutMs);
     const onErr = (e: Error): void => {
+      clearTimeout(timer);
       socket.off(ok, onOk);
       socket.destroy();
       reject(e);
     };
     const onOk = (): void => {
+      clearTimeout(timer);
       socket.off('error', onErr);
       resolve(socket);
     };
@@ -304,13 +369,14 @@ function openSocket(o: ConnectOptions): Promise<net.Socket> {
  * @throws {LinkClosedError} naming the peer when it cannot be reached, refuses us, or is not who we expect
  */
 export async function connectLink(o: ConnectOptions): Promise<Link> {
-  const deadline = Date.now() + (o.connectTimeoutMs ?? 30_000);
   const where = `${o.peer} at ${o.host ?? '127.0.0.1'}:${o.port}`;
+  requireTransport(o.tls, o.insecurePlaintext, o.host ?? '127.0.0.1', `${o.self} connecting to ${where}`);
+  const deadline = Date.now() + (o.connectTimeoutMs ?? 30_000);
   let socket: net.Socket | undefined;
   let last: Error | undefined;
   for (let wait = 20; socket === undefined; wait = Math.min(wait * 2, 500)) {
     try {
-      socket = await openSocket(o);
+      socket = await openSocket(o, Math.max(1, deadline - Date.now()));
     } catch (e) {
       last = e as Error;
       const code = (e as NodeJS.ErrnoException).code;
@@ -324,11 +390,14 @@ export async function connectLink(o: ConnectOptions): Promise<Link> {
   writeHello(socket, { proto: PROTO, from: o.self, to: o.peer });
   let got: { hello: Hello; leftover: Uint8Array[] };
   try {
-    got = await readHello(socket, where, Math.max(1000, deadline - Date.now()));
+    got = await readHello(socket, where, Math.max(1, deadline - Date.now()));
   } catch (e) {
     socket.destroy();
     const err = e as Error;
-    throw new LinkClosedError(o.peer, `${where} refused the connection (${err.message}); under TLS this usually means our certificate was rejected`, { cause: err });
+    const silent = /^no hello from/.test(err.message);
+    throw new LinkClosedError(o.peer, silent
+      ? `${where} completed the ${o.tls ? 'TLS handshake' : 'TCP connection'} but sent no hello within the connect timeout (${err.message})`
+      : `${where} refused the connection (${err.message}); under TLS this usually means our certificate was rejected`, { cause: err });
   }
   if (got.hello.from !== o.peer || got.hello.to !== o.self) {
     socket.destroy();

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import net from 'node:net';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { connectLink, createCA, encodeHeader, issueCert, Ledger, LinkClosedError, LinkServer, type TlsCredentials } from '../src/index.ts';
+import { connectLink, createCA, encodeHeader, isLoopback, issueCert, Ledger, LinkClosedError, LinkServer, type TlsCredentials } from '../src/index.ts';
 
 const ca = createCA();
 const other = createCA({ name: 'someone else' });
@@ -22,8 +22,8 @@ async function settle<T>(p: Promise<T>): Promise<T | Error> {
 
 test('plain TCP: large messages in order, ledger counts payload bytes', async () => {
   const ls = new Ledger(), lc = new Ledger();
-  const srv = await LinkServer.listen({ self: 'server', port: 0, link: { ledger: ls } });
-  const [s, c] = await Promise.all([srv.accept('client'), connectLink({ self: 'client', peer: 'server', port: srv.port, link: { ledger: lc } })]);
+  const srv = await LinkServer.listen({ self: 'server', port: 0, link: { ledger: ls }, insecurePlaintext: true });
+  const [s, c] = await Promise.all([srv.accept('client'), connectLink({ self: 'client', peer: 'server', port: srv.port, link: { ledger: lc }, insecurePlaintext: true })]);
   const big = new BigInt64Array(3_000_000).map((_, i) => BigInt(i) * 0x1234567n - 77n);
   c.send('big', big);
   c.send('small', new Uint8Array([1, 2]));
@@ -43,8 +43,8 @@ test('plain TCP: large messages in order, ledger counts payload bytes', async ()
 });
 
 test('a peer dying mid-protocol rejects pending receives with an error naming it, in bounded time', async () => {
-  const srv = await LinkServer.listen({ self: 'helper', port: 0 });
-  const [h, c] = await Promise.all([srv.accept('client'), connectLink({ self: 'client', peer: 'helper', port: srv.port })]);
+  const srv = await LinkServer.listen({ self: 'helper', port: 0, insecurePlaintext: true });
+  const [h, c] = await Promise.all([srv.accept('client'), connectLink({ self: 'client', peer: 'helper', port: srv.port, insecurePlaintext: true })]);
   const pending = c.recv('correction');
   const t0 = Date.now();
   (h as unknown as { transport: { destroy(): void } }).transport.destroy(); // the helper's socket dies
@@ -133,7 +133,7 @@ test('TLS refuses a client that presents no certificate', async () => {
 test('a plain TCP client on a TLS port gets nowhere, and the server says why', async () => {
   const srv = await LinkServer.listen({ self: 'server', port: 0, tls: creds('server') });
   const accepted = settle(srv.accept('client', { timeoutMs: 1500 }));
-  const e = await settle(connectLink({ self: 'client', peer: 'server', port: srv.port, connectTimeoutMs: 1500 }));
+  const e = await settle(connectLink({ self: 'client', peer: 'server', port: srv.port, connectTimeoutMs: 1500, insecurePlaintext: true }));
   assert.instance(e, LinkClosedError);
   const a = await accepted;
   assert.match((a as Error).message, /client did not connect/);
@@ -142,7 +142,7 @@ test('a plain TCP client on a TLS port gets nowhere, and the server says why', a
 });
 
 test('garbage and oversize frames close the connection', async () => {
-  const srv = await LinkServer.listen({ self: 'server', port: 0, link: { maxPayload: 1000 } });
+  const srv = await LinkServer.listen({ self: 'server', port: 0, link: { maxPayload: 1000 }, insecurePlaintext: true });
   // Garbage instead of a hello.
   const raw = net.connect({ port: srv.port, host: '127.0.0.1' });
   await new Promise((r) => raw.once('connect', r));
@@ -150,7 +150,7 @@ test('garbage and oversize frames close the connection', async () => {
   await new Promise((r) => raw.once('close', r));
   assert.match(srv.refused.map((e) => e.message).join('\n'), /bad frame magic/);
   // An oversize frame after a good hello.
-  const [s, c] = await Promise.all([srv.accept('client'), connectLink({ self: 'client', peer: 'server', port: srv.port })]);
+  const [s, c] = await Promise.all([srv.accept('client'), connectLink({ self: 'client', peer: 'server', port: srv.port, insecurePlaintext: true })]);
   const pending = settle(s.recv('x'));
   (c as unknown as { transport: { write(p: Uint8Array[]): void } }).transport.write([encodeHeader('x', [], 5000)]);
   const e = await pending;
@@ -175,6 +175,105 @@ test('certificates: CA flag, roles, validity well beyond a month, OpenSSL-compat
   assert.ok(Date.parse(x.validFrom) < Date.now());
   assert.throws(() => issueCert(ca, { role: 'bad role!' }), /"role" expected/);
   assert.throws(() => createCA({ days: 0 }), /"days" expected/);
+});
+
+/** Asserts that fn throws or rejects with a message matching re. */
+async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
+  const e = await Promise.resolve().then(fn).then(() => null, (err: Error) => err);
+  assert.ok(e, `expected an error matching ${re}`);
+  assert.match(e!.message, re);
+}
+
+test('no silent plaintext: without TLS credentials a link needs insecurePlaintext, and only on loopback', async () => {
+  await rejects(() => LinkServer.listen({ self: 'server', port: 0 }), /server listening: TLS credentials are required .*insecurePlaintext: true/);
+  await rejects(() => connectLink({ self: 'client', peer: 'server', port: 1 }), /client connecting to server at 127\.0\.0\.1:1: TLS credentials are required/);
+  await rejects(() => connectLink({ self: 'client', peer: 'server', host: '10.1.2.3', port: 1, insecurePlaintext: true }), /insecurePlaintext is refused for 10\.1\.2\.3: plain TCP only on a loopback address/);
+  await rejects(() => LinkServer.listen({ self: 'server', host: '0.0.0.0', port: 0, insecurePlaintext: true }), /insecurePlaintext is refused for 0\.0\.0\.0/);
+  for (const h of ['127.0.0.1', '127.5.6.7', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) assert.ok(isLoopback(h), h);
+  for (const h of ['10.0.0.1', '0.0.0.0', '::', 'example.org', '128.0.0.1']) assert.not.ok(isLoopback(h), h);
+});
+
+/** A listener that misbehaves: accepts TCP and then `act` on each socket. */
+async function rogue(act: (s: net.Socket) => void): Promise<{ port: number; close(): void }> {
+  const socks: net.Socket[] = [];
+  const srv = net.createServer((s) => (socks.push(s), s.on('error', () => {}), act(s)));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { port: (srv.address() as net.AddressInfo).port, close: () => (socks.forEach((s) => s.destroy()), srv.close()) };
+}
+
+test('connect-time faults: a silent acceptor, garbage instead of TLS, a TLS peer that never says hello, garbage after the handshake: each fails within the connect timeout, naming the peer and the stage', async () => {
+  const timeout = 1200;
+  const expectFail = async (port: number, re: RegExp) => {
+    const t0 = Date.now();
+    const e = await settle(connectLink({ self: 'client', peer: 'server', port, tls: creds('client'), connectTimeoutMs: timeout }));
+    const ms = Date.now() - t0;
+    assert.instance(e, LinkClosedError);
+    assert.match((e as Error).message, re);
+    assert.ok(ms < timeout + 1500, `took ${ms} ms`);
+  };
+  const silent = await rogue(() => {});
+  await expectFail(silent.port, /cannot connect to server at 127\.0\.0\.1:\d+: no TLS handshake within \d+ ms \(the connection was accepted, then nothing\)/);
+  silent.close();
+  const garbage = await rogue((s) => s.write('HTTP/1.1 400 Bad Request\r\n\r\n'));
+  await expectFail(garbage.port, /cannot connect to server at 127\.0\.0\.1:\d+: .*(wrong version|packet length|SSL|TLS)/i);
+  garbage.close();
+  // A real TLS server with the server's certificate that then says nothing, or sends garbage.
+  const tlsRogue = async (after: (s: tls.TLSSocket) => void) => {
+    const srv = tls.createServer({ ...creds('server'), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }, (s) => (s.on('error', () => {}), after(s)));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    return { port: (srv.address() as net.AddressInfo).port, close: () => srv.close() };
+  };
+  const mute = await tlsRogue(() => {});
+  await expectFail(mute.port, /server at 127\.0\.0\.1:\d+ completed the TLS handshake but sent no hello within the connect timeout/);
+  mute.close();
+  const noisy = await tlsRogue((s) => s.write('\x00\x01garbage after the handshake, not a frame at all'));
+  await expectFail(noisy.port, /server at 127\.0\.0\.1:\d+ refused the connection \(bad hello from server .*bad frame magic|refused the connection/);
+  noisy.close();
+});
+
+test('the listener drops connectors that never finish TLS or never say hello, and keeps accepting; refusals are capped', async () => {
+  const srv = await LinkServer.listen({ self: 'server', port: 0, tls: creds('server'), helloTimeoutMs: 500 });
+  // Three connections that stop: TCP only, and two floods of garbage.
+  const closed = [false, false, false];
+  [0, 1, 2].forEach((i) => {
+    const r = net.connect({ port: srv.port, host: '127.0.0.1' });
+    r.on('error', () => {});
+    r.on('close', () => (closed[i] = true));
+    r.resume();
+    if (i > 0) r.on('connect', () => r.write(Buffer.alloc(64, i)));
+  });
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.equal(closed, [true, true, true], 'the listener closed every stuck connection');
+  // A real client still gets through.
+  const [s, c] = await Promise.all([srv.accept('client', { timeoutMs: 3000 }), connectLink({ self: 'client', peer: 'server', port: srv.port, tls: creds('client'), connectTimeoutMs: 3000 })]);
+  c.send('ok', new Uint8Array([7]));
+  assert.equal([...(await s.recv('ok'))], [7]);
+  c.close();
+  s.close();
+  // A flood of bad connections: the listener keeps the last 32 and counts the rest.
+  await Promise.all(Array.from({ length: 60 }, () => new Promise<void>((resolve) => {
+    const r = net.connect({ port: srv.port, host: '127.0.0.1' }, () => r.write('not TLS'));
+    r.on('error', () => resolve());
+    r.on('close', () => resolve());
+  })));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(srv.refused.length <= 32, `${srv.refused.length} kept`);
+  assert.ok(srv.refused.length + srv.refusedUnlisted >= 60, `${srv.refused.length} + ${srv.refusedUnlisted}`);
+  await srv.close();
+});
+
+test('channel binding: both ends of a TLS link compute the same bytes, another connection other bytes; none in plain TCP', async () => {
+  const one = await pair(creds('server'), creds('client'));
+  const [s1, c1] = await Promise.all([one.accepted, one.connected]);
+  const two = await pair(creds('server'), creds('client'));
+  const [s2, c2] = await Promise.all([two.accepted, two.connected]);
+  assert.is(c1.channelBinding!.length, 32);
+  assert.equal([...c1.channelBinding!], [...s1.channelBinding!]);
+  assert.not.equal([...c1.channelBinding!], [...c2.channelBinding!]);
+  assert.equal([...c2.channelBinding!], [...s2.channelBinding!]);
+  for (const l of [s1, c1, s2, c2]) l.close();
+  await one.srv.close();
+  await two.srv.close();
 });
 
 test.run();

@@ -35,7 +35,7 @@ for (const [transport, make] of TRANSPORTS) {
   test(`[${transport}] the secure patch ReLU and patch Clip equal their twins (mixed specs, odd maps, oversize and full-map patches, all-identity, batches 1-3); ledger == declared`, async () => {
     const ps = await make();
     try {
-      for (const rec of [patchRelu, patchClip] as AnyProtocol[]) await checkProtocol(rec, { parties: ps, trials: transport === 'tcp' ? 1 : 2 });
+      for (const rec of [patchRelu, patchClip] as AnyProtocol[]) await checkProtocol(rec, { parties: ps, trials: transport === 'tls' ? 1 : 2 });
     } finally {
       closeAll(ps);
     }

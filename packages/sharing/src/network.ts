@@ -17,8 +17,10 @@ export interface Deployment {
 export interface PartyOptions {
   role: Role;
   deployment: Deployment;
-  /** This party's certificate and key and the deployment CA. Omit only on a trusted loopback (tests). */
+  /** This party's certificate and key and the deployment CA (required unless insecurePlaintext). */
   tls?: TlsCredentials;
+  /** Plain TCP, unauthenticated and unencrypted, for tests and benchmarks on loopback only. */
+  insecurePlaintext?: boolean;
   /** Address to bind when listening (default: the deployment's host for this role). */
   bind?: string;
   /** An already listening server for this role (tests with port 0). */
@@ -36,14 +38,14 @@ export async function connectParty(o: PartyOptions): Promise<Party> {
   const wait = o.connectTimeoutMs ?? 60_000;
   const dial = (peer: PartyId): Promise<Link> => {
     const at = peer === SERVER ? o.deployment.server : o.deployment.helper;
-    return connectLink({ self: o.role, peer: roleOf(peer), host: at.host, port: at.port, tls: o.tls, link: linkOpts, connectTimeoutMs: wait });
+    return connectLink({ self: o.role, peer: roleOf(peer), host: at.host, port: at.port, tls: o.tls, insecurePlaintext: o.insecurePlaintext, link: linkOpts, connectTimeoutMs: wait });
   };
   const links = new Map<PartyId, Link>();
   let listener = o.listener;
   try {
     if (id !== CLIENT && listener === undefined) {
       const at = id === SERVER ? o.deployment.server : o.deployment.helper;
-      listener = await LinkServer.listen({ self: o.role, host: o.bind ?? at.host, port: at.port, tls: o.tls, link: linkOpts });
+      listener = await LinkServer.listen({ self: o.role, host: o.bind ?? at.host, port: at.port, tls: o.tls, insecurePlaintext: o.insecurePlaintext, link: linkOpts });
     }
     const pending: [PartyId, Promise<Link>][] =
       id === CLIENT ? [[SERVER, dial(SERVER)], [HELPER, dial(HELPER)]]
@@ -61,7 +63,17 @@ export async function connectParty(o: PartyOptions): Promise<Party> {
   }
   try {
     const party = new Party(id, links, ledger);
-    await party.agreeKeys();
+    // The key agreement is the last step of setting up: a peer that connected and then went silent
+    // fails it within the connect timeout, not the (longer) message timeout.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${o.role}: the peers connected but the key agreement did not finish within ${wait} ms`)), wait);
+    });
+    try {
+      await Promise.race([party.agreeKeys(), silent]);
+    } finally {
+      clearTimeout(timer);
+    }
     return party;
   } catch (e) {
     for (const l of links.values()) l.close();

@@ -82,7 +82,9 @@ export class Party {
 
   /**
    * Agrees a fresh 128-bit AES key with each peer: X25519 ephemeral keys exchanged over the
-   * (authenticated) link, HKDF-SHA256 over the shared secret bound to both public keys and roles.
+   * (authenticated) link, HKDF-SHA256 over the shared secret bound to both public keys, both roles and,
+   * over TLS, the TLS session itself (exported keying material): public keys recorded on one connection
+   * and replayed on another give a different key there.
    */
   async agreeKeys(): Promise<void> {
     await this.scope('session-keys', async (q) => {
@@ -94,9 +96,11 @@ export class Party {
         const secret = diffieHellman({ privateKey, publicKey: peerKey });
         const [lo, hi] = this.id < peer ? [this.id, peer] : [peer, this.id];
         const [pkLo, pkHi] = this.id < peer ? [mine, theirs] : [theirs, mine];
-        const info = Buffer.concat([Buffer.from(`si/1 prf ${roleOf(lo)}-${roleOf(hi)}`), pkLo, pkHi]);
+        const binding = q.link(peer).link.channelBinding ?? new Uint8Array(0);
+        const info = Buffer.concat([Buffer.from(`si/1 prf ${roleOf(lo)}-${roleOf(hi)}`), pkLo, pkHi, binding]);
         const key = new Uint8Array(hkdfSync('sha256', secret, Buffer.from('si/1'), info, 16));
         this.s.prfs.set(peer, new PrfStream(key, `prf${lo}${hi}`));
+        key.fill(0);
       }));
     }, 'setup');
   }

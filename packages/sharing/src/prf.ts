@@ -5,7 +5,7 @@
  * the same labels, so they read the same bytes; nobody else can.
  * @module
  */
-import { createCipheriv, createHash, type Cipher } from 'node:crypto';
+import { createCipheriv, createHash, createSecretKey, type Cipher, type KeyObject } from 'node:crypto';
 import { RingTensor } from '@si/ring';
 
 const DOMAIN = 'si/1/prf';
@@ -31,13 +31,16 @@ export class Keystream {
 
 export class PrfStream {
   private readonly counters = new Map<string, number>();
+  /** The AES key as a KeyObject in a private field: printing, inspecting or serialising the stream shows no key bytes. */
+  readonly #key: KeyObject;
 
   /**
-   * @param key - 16-byte AES key agreed by the two holders (never log it)
+   * @param key - 16-byte AES key agreed by the two holders (copied into a KeyObject; the caller may wipe it)
    * @param name - which pair holds it, e.g. 'prf01', for messages
    */
-  constructor(private readonly key: Uint8Array, readonly name: string) {
+  constructor(key: Uint8Array, readonly name: string) {
     if (!(key instanceof Uint8Array) || key.length !== 16) throw new RangeError(`"key" of ${name} expected 16 bytes`);
+    this.#key = createSecretKey(key);
   }
 
   /** A fresh keystream for `label` (the n-th draw with this label gets counter n). */
@@ -47,7 +50,7 @@ export class PrfStream {
     const ctr = new Uint8Array(8);
     new DataView(ctr.buffer).setBigUint64(0, BigInt(c));
     const iv = createHash('sha256').update(DOMAIN).update(label).update(Uint8Array.of(0)).update(ctr).digest().subarray(0, 16);
-    return new Keystream(createCipheriv('aes-128-ctr', this.key, iv));
+    return new Keystream(createCipheriv('aes-128-ctr', this.#key, iv));
   }
 
   /** n uniformly random bytes. */

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { RingTensor, shapeSize } from '@si/ring';
 import { SharedBit } from './bit.ts';
 import { measuredCost, parallel, type Cost } from './cost.ts';
-import { LinkServer, type TlsCredentials } from '@si/net';
+import { createCA, issueCert, LinkServer, type TlsCredentials } from '@si/net';
 import { connectParty } from './network.ts';
 import { localParties, type Party } from './party.ts';
 import { PrfStream } from './prf.ts';
@@ -27,16 +27,35 @@ export type Trio = [Party, Party, Party];
 /** Any protocol record, for lists of records of different parameter types. */
 export type AnyProtocol = ProtocolSpec<any>;
 
-/** Three parties over loopback TCP (TLS when credentials are given), keys agreed. */
-export async function tcpParties(tls?: { client: TlsCredentials; server: TlsCredentials; helper: TlsCredentials }, connectTimeoutMs = 5000): Promise<Trio> {
-  const serverL = await LinkServer.listen({ self: 'server', port: 0, tls: tls?.server });
-  const helperL = await LinkServer.listen({ self: 'helper', port: 0, tls: tls?.helper });
+type Creds = { client: TlsCredentials; server: TlsCredentials; helper: TlsCredentials };
+
+let testCreds: Creds | undefined;
+
+/** TLS credentials of the three roles under a throwaway CA made once per process (tests only). */
+export function testCredentials(): Creds {
+  if (!testCreds) {
+    const ca = createCA({ name: 'si test CA', days: 1 });
+    const issue = (role: 'client' | 'server' | 'helper') => ({ ca: ca.cert, ...issueCert(ca, { role, hosts: ['127.0.0.1', 'localhost'], days: 1 }) });
+    testCreds = { client: issue('client'), server: issue('server'), helper: issue('helper') };
+  }
+  return testCreds;
+}
+
+/**
+ * Three parties over loopback TLS 1.3 with mutual authentication (the given credentials, or
+ * testCredentials()), keys agreed; `'insecure-plaintext'` uses plain TCP instead (loopback only).
+ */
+export async function tcpParties(tls: Creds | 'insecure-plaintext' = testCredentials(), connectTimeoutMs = 5000): Promise<Trio> {
+  const creds = tls === 'insecure-plaintext' ? undefined : tls;
+  const plain = tls === 'insecure-plaintext' ? { insecurePlaintext: true } : {};
+  const serverL = await LinkServer.listen({ self: 'server', port: 0, tls: creds?.server, ...plain });
+  const helperL = await LinkServer.listen({ self: 'helper', port: 0, tls: creds?.helper, ...plain });
   const deployment = { server: { host: '127.0.0.1', port: serverL.port }, helper: { host: '127.0.0.1', port: helperL.port } };
   try {
     return (await Promise.all([
-      connectParty({ role: 'client', deployment, tls: tls?.client, connectTimeoutMs }),
-      connectParty({ role: 'server', deployment, tls: tls?.server, listener: serverL, connectTimeoutMs }),
-      connectParty({ role: 'helper', deployment, tls: tls?.helper, listener: helperL, connectTimeoutMs }),
+      connectParty({ role: 'client', deployment, tls: creds?.client, connectTimeoutMs, ...plain }),
+      connectParty({ role: 'server', deployment, tls: creds?.server, listener: serverL, connectTimeoutMs, ...plain }),
+      connectParty({ role: 'helper', deployment, tls: creds?.helper, listener: helperL, connectTimeoutMs, ...plain }),
     ])) as Trio;
   } finally {
     await serverL.close();
@@ -44,10 +63,10 @@ export async function tcpParties(tls?: { client: TlsCredentials; server: TlsCred
   }
 }
 
-/** The transports the protocol tests run on: in-memory links and loopback TCP. */
+/** The transports the protocol tests run on: in-memory links and loopback TLS. */
 export const TRANSPORTS: readonly [string, () => Promise<Trio>][] = [
   ['memory', () => localParties() as Promise<Trio>],
-  ['tcp', () => tcpParties()],
+  ['tls', () => tcpParties()],
 ];
 
 /** Runs fn on the three parties concurrently. */

@@ -15,7 +15,7 @@ for (const [transport, make] of TRANSPORTS) {
     const ps = await make();
     try {
       for (const rec of RECORDS) {
-        const r = await checkProtocol(rec, { parties: ps, trials: transport === 'tcp' ? 1 : 2 });
+        const r = await checkProtocol(rec, { parties: ps, trials: transport === 'tls' ? 1 : 2 });
         assert.ok(r.runs >= 3 * rec.examples.length, `${rec.name}: ${r.runs} runs`);
       }
     } finally {

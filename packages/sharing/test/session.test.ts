@@ -1,4 +1,5 @@
 import { test } from 'uvu';
+import { inspect } from 'node:util';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -7,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createCA, issueCert, LinkClosedError, LinkServer } from '@si/net';
 import { RingTensor } from '@si/ring';
 import { beaver, connectParty, elementwise, localParties, PrfStream, reveal, shareInput, type Party } from '../src/index.ts';
-import { all, closeAll, tcpParties } from '../src/testing.ts';
+import { all, closeAll, tcpParties, type Trio } from '../src/testing.ts';
 
 test('PRF streams: both holders read the same bytes; labels and repeated draws are separated', async () => {
   const [p0, p1, p2] = await localParties();
@@ -75,11 +76,11 @@ test('killing the helper mid-protocol makes the client and the server fail fast,
     const lines = createInterface({ input: child.stdout! });
     const [first] = (await once(lines, 'line')) as [string];
     const helperPort = Number(/^port (\d+)$/.exec(first)![1]);
-    const serverL = await LinkServer.listen({ self: 'server', port: 0 });
+    const serverL = await LinkServer.listen({ self: 'server', port: 0, insecurePlaintext: true });
     const deployment = { server: { host: '127.0.0.1', port: serverL.port }, helper: { host: '127.0.0.1', port: helperPort } };
     const [p0, p1] = await Promise.all([
-      connectParty({ role: 'client', deployment, connectTimeoutMs: 10_000 }),
-      connectParty({ role: 'server', deployment, listener: serverL, connectTimeoutMs: 10_000 }),
+      connectParty({ role: 'client', deployment, connectTimeoutMs: 10_000, insecurePlaintext: true }),
+      connectParty({ role: 'server', deployment, listener: serverL, connectTimeoutMs: 10_000, insecurePlaintext: true }),
     ]);
     await serverL.close();
     const loop = async (p: Party): Promise<Error> => {
@@ -107,6 +108,23 @@ test('killing the helper mid-protocol makes the client and the server fail fast,
   } finally {
     child.kill('SIGKILL');
   }
+});
+
+test('PRF keys are not printable: inspecting or serialising a stream or a party shows no key bytes', async () => {
+  const key = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+  const hex = Buffer.from(key).toString('hex');
+  const prf = new PrfStream(key, 'prf01');
+  const first = prf.bytes('x', 16);
+  key.fill(0); // the caller may wipe its copy: the stream keeps working
+  assert.ok(first.length === 16 && new PrfStream(Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i), 'prf01').bytes('x', 16).every((b, i) => b === first[i]));
+  for (const text of [inspect(prf, { depth: 10, showHidden: true }), JSON.stringify(prf), String(prf)]) {
+    assert.not.ok(text.includes(hex) && text.length > 0, text);
+    assert.not.match(text, /a0,\s*161|160,\s*161/);
+  }
+  const ps = (await localParties()) as Trio;
+  const shown = inspect(ps[0], { depth: 12, showHidden: true });
+  assert.not.match(shown, /key: (Uint8Array|<Buffer)/);
+  closeAll(ps);
 });
 
 test.run();
