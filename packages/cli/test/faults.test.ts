@@ -5,8 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -166,6 +167,85 @@ for (const link of [['client', 'server'], ['client', 'helper'], ['server', 'help
     });
   }
 }
+
+// --- Connect-time faults: a peer that accepts and goes silent, that sends garbage before or after the TLS
+// handshake, that completes TLS and never says hello; a connector that stalls on a listener. Every real
+// party must exit non-zero within its connect timeout (3 s here), naming the peer, with no process left.
+const CONNECT = 3;
+
+type Rogue = 'silent' | 'garbage' | 'tls-silent' | 'tls-garbage';
+
+async function rogueServer(kind: Rogue): Promise<{ port: number; close(): void }> {
+  const socks: net.Socket[] = [];
+  const onSocket = (s: net.Socket) => {
+    socks.push(s);
+    s.on('error', () => {});
+    if (kind === 'garbage') s.write('SSH-2.0-OpenSSH_9.6\r\n');
+    if (kind === 'tls-garbage') s.write('\x00\x00\x00garbage after the handshake');
+  };
+  const srv = kind.startsWith('tls')
+    ? tls.createServer({ ca: readFileSync(join(certs, 'ca.pem')), cert: readFileSync(join(certs, 'server.pem')), key: readFileSync(join(certs, 'server.key')), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }, onSocket)
+    : net.createServer(onSocket);
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { port: (srv.address() as net.AddressInfo).port, close: () => (socks.forEach((x) => x.destroy()), srv.close()) };
+}
+
+async function exitOf(p: Proc, t0: number): Promise<{ code: number; error?: string; ms: number }> {
+  const code = await p.exited;
+  const err = p.events.find((e) => e.event === 'error');
+  return { code, error: err ? String(err.message) : p.stderr.join(' '), ms: performance.now() - t0 };
+}
+
+function checkConnect(name: string, r: { code: number; error?: string; ms: number }, peer: RegExp): void {
+  try {
+    assert.is.not(r.code, 0, `${name}: exited 0`);
+    assert.match(r.error ?? '', peer, `${name}: "${r.error}"`);
+    assert.ok(r.ms < (CONNECT + 5) * 1000, `${name}: took ${r.ms} ms`);
+  } catch (e) {
+    summary.push({ fault: name, survived: false });
+    throw e;
+  }
+  summary.push({ fault: name, survived: true });
+}
+
+for (const kind of ['silent', 'garbage', 'tls-silent', 'tls-garbage'] as Rogue[]) {
+  test(`connect-time: the client facing a server that ${({ silent: 'accepts and goes silent', garbage: 'sends garbage instead of TLS', 'tls-silent': 'completes TLS and never says hello', 'tls-garbage': 'sends garbage after the TLS handshake' })[kind]}`, async () => {
+    const rogue = await rogueServer(kind);
+    const helper = party('helper', ['--listen', '127.0.0.1:0', '--connect-timeout', String(CONNECT)]);
+    const hPort = Number((await helper.when((e) => e.event === 'listening')).port);
+    const t0 = performance.now();
+    const client = party('client', ['--server', `127.0.0.1:${rogue.port}`, '--helper', `127.0.0.1:${hPort}`, '--random', '1', '--connect-timeout', String(CONNECT)]);
+    const guard = setTimeout(() => [client, helper].forEach((p) => p.proc.kill('SIGKILL')), 60_000);
+    try {
+      const c = await exitOf(client, t0);
+      const h = await exitOf(helper, t0);
+      checkConnect(`connect: client vs ${kind} server`, c, /server/);
+      // The helper waits for a server that never comes (the client gave up): it too stops in time.
+      checkConnect(`connect: helper while the client fails (${kind})`, h, /client|server/);
+    } finally {
+      clearTimeout(guard);
+      for (const p of [client, helper]) if (p.proc.exitCode === null) p.proc.kill('SIGKILL');
+      rogue.close();
+    }
+  });
+}
+
+test('connect-time: a connector that opens TCP to the helper and stalls does not hold it past its connect timeout', async () => {
+  const helper = party('helper', ['--listen', '127.0.0.1:0', '--connect-timeout', String(CONNECT)]);
+  const hPort = Number((await helper.when((e) => e.event === 'listening')).port);
+  const t0 = performance.now();
+  const stuck = [net.connect(hPort, '127.0.0.1'), net.connect(hPort, '127.0.0.1')];
+  stuck.forEach((s) => s.on('error', () => {}));
+  stuck[1]!.on('connect', () => stuck[1]!.write(Buffer.alloc(100, 0x16)));
+  try {
+    const h = await exitOf(helper, t0);
+    checkConnect('connect: helper with stalled connectors', h, /client|server/);
+    assert.match(h.error!, /did not connect/);
+  } finally {
+    stuck.forEach((s) => s.destroy());
+    if (helper.proc.exitCode === null) helper.proc.kill('SIGKILL');
+  }
+});
 
 test.after(() => {
   writeFileSync(join(tmpdir(), 'si-faults-summary.json'), JSON.stringify(summary));
