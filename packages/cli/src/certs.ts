@@ -3,7 +3,7 @@
  * role. Keys are written with mode 0600 and never printed.
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createCA, issueCert, type TlsCredentials } from '@si/net';
 import type { Role } from '@si/sharing';
@@ -11,7 +11,16 @@ import type { Role } from '@si/sharing';
 export interface CertOptions {
   /** Host names and addresses each party's certificate is valid for (default localhost, 127.0.0.1, ::1). */
   hosts?: Partial<Record<Role, string[]>>;
+  /** Validity of the party certificates in days (default 730). */
   days?: number;
+  /** Validity of the CA in days (default 3650, and never shorter than the party certificates'). */
+  caDays?: number;
+}
+
+/** Writes a private key file with mode 0600, also when the file existed with another mode. */
+function writeKey(path: string, pem: string): void {
+  writeFileSync(path, pem, { mode: 0o600 });
+  chmodSync(path, 0o600);
 }
 
 /**
@@ -23,14 +32,15 @@ export function writeDeploymentCerts(dir: string, o: CertOptions = {}): string[]
   const out = resolve(dir);
   if (existsSync(join(out, 'ca.key'))) throw new Error(`${join(out, 'ca.key')} exists: refusing to overwrite a deployment CA (choose another directory)`);
   mkdirSync(out, { recursive: true, mode: 0o700 });
-  const ca = createCA({ days: Math.max(o.days ?? 730, 1) });
+  const days = o.days ?? 730;
+  const ca = createCA({ days: Math.max(o.caDays ?? 3650, days) });
   writeFileSync(join(out, 'ca.pem'), ca.cert);
-  writeFileSync(join(out, 'ca.key'), ca.key, { mode: 0o600 });
+  writeKey(join(out, 'ca.key'), ca.key);
   const files = [join(out, 'ca.pem'), join(out, 'ca.key')];
   for (const role of ['client', 'server', 'helper'] as const) {
-    const c = issueCert(ca, { role, hosts: o.hosts?.[role] ?? ['localhost', '127.0.0.1', '::1'], days: o.days ?? 730 });
+    const c = issueCert(ca, { role, hosts: o.hosts?.[role] ?? ['localhost', '127.0.0.1', '::1'], days });
     writeFileSync(join(out, `${role}.pem`), c.cert);
-    writeFileSync(join(out, `${role}.key`), c.key, { mode: 0o600 });
+    writeKey(join(out, `${role}.key`), c.key);
     files.push(join(out, `${role}.pem`), join(out, `${role}.key`));
   }
   return files;

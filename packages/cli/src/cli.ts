@@ -200,13 +200,14 @@ program.command('certs')
   .option('--hosts-client <list>', 'comma-separated host names/addresses of the client')
   .option('--hosts-server <list>', 'comma-separated host names/addresses of the server')
   .option('--hosts-helper <list>', 'comma-separated host names/addresses of the helper')
-  .option('--days <n>', 'validity in days', int('--days', 1), 730)
-  .action((o: { out: string; hostsClient?: string; hostsServer?: string; hostsHelper?: string; days: number }) => {
+  .option('--days <n>', 'validity of the party certificates in days', int('--days', 1), 730)
+  .option('--ca-days <n>', 'validity of the CA in days (at least --days)', int('--ca-days', 1), 3650)
+  .action((o: { out: string; hostsClient?: string; hostsServer?: string; hostsHelper?: string; days: number; caDays: number }) => {
     try {
       const split = (s?: string) => s?.split(',').map((h) => h.trim()).filter(Boolean);
       const hosts: Partial<Record<Role, string[]>> = {};
       for (const [role, v] of [['client', o.hostsClient], ['server', o.hostsServer], ['helper', o.hostsHelper]] as const) if (split(v)) hosts[role] = split(v)!;
-      const files = writeDeploymentCerts(o.out, { hosts, days: o.days });
+      const files = writeDeploymentCerts(o.out, { hosts, days: o.days, caDays: o.caDays });
       for (const f of files) console.log(f);
       console.log('copy ROLE.pem, ROLE.key and ca.pem to each party; keep ca.key offline');
     } catch (e) {

@@ -8,7 +8,7 @@
  */
 import { LinkServer, type TlsCredentials } from '@si/net';
 import { encodeFixed } from '@si/ring';
-import { CLIENT, connectParty, shareInput, type Deployment, type Party, type Role } from '@si/sharing';
+import { CLIENT, connectParty, peersOf, shareInput, type Deployment, type Party, type Role } from '@si/sharing';
 import { classifyCost, compileFixed, parseReveal, prepareSecure, publicModel, revealName, secureClassify, setupSecure, type Classified, type FixedModel, type Graph, type Reveal } from '@si/models';
 import { patchClipDrelus, patchReluDrelus, RELU, type PatchSpec } from '@si/patch-relu';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
@@ -187,7 +187,7 @@ export async function runParty(cfg: PartyConfig, hooks: PartyHooks = {}): Promis
   let listener: LinkServer | undefined;
   if (cfg.role !== 'client') {
     if (!cfg.listen) throw new Error(`the ${cfg.role} needs an address to listen on`);
-    listener = await LinkServer.listen({ self: cfg.role, host: cfg.listen.host, port: cfg.listen.port, tls: cfg.tls });
+    listener = await LinkServer.listen({ self: cfg.role, host: cfg.listen.host, port: cfg.listen.port, tls: cfg.tls, peers: peersOf(cfg.role) });
     hooks.onListening?.(listener.port);
   }
   let p: Party;

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { stringifySpec, type PatchSpec } from '@si/patch-relu';
-import type { DreluMode } from '@si/relu-protocols';
+import { windowOf, type DreluMode } from '@si/relu-protocols';
 import { CLIENT, HELPER, SERVER, type Party } from '@si/sharing';
 
 export class SessionError extends Error {
@@ -20,9 +20,12 @@ export function parseMode(name: string): DreluMode {
   const m = /^(small|paper)(?::(\d+):(\d+)|(\d+))$/.exec(name);
   if (!m) throw new SessionError(`unknown comparison mode "${name}" (use full, small16, paper16, small:D:K or paper:D:K)`);
   const [dropLowBits, keepBits] = m[4] !== undefined ? [4, Number(m[4])] : [Number(m[2]), Number(m[3])];
-  if (!(keepBits >= 2 && keepBits <= 62 && dropLowBits >= 0 && dropLowBits + keepBits <= 63))
-    throw new SessionError(`comparison mode "${name}": need 2 <= K <= 62 and D + K <= 63 (D dropped low bits, K compared bits)`);
-  return { mode: m[1] === 'small' ? 'small-ring' : 'paper', dropLowBits, keepBits };
+  // The sign tests run on 32-bit words: K <= 32 (a patch layer widens its window up to that too).
+  if (!(keepBits >= 2 && keepBits <= 32 && dropLowBits >= 0 && dropLowBits + keepBits <= 63))
+    throw new SessionError(`comparison mode "${name}": need 2 <= K <= 32 and D + K <= 63 (D dropped low bits, K compared bits)`);
+  const mode: DreluMode = { mode: m[1] === 'small' ? 'small-ring' : 'paper', dropLowBits, keepBits };
+  windowOf(mode); // the protocols' own check, here rather than after the weight setup
+  return mode;
 }
 
 /** The public parameters of a session. */

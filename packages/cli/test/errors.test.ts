@@ -1,12 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createCA, issueCert, type TlsCredentials } from '@si/net';
 import type { Role } from '@si/sharing';
-import { idxImages, parseMode, readDeployment, readIdx, runParty, type PartyConfig } from '../src/index.ts';
+import { idxImages, parseMode, readDeployment, readIdx, runParty, writeDeploymentCerts, type PartyConfig } from '../src/index.ts';
 
 const ca = createCA();
 const creds = (role: Role, authority = ca): TlsCredentials => ({ ca: ca.cert, ...issueCert(authority, { role, hosts: ['127.0.0.1'] }) });
@@ -72,6 +73,8 @@ test('configuration errors are reported before connecting', async () => {
   await fails({ ...base, role: 'helper', tls: creds('helper'), input: { kind: 'random', count: 1 } }, /only the client holds the images/);
   await fails({ ...base, role: 'helper', tls: creds('helper'), model: 'resnet19' }, /unknown model "resnet19"/);
   await fails({ ...base, role: 'helper', tls: creds('helper'), mode: 'small99' }, /comparison mode "small99"/);
+  // K > 32 used to pass here and fail only after the weight setup.
+  await fails({ ...base, role: 'helper', tls: creds('helper'), mode: 'small:0:40' }, /comparison mode "small:0:40": need 2 <= K <= 32/);
   await fails({ ...base, role: 'helper', tls: creds('helper'), spec: 'knapsack:1.5' }, /budget fraction/);
   await fails({ ...base, role: 'helper', tls: creds('helper'), reveal: 'top3' }, /unknown reveal mode "top3" \(use label, topk:K with K >= 1, or logits\)/);
   await fails({ ...base, role: 'helper', tls: creds('helper'), reveal: 'topk:11' }, /topk:11 asks for more classes than the model's 10/);
@@ -113,6 +116,22 @@ test('deployment files are checked field by field', () => {
   assert.throws(() => readDeployment(f), /"server" must be/);
   writeFileSync(f, '{');
   assert.throws(() => readDeployment(f), /cannot read deployment file/);
+});
+
+test('si certs: the CA outlives the party certificates and has path length 0; key files are 0600 even when they existed', () => {
+  const d = mkdtempSync(join(tmpdir(), 'si-certs-'));
+  writeFileSync(join(d, 'client.key'), 'old', { mode: 0o644 });
+  chmodSync(join(d, 'client.key'), 0o644);
+  writeDeploymentCerts(d, { days: 30 });
+  const ca = new X509Certificate(readFileSync(join(d, 'ca.pem')));
+  const party = new X509Certificate(readFileSync(join(d, 'client.pem')));
+  const years = (x: X509Certificate) => (Date.parse(x.validTo) - Date.now()) / (365.25 * 86_400_000);
+  assert.ok(years(ca) > 9.9 && years(party) < 0.1, `CA ${ca.validTo}, party ${party.validTo}`);
+  assert.ok(ca.ca && !party.ca);
+  // basicConstraints = SEQUENCE { cA TRUE, pathLenConstraint 0 }.
+  assert.ok(ca.raw.includes(Buffer.from([0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00])), 'path length 0');
+  for (const f of ['ca.key', 'client.key', 'server.key', 'helper.key']) assert.is(statSync(join(d, f)).mode & 0o777, 0o600, f);
+  assert.throws(() => writeDeploymentCerts(d), /refusing to overwrite a deployment CA/);
 });
 
 test.run();

@@ -147,7 +147,8 @@ function build(b: Build): string {
   serial[0]! &= 0x7f;
   const subjectSpki = spki(b.subjectKey);
   const exts = [
-    ext(OID.basicConstraints, true, b.ca ? seq(bool(true)) : seq()),
+    // A CA that may sign party certificates only (path length 0: no intermediate CAs below it).
+    ext(OID.basicConstraints, true, b.ca ? seq(bool(true), uint(Uint8Array.of(0))) : seq()),
     // CA: keyCertSign | cRLSign; party: digitalSignature.
     ext(OID.keyUsage, true, b.ca ? bits(Uint8Array.of(0x06), 1) : bits(Uint8Array.of(0x80), 7)),
     ext(OID.subjectKeyId, false, octets(keyId(subjectSpki))),

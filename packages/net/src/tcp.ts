@@ -165,14 +165,23 @@ export interface ListenOptions {
   insecurePlaintext?: boolean;
   /** Options of the links handed out. */
   link?: LinkOptions;
-  /** Time a new connection has to say hello (default 10 s). */
+  /** Time a new connection has to finish TLS and say hello (default 10 s). */
   helloTimeoutMs?: number;
+  /** The roles that may connect (default: any); a hello from another role is refused. */
+  peers?: readonly string[];
+  /**
+   * How long a peer that said hello is kept for an accept() that has not come yet (default 60 s); a newer
+   * connection of the same role replaces it, and one that closes is dropped.
+   */
+  acceptWindowMs?: number;
 }
 
 interface Greeted {
   socket: net.Socket;
   from: string;
   leftover: Uint8Array[];
+  /** While parked (no accept yet): drops it after the accept window, or when it closes. */
+  unpark?: () => void;
 }
 
 /** Listens for peers and hands out one link per expected peer role. */
@@ -238,6 +247,7 @@ export class LinkServer {
     const have = this.ready.get(peer);
     if (have) {
       this.ready.delete(peer);
+      have.unpark?.();
       return Promise.resolve(have);
     }
     if (this.waiting.has(peer)) return Promise.reject(new Error(`already waiting for ${peer}`));
@@ -262,10 +272,11 @@ export class LinkServer {
       got = await readHello(socket, `connection from ${from}`, this.opts.helloTimeoutMs ?? 10_000);
       const { hello } = got;
       if (hello.to !== this.opts.self) throw new ProtocolError(from, `${from} asked for "${hello.to}", this is "${this.opts.self}"`);
+      if (hello.from === this.opts.self || (this.opts.peers && !this.opts.peers.includes(hello.from)))
+        throw new ProtocolError(from, `${from} says it is "${hello.from}", which is not a peer of "${this.opts.self}"${this.opts.peers ? ` (${this.opts.peers.join(', ')})` : ''}`);
       const role = certRoleOf(socket);
       if (this.opts.tls && role !== hello.from)
         throw new ProtocolError(from, `${from} claims to be "${hello.from}" but its certificate is for "${role}"`);
-      if (this.ready.has(hello.from)) throw new ProtocolError(from, `"${hello.from}" is already connected`);
     } catch (e) {
       this.problem(e as Error);
       socket.destroy();
@@ -273,11 +284,36 @@ export class LinkServer {
     }
     writeHello(socket, { proto: PROTO, from: this.opts.self, to: got.hello.from });
     const g: Greeted = { socket, from, leftover: got.leftover };
-    const w = this.waiting.get(got.hello.from);
+    const role = got.hello.from;
+    const w = this.waiting.get(role);
     if (w) {
-      this.waiting.delete(got.hello.from);
+      this.waiting.delete(role);
       w.resolve(g);
-    } else this.ready.set(got.hello.from, g);
+      return;
+    }
+    this.park(role, g);
+  }
+
+  /** Keeps a greeted peer for a later accept(): the newest connection of a role wins; bounded in time. */
+  private park(role: string, g: Greeted): void {
+    const old = this.ready.get(role);
+    if (old) {
+      old.unpark?.();
+      old.socket.destroy();
+      this.problem(new ProtocolError(old.from, `"${role}" at ${old.from} was replaced by a newer connection from ${g.from} before it was accepted`));
+    }
+    const drop = (why: string) => {
+      if (this.ready.get(role) !== g) return;
+      this.ready.delete(role);
+      g.unpark?.();
+      g.socket.destroy();
+      this.problem(new ProtocolError(g.from, `"${role}" at ${g.from} ${why}`));
+    };
+    const timer = setTimeout(() => drop(`was not accepted within ${this.opts.acceptWindowMs ?? 60_000} ms`), this.opts.acceptWindowMs ?? 60_000);
+    const onClose = () => drop('closed before it was accepted');
+    g.socket.once('close', onClose);
+    g.unpark = () => (clearTimeout(timer), g.socket.off('close', onClose), (g.unpark = undefined));
+    this.ready.set(role, g);
   }
 
   /**
@@ -287,7 +323,7 @@ export class LinkServer {
   async close(): Promise<void> {
     for (const [peer, w] of this.waiting) w.reject(new LinkClosedError(peer, `${this.opts.self} stopped listening before ${peer} connected`));
     this.waiting.clear();
-    for (const g of this.ready.values()) g.socket.destroy();
+    for (const g of this.ready.values()) (g.unpark?.(), g.socket.destroy());
     this.ready.clear();
     this.server.close();
   }

@@ -276,4 +276,26 @@ test('channel binding: both ends of a TLS link compute the same bytes, another c
   await two.srv.close();
 });
 
+test('greeted peers: a role the listener does not expect is refused; one not accepted in time is dropped; a newer connection of a role replaces an older one', async () => {
+  const srv = await LinkServer.listen({ self: 'server', port: 0, tls: creds('server'), peers: ['client'], acceptWindowMs: 400 });
+  const e = await settle(connectLink({ self: 'helper', peer: 'server', port: srv.port, tls: creds('helper'), connectTimeoutMs: 1500 }));
+  assert.instance(e, LinkClosedError);
+  assert.match(srv.refused.map((r) => r.message).join('; '), /says it is "helper", which is not a peer of "server" \(client\)/);
+  // Parked, never accepted: dropped after the window.
+  const early = await connectLink({ self: 'client', peer: 'server', port: srv.port, tls: creds('client'), connectTimeoutMs: 1500 });
+  await new Promise((r) => setTimeout(r, 700));
+  assert.match(srv.refused.map((r) => r.message).join('; '), /"client" at .* was not accepted within 400 ms/);
+  assert.instance(await settle(early.recv('x')), LinkClosedError);
+  // Two connections as the client before an accept: the newer one is the link.
+  const first = await connectLink({ self: 'client', peer: 'server', port: srv.port, tls: creds('client'), connectTimeoutMs: 1500 });
+  const second = await connectLink({ self: 'client', peer: 'server', port: srv.port, tls: creds('client'), connectTimeoutMs: 1500 });
+  const s = await srv.accept('client', { timeoutMs: 1500 });
+  second.send('hi', new Uint8Array([2]));
+  assert.equal([...(await s.recv('hi'))], [2]);
+  assert.match(srv.refused.map((r) => r.message).join('; '), /was replaced by a newer connection/);
+  assert.instance(await settle(first.recv('x')), LinkClosedError);
+  for (const l of [s, second]) l.close();
+  await srv.close();
+});
+
 test.run();

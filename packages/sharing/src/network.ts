@@ -30,6 +30,9 @@ export interface PartyOptions {
   connectTimeoutMs?: number;
 }
 
+/** The roles that connect to a listening role: the server hears from the client, the helper from both. */
+export const peersOf = (role: Role): Role[] => (role === 'server' ? ['client'] : role === 'helper' ? ['client', 'server'] : []);
+
 /** Starts one party: sets up its two links and agrees PRF keys. */
 export async function connectParty(o: PartyOptions): Promise<Party> {
   const id = idOf(o.role);
@@ -45,7 +48,7 @@ export async function connectParty(o: PartyOptions): Promise<Party> {
   try {
     if (id !== CLIENT && listener === undefined) {
       const at = id === SERVER ? o.deployment.server : o.deployment.helper;
-      listener = await LinkServer.listen({ self: o.role, host: o.bind ?? at.host, port: at.port, tls: o.tls, insecurePlaintext: o.insecurePlaintext, link: linkOpts });
+      listener = await LinkServer.listen({ self: o.role, host: o.bind ?? at.host, port: at.port, tls: o.tls, insecurePlaintext: o.insecurePlaintext, link: linkOpts, peers: peersOf(o.role) });
     }
     const pending: [PartyId, Promise<Link>][] =
       id === CLIENT ? [[SERVER, dial(SERVER)], [HELPER, dial(HELPER)]]

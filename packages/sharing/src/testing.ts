@@ -48,8 +48,8 @@ export function testCredentials(): Creds {
 export async function tcpParties(tls: Creds | 'insecure-plaintext' = testCredentials(), connectTimeoutMs = 5000): Promise<Trio> {
   const creds = tls === 'insecure-plaintext' ? undefined : tls;
   const plain = tls === 'insecure-plaintext' ? { insecurePlaintext: true } : {};
-  const serverL = await LinkServer.listen({ self: 'server', port: 0, tls: creds?.server, ...plain });
-  const helperL = await LinkServer.listen({ self: 'helper', port: 0, tls: creds?.helper, ...plain });
+  const serverL = await LinkServer.listen({ self: 'server', port: 0, tls: creds?.server, peers: ['client'], ...plain });
+  const helperL = await LinkServer.listen({ self: 'helper', port: 0, tls: creds?.helper, peers: ['client', 'server'], ...plain });
   const deployment = { server: { host: '127.0.0.1', port: serverL.port }, helper: { host: '127.0.0.1', port: helperL.port } };
   try {
     return (await Promise.all([

@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import seedrandom from 'seedrandom';
 import { fuzz, mutateBytes, mutateJson, TARGETS } from '../targets.ts';
+import { fuzzListener } from '../listener.ts';
 
 const seed = String(Date.now());
 
@@ -26,6 +27,14 @@ test('the mutators change their input and a failure would be caught', () => {
   const broken = { ...TARGETS[0]!, run: () => { throw new TypeError('boom'); } };
   const res = fuzz({ ...broken, seeds: () => [new Uint8Array(0)], run: (x: Uint8Array) => { if (x.length) throw new TypeError('boom'); } }, 50, 's');
   assert.ok(res.failures > 0 && /TypeError: boom/.test(res.examples[0]!.error));
+});
+
+test('listener: 200 connections of random bytes and valid-looking frames are refused and logged; it keeps accepting', async () => {
+  for (const r of await fuzzListener(200, seed)) {
+    assert.is(r.inputs, 200);
+    assert.is(r.failures, 0, `${r.target}, seed ${seed}: ${r.examples.join('; ')}`);
+    assert.ok(r.refusedLogged >= 150, `${r.target}: ${r.refusedLogged} refusals logged`);
+  }
 });
 
 test.run();
