@@ -23,8 +23,9 @@ export { exportOnnx } from './io/onnx-export.ts';
 export { Writer as ProtobufWriter } from './io/protobuf.ts';
 export { compileFixed, publicView, publicModel, checkSecureSupport, CompileError, type FixedModel } from './secure/compile.ts';
 export {
-  fixedForward, simulateForward, setupSecure, secureForward, secureForwardCost, setupSecureCost, prepareSecure, prepareSecureCost, Preprocessed, type SecureModel, type RunOptions,
+  fixedForward, simulateForward, setupSecure, secureForward, secureForwardCost, setupSecureCost, prepareSecure, prepareSecureCost, Preprocessed, type SecureModel, type RunOptions, type Comparison,
 } from './secure/executor.ts';
+export { windowReport, windowLimits, type WindowReport, type WindowLayer } from './secure/windows.ts';
 export { secureClassify, twinClassify, classifyCost, parseReveal, revealName, RevealError, type Reveal, type Classified } from './secure/output.ts';
 export { train, predict, accuracy, argmax, distillation, recomputeBatchNorm, type TrainOptions, type Dataset } from './train/train.ts';
 export {

@@ -23,6 +23,18 @@ import { opDef } from '../ops/table.ts';
 import { walkAsync } from '../walk.ts';
 import type { FixedModel } from './compile.ts';
 
+/** A comparing layer's input in the twin (RunOptions.onCompare). */
+export interface Comparison {
+  node: Node;
+  kind: 'relu' | 'clip' | 'maxpool';
+  /** [N, C, H, W] at f bits. */
+  input: RingTensor;
+  sizes?: readonly PatchSize[];
+  /** clip: the upper bound at f bits. */
+  hi?: bigint;
+  pool?: { kernel: number; stride: number; padding: number };
+}
+
 export interface RunOptions {
   /** Patch sizes per ReLU layer (absent layers: plain ReLU). */
   spec?: LayerSizes;
@@ -34,8 +46,12 @@ export interface RunOptions {
   pre?: Preprocessed;
   /** Called as each node starts (progress, and naming the layer in errors). */
   onNode?(node: Node): void;
-  /** The twin only: called with each ReLU layer's input (for margins and debugging). */
-  onRelu?(node: string, input: RingTensor, sizes: readonly PatchSize[]): void;
+  /**
+   * The twin only: what each comparing layer compares, in the clear (for window checks and margins):
+   * (patch) ReLUs and clips with their input and patch sizes (and the clip's bound), max pools with
+   * their input and window.
+   */
+  onCompare?(c: Comparison): void;
   /**
    * The output node, when it is a conv or linear layer, skips its truncation and adds its bias at 2f bits:
    * the outputs come out at 2f fractional bits, with no rounding of their own. For a label-only output
@@ -81,14 +97,17 @@ function twinBackend(m: FixedModel, opts: RunOptions): Backend<RingTensor> {
     linear: async (n, t, op) => op.apply(t, layerOf(m, n).weight),
     bias: (n, t, shift) => withBias(m, n, t, shift),
     async patchRelu(n, t, sizes) {
-      opts.onRelu?.(n.name, t, sizes);
+      opts.onCompare?.({ node: n, kind: 'relu', input: t, sizes });
       return patchReluFixed(t, sizes);
     },
     async patchClip(n, t, sizes, hi) {
-      opts.onRelu?.(n.name, t, sizes);
+      opts.onCompare?.({ node: n, kind: 'clip', input: t, sizes, hi });
       return clipAt(patchReluFixed(t, sizes), hi);
     },
-    maxpool: async (_n, t, o) => maxpoolFixed(t, o.kernel, o.stride ?? o.kernel, o.padding ?? 0),
+    async maxpool(n, t, o) {
+      opts.onCompare?.({ node: n, kind: 'maxpool', input: t, pool: { kernel: o.kernel, stride: o.stride ?? o.kernel, padding: o.padding ?? 0 } });
+      return maxpoolFixed(t, o.kernel, o.stride ?? o.kernel, o.padding ?? 0);
+    },
     sizes: sizesOf(opts.spec),
   };
 }
