@@ -6,6 +6,7 @@
  *   si certs   a deployment CA and the three party certificates
  *   si models  the architectures and their ReLU counts
  *   si layers  the ReLU layers of an ONNX file or an architecture (what a patch spec names)
+ *   si check   the sign-window report of a network on calibration images (window-check.ts)
  *   si data, train, accuracy, distortion, knapsack, finetune, eval   the method on Fashion-MNIST (pipeline-cli.ts)
  * @module
  */
@@ -20,6 +21,8 @@ import { runParty, dreluCount, type ImageResult, type PartyReport } from './part
 import { expandImages, looksLikeIdx, type InputSource } from './input.ts';
 import { runLocal, type SessionReport } from './orchestrate.ts';
 import { plaintextPredictions } from './check.ts';
+import { formatWindowCheck, layersAbove, windowCheck, type WindowCheck } from './window-check.ts';
+import { ensureFashion, fashionFiles } from './fashion.ts';
 import { fmtBytes, fmtSeconds, Progress } from './progress.ts';
 import { addPipelineCommands } from './pipeline-cli.ts';
 
@@ -34,6 +37,12 @@ const int = (what: string, min = 0) => (v: string): number => {
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
   return n;
 };
+
+function rate(v: string): number {
+  const n = Number(v);
+  if (!(v.trim() !== '' && n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a rate in [0, 1], got "${v}"`);
+  return n;
+}
 
 function address(v: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(v);
@@ -114,13 +123,17 @@ sessionOptions(program.command('infer'))
   .option('--threads <n>', 'worker threads per party', int('--threads', 1))
   .option('--json', 'print the report as JSON on stdout')
   .option('--out <file>', 'write the report (JSON) to a file')
-  .action(async (o: SessionOpts & { check?: boolean; layers?: boolean; threads?: number; json?: boolean; out?: string }) => {
+  .option('--window-images <n>', 'images of the input to run the sign-window check on first (0: none)', int('--window-images'), 8)
+  .option('--max-sign-errors <rate>', 'warn when a layer\'s predicted sign-error rate in the window check is above this', rate, 1e-3)
+  .option('--strict', 'refuse to run when a layer of the window check is above --max-sign-errors')
+  .action(async (o: SessionOpts & { check?: boolean; layers?: boolean; threads?: number; json?: boolean; out?: string; windowImages: number; maxSignErrors: number; strict?: boolean }) => {
     try {
       const input = inputOf(o);
       if (!input) throw new InvalidArgumentError('the client needs input: --image FILE, --images DIR|GLOB|IDX [--labels IDX] or --random N');
       const weights = o.weights ?? 'synthetic:0';
       const graph = graphOf(o.model);
       loadSpec(graph, o.spec); // fail here, not in three processes
+      const window = await preflightWindows(o, weights, input);
       if (!o.json) console.error(`si infer: ${o.model}, spec ${o.spec}, mode ${o.mode}, weights ${weights}: client, server and helper as local processes over TLS 1.3 (mutual authentication)`);
       let bar: Progress | undefined;
       const report = await runLocal({
@@ -133,7 +146,7 @@ sessionOptions(program.command('infer'))
         },
       });
       const check = o.check ? plaintextPredictions({ model: o.model, weights, spec: o.spec, input, batch: o.batch, ...(o.manifest ? { manifest: o.manifest } : {}) }) : undefined;
-      const full = { ...report, ...(check ? { plaintext: { labels: check, agree: agreeing(check, report.labels, report.labelShape) } } : {}) };
+      const full = { ...report, ...(window ? { window } : {}), ...(check ? { plaintext: { labels: check, agree: agreeing(check, report.labels, report.labelShape) } } : {}) };
       if (o.out) writeFileSync(o.out, JSON.stringify(full, null, 1));
       if (o.json) console.log(JSON.stringify(full));
       else printSession(full, !!o.layers);
@@ -245,6 +258,69 @@ program.command('layers')
       fail(e, !!o.json);
     }
   });
+
+program.command('check')
+  .description('run the fixed-point model on calibration images and report, per comparing layer, the values outside the mode\'s exact sign window and the predicted sign-error rate')
+  .requiredOption('--model <name>', `architecture (${Object.keys(MODELS).join(', ')})`)
+  .requiredOption('--weights <source>', 'file:PATH (safetensors) or synthetic:SEED')
+  .option('--spec <spec>', 'patch spec: relu, file:PATH or knapsack:FRACTION[:SEED]', 'relu')
+  .option('--mode <mode>', 'comparison: full, small16, paper16, small:D:K or paper:D:K', 'small16')
+  .option('--frac-bits <f>', 'fractional bits of the fixed-point encoding', int('--frac-bits', 4), 12)
+  .option('--images <path>', 'calibration images: a directory or glob of PNG/JPEG, or an IDX file (default: the Fashion-MNIST test split)')
+  .option('--image <file>', 'a calibration image (repeat for more)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--manifest <file>', 'the model manifest (preprocessing); default: the one shipped with the model')
+  .option('--data <dir>', 'Fashion-MNIST directory (for the default images)')
+  .option('--start <i>', 'first image of an IDX file', int('--start'), 0)
+  .option('--limit <n>', 'number of images (IDX; for files, the first N)', int('--limit', 1), 256)
+  .option('--batch <n>', 'images per batch', int('--batch', 1), 8)
+  .option('--max-sign-errors <rate>', 'exit with status 2 when a layer\'s predicted sign-error rate is above this', rate)
+  .option('--json', 'print the report as JSON')
+  .action(async (o: { model: string; weights: string; spec: string; mode: string; fracBits: number; images?: string; image: string[]; manifest?: string; data?: string; start: number; limit: number; batch: number; maxSignErrors?: number; json?: boolean }) => {
+    try {
+      const graph = graphOf(o.model);
+      let input: InputSource;
+      if (o.image.length > 0 && o.images) throw new InvalidArgumentError('give one of --images or --image');
+      if (o.image.length > 0) input = { kind: 'files', paths: o.image.slice(0, o.limit) };
+      else if (o.images && looksLikeIdx(o.images)) input = { kind: 'idx', images: o.images, start: o.start, count: o.limit };
+      else if (o.images) input = { kind: 'files', paths: expandImages(o.images).slice(0, o.limit) };
+      else {
+        if (graph.inputShape.join('x') !== '1x28x28') throw new InvalidArgumentError(`model "${o.model}" takes ${graph.inputShape.join('x')} inputs: give calibration images with --images DIR|GLOB|IDX (the default is the Fashion-MNIST test split)`);
+        input = { kind: 'idx', images: fashionFiles('test', ensureFashion(o.data)).images, start: o.start, count: o.limit };
+      }
+      const bar = o.json ? undefined : new Progress('window check', Math.ceil(o.limit / o.batch));
+      const t0 = performance.now();
+      const c = await windowCheck({
+        model: o.model, weights: o.weights, spec: o.spec, mode: o.mode, fracBits: o.fracBits, input, batch: o.batch, ...(o.manifest ? { manifest: o.manifest } : {}),
+        onBatch: (done) => bar?.update(Math.ceil(done / o.batch), (performance.now() - t0) / 1000),
+      });
+      if (o.json) console.log(JSON.stringify(c));
+      else console.log(formatWindowCheck(c));
+      if (o.maxSignErrors !== undefined && c.max_sign_error_rate > o.maxSignErrors) {
+        console.error(`si check: ${layersAbove(c, o.maxSignErrors).map((l) => l.name).join(', ')} above --max-sign-errors ${o.maxSignErrors}`);
+        process.exitCode = 2;
+      }
+    } catch (e) {
+      fail(e, !!o.json);
+    }
+  });
+
+/**
+ * si infer's window check: the fixed-point twin on the first images of the input (this machine holds the
+ * weights and the images), a warning per layer whose predicted sign-error rate is above the threshold,
+ * and with --strict a refusal.
+ */
+async function preflightWindows(o: SessionOpts & { windowImages: number; maxSignErrors: number; strict?: boolean }, weights: string, input: InputSource): Promise<Pick<WindowCheck, 'images' | 'max_out_of_window' | 'max_sign_error_rate'> & { above: string[] } | undefined> {
+  if (o.windowImages === 0) return undefined;
+  const few: InputSource = input.kind === 'random' ? { ...input, count: Math.min(input.count, o.windowImages) }
+    : input.kind === 'files' ? { ...input, paths: input.paths.slice(0, o.windowImages) }
+    : input.kind === 'idx' ? { ...input, count: Math.min(input.count ?? o.windowImages, o.windowImages) } : input;
+  const c = await windowCheck({ model: o.model, weights, spec: o.spec, mode: o.mode, fracBits: o.fracBits, input: few, batch: o.batch, ...(o.manifest ? { manifest: o.manifest } : {}) });
+  const above = layersAbove(c, o.maxSignErrors);
+  for (const l of above)
+    console.error(`si infer: warning: layer ${l.name} (${l.kind}) has a predicted sign-error rate of ${(100 * l.sign_error_rate).toFixed(3)}% in mode ${o.mode} on ${c.images} image${c.images === 1 ? '' : 's'} (${(100 * l.out_of_window).toFixed(3)}% of its values outside the exact window); see si check, or use a wider mode`);
+  if (above.length && o.strict) throw new Error(`--strict: ${above.length} layer${above.length === 1 ? '' : 's'} above --max-sign-errors ${o.maxSignErrors} (${above.map((l) => l.name).join(', ')}); nothing was run`);
+  return { images: c.images, max_out_of_window: c.max_out_of_window, max_sign_error_rate: c.max_sign_error_rate, above: above.map((l) => l.name) };
+}
 
 function readOnnx(path: string): Uint8Array {
   try {

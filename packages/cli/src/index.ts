@@ -9,6 +9,7 @@ export { runLocal, mergeReports, partyArgs, ALLOCATOR_ENV, type LocalOptions, ty
 export { agree, parseMode, specDigest, SessionError, type PublicParams } from './session.ts';
 export { writeDeploymentCerts, readCredentials, readDeployment, type CertOptions, type DeploymentFile } from './certs.ts';
 export { plaintextPredictions } from './check.ts';
+export { windowCheck, formatWindowCheck, layersAbove, type WindowCheck, type WindowCheckLayer, type WindowCheckOptions } from './window-check.ts';
 export { MODELS, graphOf, loadManifest, loadWeights, loadSpec, syntheticWeights, syntheticSpec, syntheticDistortions, type SyntheticGroup } from './models.ts';
 export { readIdx, idxImages, idxLabels, randomImages, DataError } from './data.ts';
 export { Progress, fmtBytes, fmtSeconds } from './progress.ts';

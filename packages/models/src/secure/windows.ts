@@ -189,7 +189,10 @@ export async function windowReport(m: FixedModel, x: RingTensor, mode: DreluMode
   };
 }
 
-/** The exact window of a plain ReLU in a mode, in real units at f fractional bits: [-limit, limit), resolution 2^(D-f). */
+/**
+ * The window of a plain ReLU in a mode, in real units at f fractional bits: signs are exact on
+ * [-limit, -resolution) and [0, limit - resolution), resolution = 2^(D-f) (exactDomain in real units).
+ */
 export function windowLimits(mode: DreluMode, f: number): { limit: number; resolution: number } | null {
   if (mode.mode === 'full') return null;
   const { k, d } = windowOf(mode);
