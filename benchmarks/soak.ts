@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { runLocal } from '@si/cli';
 import { emit, round } from './_harness.ts';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '1000' }, spec: { type: 'string', default: 'knapsack:0.06' }, quick: { type: 'boolean' }, seed: { type: 'string' } } });
+const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { count: { type: 'string', default: '1000' }, spec: { type: 'string', default: 'knapsack:0.06' }, quick: { type: 'boolean' }, seed: { type: 'string' } } });
 const count = values.quick ? 100 : Number(values.count);
 const t0 = performance.now();
 const r = await runLocal({
