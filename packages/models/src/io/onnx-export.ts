@@ -47,13 +47,14 @@ export function exportOnnx(graph: Graph, params: Params): Uint8Array {
   };
   const init = (name: string, dims: readonly number[], data: Float32Array): string => (g.msg(5, floatTensor(name, dims, data)), name);
   // ReLU-like nodes are named after their layer (the key of patch specs), which importOnnx takes back.
-  const node = (op: string, n: Node, inputs: string[], attrs: W[] = [], output = n.name): void => {
+  const raw = (op: string, name: string, inputs: string[], output: string, attrs: W[] = []): void => {
     const w = new W();
     for (const i of inputs) w.string(1, i);
-    w.string(2, output).string(3, 'layer' in n ? n.layer : n.name).string(4, op);
+    w.string(2, output).string(3, name).string(4, op);
     for (const a of attrs) w.msg(5, a);
     g.msg(1, w);
   };
+  const node = (op: string, n: Node, inputs: string[], attrs: W[] = [], output = n.name): void => raw(op, 'layer' in n ? n.layer : n.name, inputs, output, attrs);
   for (const n of graph.nodes) {
     const x = n.inputs[0]!;
     const inShape = n.inputs[0] ? graph.node(x).shape : [];
@@ -103,7 +104,12 @@ export function exportOnnx(graph: Graph, params: Params): Uint8Array {
         node('Gemm', n, [x, init(`${n.name}.weight`, [n.out, inShape[0]!], param(`${n.name}.weight`)), ...(n.bias ? [init(`${n.name}.bias`, [n.out], param(`${n.name}.bias`))] : [])], [int('transB', 1)]);
         break;
       case 'resize':
-        g.msg(5, int64Tensor(`${n.name}.sizes`, [1, inShape[0]!, n.size[0], n.size[1]]));
+        // sizes = Concat(Shape(x)[[0, 1]], [OH, OW]), so the batch stays symbolic (a constant would fix it).
+        g.msg(5, int64Tensor(`${n.name}.nc_index`, [0, 1]));
+        g.msg(5, int64Tensor(`${n.name}.hw`, [n.size[0], n.size[1]]));
+        raw('Shape', `${n.name}/Shape`, [x], `${n.name}.shape`);
+        raw('Gather', `${n.name}/Gather`, [`${n.name}.shape`, `${n.name}.nc_index`], `${n.name}.nc`, [int('axis', 0)]);
+        raw('Concat', `${n.name}/Concat`, [`${n.name}.nc`, `${n.name}.hw`], `${n.name}.sizes`, [int('axis', 0)]);
         node('Resize', n, [x, '', '', `${n.name}.sizes`], [strA('mode', n.mode === 'bilinear' ? 'linear' : 'nearest'), strA('coordinate_transformation_mode', n.mode === 'bilinear' ? 'half_pixel' : 'asymmetric'), ...(n.mode === 'nearest' ? [strA('nearest_mode', 'floor')] : [])]);
         break;
       case 'concat':

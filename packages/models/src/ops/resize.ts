@@ -1,10 +1,16 @@
 /**
  * resize: bilinear (half-pixel centres, align_corners false, as PyTorch and ONNX) or nearest resize of
- * each map. Fixed point: nearest is a gather (exact, local on shares); bilinear from a 1x1 map is a
- * broadcast (exact); other bilinear resizes are not supported in secure inference yet.
+ * each map, from any size to any size. Fixed point: nearest is a gather (exact, local on shares).
+ * Bilinear is separable, rows then columns; along an axis output o is (1 - t) x[i0] + t x[i1] with
+ * src = max(0, (o + 1/2) in/out - 1/2), i0 = floor(src), i1 = min(i0 + 1, in - 1), t = src - i0. At f bits
+ * the weight of i1 is w1 = round(t 2^f) and that of i0 is 2^f - w1 (so a constant map stays constant):
+ * x[i0] 2^f + (x[i1] - x[i0]) w1, a public linear map, local on shares, then one truncation by f per axis
+ * (local in the secure run: no traffic). An axis whose taps all have weight 0 or equal rows (the same
+ * size, or a 1-pixel map broadcast) is a gather with no truncation, exact.
  * @module
  */
 
+import { RingTensor } from '@si/ring';
 import type { BufferPool } from '../float/pool.ts';
 import { defineOp } from './op.ts';
 import { registerOp } from './table.ts';
@@ -79,13 +85,48 @@ function nearestIndex(planes: number, H: number, W: number, OH: number, OW: numb
   return idx;
 }
 
+/** One axis of a fixed-point bilinear resize: source rows and the weight of i1 at f bits. */
+interface FixedTaps {
+  i0: Int32Array;
+  i1: Int32Array;
+  w1: Int32Array;
+  /** Every tap a copy (w1 = 0 or i0 = i1): a gather, no truncation. */
+  copy: boolean;
+}
+
+function fixedTaps(inN: number, outN: number, f: number): FixedTaps {
+  const t = taps(inN, outN, 'bilinear');
+  const i0 = Int32Array.from(t, (a) => a.i0), i1 = Int32Array.from(t, (a) => a.i1);
+  const w1 = Int32Array.from(t, (a) => (a.i0 === a.i1 ? 0 : Math.round(a.w1 * 2 ** f)));
+  return { i0, i1, w1, copy: w1.every((w) => w === 0) };
+}
+
+/**
+ * The resize of [outer, inN, inner] along its middle axis (rows: inner = W; columns: inner = 1) with
+ * fixed taps: x[i0] 2^f + (x[i1] - x[i0]) w1, at 2f bits (or the gather of x[i0] when the taps are copies).
+ */
+function alongAxis(x: RingTensor, outer: number, inN: number, inner: number, tp: FixedTaps, f: number, shape: readonly number[]): RingTensor {
+  const outN = tp.i0.length, n = outer * outN * inner;
+  const idx0 = new Int32Array(n), idx1 = new Int32Array(n), w = new BigInt64Array(n);
+  const ww = new Int32Array(w.buffer); // the weights are below 2^31: low words only, no BigInt per element
+  let k = 0;
+  for (let a = 0; a < outer; a++)
+    for (let o = 0; o < outN; o++) {
+      const b0 = (a * inN + tp.i0[o]!) * inner, b1 = (a * inN + tp.i1[o]!) * inner, wo = tp.w1[o]!;
+      for (let j = 0; j < inner; j++, k++) {
+        idx0[k] = b0 + j;
+        idx1[k] = b1 + j;
+        ww[2 * k] = wo;
+      }
+    }
+  const x0 = x.gather(idx0, shape);
+  if (tp.copy) return x0;
+  return x.gather(idx1, shape).subInPlace(x0).mulInPlace(new RingTensor(w, shape)).addInPlace(x0.shl(f));
+}
+
 export const resize = registerOp(defineOp({
   op: 'resize',
   shape: (a, [x]) => [x![0]!, a.size[0], a.size[1]],
-  refuse(n, graph) {
-    const [, H, W] = graph.node(n.inputs[0]!).shape as [number, number, number];
-    return n.mode === 'bilinear' && !(H === 1 && W === 1) ? `node "${n.name}": bilinear resize is only supported from a 1x1 map (a broadcast) in secure inference` : null;
-  },
   forward(c, n, [x]) {
     const [C, H, W] = c.graph.node(n.inputs[0]!).shape as [number, number, number];
     return { y: resizeForward(c.pool, x!, c.N * C, H, W, n.size[0], n.size[1], n.mode) };
@@ -96,10 +137,19 @@ export const resize = registerOp(defineOp({
   },
   ring(be, n, [x]) {
     const [N, C, H, W] = be.shape(x!) as [number, number, number, number];
-    if (n.mode === 'bilinear' && !(H === 1 && W === 1)) throw new Error(`node "${n.name}": bilinear resize from ${H}x${W} is not supported on ring backends`);
-    const shape = [N, C, n.size[0], n.size[1]];
-    const idx = nearestIndex(N * C, H, W, n.size[0], n.size[1]);
-    return be.local([x!], ([r]) => r!.gather(idx, shape), shape);
+    const [OH, OW] = n.size;
+    const shape = [N, C, OH, OW];
+    if (n.mode === 'nearest') {
+      const idx = nearestIndex(N * C, H, W, OH, OW);
+      return be.local([x!], ([r]) => r!.gather(idx, shape), shape);
+    }
+    // Rows, then columns; each non-copy axis is a public linear map at 2f bits and one truncation.
+    const axis = (t: typeof x, tp: FixedTaps, outer: number, inN: number, inner: number, s: number[]) => {
+      const y = be.local([t!], ([r]) => alongAxis(r!, outer, inN, inner, tp, be.f, s), s);
+      return tp.copy ? y : be.truncate(y, be.f);
+    };
+    const rows = axis(x, fixedTaps(H, OH, be.f), N * C, H, W, [N, C, OH, W]);
+    return axis(rows, fixedTaps(W, OW, be.f), N * C * OH, W, 1, shape);
   },
 }));
 
