@@ -314,7 +314,13 @@ async function preflightWindows(o: SessionOpts & { windowImages: number; maxSign
   const few: InputSource = input.kind === 'random' ? { ...input, count: Math.min(input.count, o.windowImages) }
     : input.kind === 'files' ? { ...input, paths: input.paths.slice(0, o.windowImages) }
     : input.kind === 'idx' ? { ...input, count: Math.min(input.count ?? o.windowImages, o.windowImages) } : input;
-  const c = await windowCheck({ model: o.model, weights, spec: o.spec, mode: o.mode, fracBits: o.fracBits, input: few, batch: o.batch, ...(o.manifest ? { manifest: o.manifest } : {}) });
+  let c: WindowCheck;
+  try {
+    c = await windowCheck({ model: o.model, weights, spec: o.spec, mode: o.mode, fracBits: o.fracBits, input: few, batch: o.batch, ...(o.manifest ? { manifest: o.manifest } : {}) });
+  } catch {
+    // Weights or images that cannot be loaded: the party that holds them reports it, named, as it starts.
+    return undefined;
+  }
   const above = layersAbove(c, o.maxSignErrors);
   for (const l of above)
     console.error(`si infer: warning: layer ${l.name} (${l.kind}) has a predicted sign-error rate of ${(100 * l.sign_error_rate).toFixed(3)}% in mode ${o.mode} on ${c.images} image${c.images === 1 ? '' : 's'} (${(100 * l.out_of_window).toFixed(3)}% of its values outside the exact window); see si check, or use a wider mode`);
