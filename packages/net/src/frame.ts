@@ -81,10 +81,24 @@ export function encodeHeader(tag: string, stamps: ArrayLike<number>, length: num
   return h;
 }
 
+/** The header of the frame a decoder is in the middle of. */
+export interface FrameHeader {
+  tag: string;
+  channel: string;
+  length: number;
+}
+
 /** Options of a decoder. */
 export interface DecoderOptions {
   /** Largest payload accepted, in bytes. */
   maxPayload: number;
+  /**
+   * Called as soon as a frame's header is complete, before its payload: may throw (the frame is
+   * refused: a FrameError or the owner's error propagates from push), or return a buffer of exactly
+   * `length` bytes that the payload streams into (so a large expected frame is held once, not as
+   * chunks and then a copy).
+   */
+  onHeader?(h: FrameHeader): Uint8Array | undefined;
 }
 
 /**
@@ -93,18 +107,50 @@ export interface DecoderOptions {
  */
 export class FrameDecoder {
   private readonly maxPayload: number;
+  private readonly onHeader: DecoderOptions['onHeader'];
   private chunks: Uint8Array[] = [];
   private buffered = 0;
-  private header: { tag: string; channel: string; stamps: Uint32Array; length: number } | null = null;
+  private header: { tag: string; channel: string; stamps: Uint32Array; length: number; target?: Uint8Array; filled: number } | null = null;
   private failed = false;
 
   constructor(opts: DecoderOptions) {
     this.maxPayload = opts.maxPayload;
+    this.onHeader = opts.onHeader;
   }
 
-  /** Bytes held that are not yet part of a returned frame. */
+  /** Bytes held that are not yet part of a returned frame (a payload streaming into its buffer is not). */
   get pending(): number {
     return this.buffered;
+  }
+
+  /** The frame in progress (its header is in, its payload is not complete), or null. */
+  get current(): FrameHeader | null {
+    return this.header && { tag: this.header.tag, channel: this.header.channel, length: this.header.length };
+  }
+
+  /**
+   * Streams the rest of the frame in progress into `target` (exactly its length), starting with the bytes
+   * of it already buffered. The frame comes out of push() with `target` as its payload.
+   */
+  adopt(target: Uint8Array): void {
+    const h = this.header;
+    if (!h || h.target) throw new FrameError('no frame in progress to stream into a buffer');
+    if (target.length !== h.length) throw new FrameError(`a buffer of ${target.length} bytes for a frame of ${h.length}`);
+    h.target = target;
+    this.fill();
+  }
+
+  /** Moves buffered bytes into the target of the frame in progress. */
+  private fill(): void {
+    const h = this.header!;
+    while (h.filled < h.length && this.chunks.length > 0) {
+      const c = this.chunks[0]!, m = Math.min(c.length, h.length - h.filled);
+      h.target!.set(c.subarray(0, m), h.filled);
+      h.filled += m;
+      this.buffered -= m;
+      if (m === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(m);
+    }
   }
 
   /** Hands back the bytes not yet part of a frame (for passing a stream on to another decoder). */
@@ -146,10 +192,19 @@ export class FrameDecoder {
           }
           const sv = new DataView(all.buffer, all.byteOffset + end, 4 * f.stampCount);
           const stamps = Uint32Array.from({ length: f.stampCount }, (_, i) => sv.getUint32(4 * i, true));
-          this.header = { tag: new TextDecoder().decode(tagBytes), channel, stamps, length: f.length };
+          this.header = { tag: new TextDecoder().decode(tagBytes), channel, stamps, length: f.length, filled: 0 };
+          const target = this.onHeader?.({ tag: this.header.tag, channel, length: f.length });
+          if (target) this.adopt(target);
         }
-        if (this.buffered < this.header.length) break;
-        const payload = this.take(this.header.length, true);
+        let payload: Uint8Array;
+        if (this.header.target) {
+          this.fill();
+          if (this.header.filled < this.header.length) break;
+          payload = this.header.target;
+        } else {
+          if (this.buffered < this.header.length) break;
+          payload = this.take(this.header.length, true);
+        }
         out.push({ tag: this.header.tag, channel: this.header.channel, stamps: this.header.stamps, payload });
         this.header = null;
       }

@@ -11,7 +11,9 @@
  * rejects with LinkTimeoutError and closes the link, and one that waits that long while messages nothing
  * waits for sit in the queue fails as out of step. Received frames beyond `maxQueuedBytes` pause the
  * transport while no receive waits (a waiting receive's message may be behind them); messages nothing
- * waits for beyond four times that fail the link (no unbounded buffering).
+ * waits for beyond four times that fail the link (no unbounded buffering). A frame a receive waits for
+ * is checked against the expected size as soon as its header arrives, and a large one (1 MiB and up)
+ * streams into a single buffer as it comes, whatever its size (up to `maxPayload`, 4 GiB).
  *
  * Two control messages travel in band, after the data sent before them: `close()` sends a bye (the
  * session ended normally) and `abort(reason)` sends the reason of a failure, so a party that fails can
@@ -19,7 +21,7 @@
  * a timeout, malformed data, an abort) is a failure, reported to `onFailure` listeners.
  * @module
  */
-import { FrameDecoder, encodeHeader, type Frame } from './frame.ts';
+import { FrameDecoder, encodeHeader, type Frame, type FrameHeader } from './frame.ts';
 import { FrameError, LinkClosedError, LinkTimeoutError, ProtocolError } from './errors.ts';
 import { Ledger, type Scope } from './ledger.ts';
 
@@ -48,7 +50,7 @@ export interface Transport {
 export interface LinkOptions {
   /** Receive timeout in milliseconds (default 120 000; 0 = none). */
   timeoutMs?: number;
-  /** Largest message accepted, in bytes (default 1 GiB). */
+  /** Largest message accepted, in bytes (default 4 GiB). */
   maxPayload?: number;
   /** Received-but-unread bytes above which reading from the transport pauses (default 256 MiB). */
   maxQueuedBytes?: number;
@@ -86,6 +88,9 @@ interface Waiter {
 interface Queued extends Frame {
   at: number;
 }
+
+/** Payloads from this size on stream into their receive's buffer as they arrive. */
+const STREAM_BYTES = 1 << 20;
 
 const keyOf = (channel: string, tag: string): string => `${channel}\u0000${tag}`;
 const where = (channel: string): string => (channel === '' ? '' : ` in scope "${channel}"`);
@@ -150,7 +155,7 @@ export class Link {
     this.ledger = opts.ledger ?? new Ledger();
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.maxQueued = opts.maxQueuedBytes ?? 256 * 2 ** 20;
-    this.decoder = new FrameDecoder({ maxPayload: opts.maxPayload ?? 2 ** 30 });
+    this.decoder = new FrameDecoder({ maxPayload: opts.maxPayload ?? 2 ** 32, onHeader: (h) => this.expected(h) });
     // A live peer is never silent for long: while nothing else goes out, a small control frame does, so a
     // receive times out only on a peer that is gone or stalled, not on one waiting for a third party.
     if (this.timeoutMs > 0) {
@@ -248,10 +253,33 @@ export class Link {
       if (!list) this.waiters.set(key, (list = []));
       list.push(w);
       this.waiting++;
+      // The frame in progress may be this one: check its size now and stream the rest into one buffer.
+      const cur = this.decoder.current;
+      if (list.length === 1 && cur && keyOf(cur.channel, cur.tag) === key) {
+        try {
+          const target = this.expected(cur);
+          if (target) this.decoder.adopt(target);
+        } catch (e) {
+          this.fail(e as ProtocolError);
+          return;
+        }
+      }
       if (this.timeoutMs > 0) this.arm(w, this.timeoutMs);
       // Its message is not queued, so it is further down the stream: read on.
       if (this.paused) this.setPaused(false);
     });
+  }
+
+  /**
+   * A frame's header is in. When a receive waits for it, its declared length is checked now (a wrong
+   * size fails at once, not after the payload), and a large payload streams into one buffer.
+   */
+  private expected(h: FrameHeader): Uint8Array | undefined {
+    const w = this.waiters.get(keyOf(h.channel, h.tag))?.[0];
+    if (!w) return undefined;
+    if (w.bytes !== undefined && w.bytes !== h.length)
+      throw new ProtocolError(this.peer, `message "${h.tag}"${where(h.channel)} from ${this.peer} has ${h.length} bytes, expected ${w.bytes} (refused at its header, before the payload)`);
+    return h.length >= STREAM_BYTES ? new Uint8Array(h.length) : undefined;
   }
 
   private arm(w: Waiter, ms: number): void {
@@ -327,6 +355,7 @@ export class Link {
     try {
       frames = this.decoder.push(chunk);
     } catch (e) {
+      if (e instanceof ProtocolError) return void this.fail(e);
       const err = e instanceof FrameError ? e : new FrameError(String(e));
       this.fail(new ProtocolError(this.peer, `malformed data from ${this.peer}: ${err.message}`, { cause: err }));
       return;

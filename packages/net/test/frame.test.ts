@@ -77,6 +77,34 @@ test('a frame carries its channel (any UTF-8 scope label)', () => {
   assert.equal([f!.tag, f!.channel, [...f!.stamps], [...f!.payload]], ['t', 'batch/layer1.0.conv1 ü', [7, 3, 1], [...payload]]);
 });
 
+test('a payload streams into the buffer onHeader gives (nothing held twice); adopt takes over a frame in progress; a throw refuses it at the header', () => {
+  const payload = Uint8Array.from({ length: 4000 }, (_, i) => (i * 7) & 0xff);
+  const wire = new Uint8Array([...encodeHeader('big', [], payload.length), ...payload]);
+  const target = new Uint8Array(payload.length);
+  const seen: string[] = [];
+  const d = new FrameDecoder({ maxPayload: 1 << 20, onHeader: (h) => (seen.push(`${h.tag}:${h.length}`), target) });
+  assert.equal(d.push(wire.subarray(0, HEADER_BYTES + 3 + 1000)), []);
+  assert.equal(seen, ['big:4000']);
+  assert.is(d.pending, 0, 'the first 1000 payload bytes went into the target');
+  assert.equal(d.current, { tag: 'big', channel: '', length: 4000 });
+  const [f] = d.push(wire.subarray(HEADER_BYTES + 3 + 1000));
+  assert.ok(f!.payload === target, 'the payload is the given buffer');
+  assert.equal([...f!.payload], [...payload]);
+  assert.is(d.current, null);
+  // Without a target the bytes wait in the decoder; adopt moves them over and the rest streams in.
+  const e = new FrameDecoder({ maxPayload: 1 << 20 });
+  e.push(wire.subarray(0, HEADER_BYTES + 3 + 2500));
+  assert.is(e.pending, 2500);
+  const late = new Uint8Array(payload.length);
+  e.adopt(late);
+  assert.is(e.pending, 0);
+  assert.ok(e.push(wire.subarray(HEADER_BYTES + 3 + 2500))[0]!.payload === late);
+  assert.throws(() => e.adopt(new Uint8Array(1)), /no frame in progress/);
+  // A refusal at the header fails the decoder before any payload.
+  const r = new FrameDecoder({ maxPayload: 1 << 20, onHeader: () => { throw new FrameError('not expected'); } });
+  assert.throws(() => r.push(wire.subarray(0, HEADER_BYTES + 3)), /not expected/);
+});
+
 test('drain hands back bytes past the last complete frame', () => {
   const d = new FrameDecoder({ maxPayload: 100 });
   const f = frame('a', bytes(3, 0));
