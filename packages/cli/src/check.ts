@@ -9,8 +9,12 @@ import { graphOf, loadSpec, loadWeights } from './models.ts';
 import { loadInput, type InputSource } from './input.ts';
 import { loadManifest } from './models.ts';
 import { shapeSize } from '@si/ring';
+import { upsampleLabels } from './labels.ts';
 
-/** Top-1 class per image of the float32 model (per pixel, each image's map in order, for segmentation). */
+/**
+ * Top-1 class per image of the float32 model (per pixel, each image's map in order, for segmentation,
+ * enlarged to the input's resolution as the client enlarges the secure one).
+ */
 export function plaintextPredictions(o: { model: string; weights: string; spec?: string; input: InputSource; manifest?: string; batch?: number }): number[] {
   const graph = graphOf(o.model);
   const params = loadWeights(graph, o.weights);
@@ -33,5 +37,7 @@ export function plaintextPredictions(o: { model: string; weights: string; spec?:
       }
     }
   }
+  const [, H, W] = graph.inputShape as [number, number, number];
+  if (spatial.length === 2 && (spatial[0] !== H || spatial[1] !== W)) return upsampleLabels(out, count, spatial as [number, number], [H, W]);
   return out;
 }

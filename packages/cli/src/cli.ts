@@ -146,7 +146,8 @@ sessionOptions(program.command('infer'))
         },
       });
       const check = o.check ? plaintextPredictions({ model: o.model, weights, spec: o.spec, input, batch: o.batch, ...(o.manifest ? { manifest: o.manifest } : {}) }) : undefined;
-      const full = { ...report, ...(window ? { window } : {}), ...(check ? { plaintext: { labels: check, agree: agreeing(check, report.labels, report.labelShape) } } : {}) };
+      const plaintext = check && { labels: check, agree: agreeing(check, report.labels, report.labelShape), ...(report.labelShape.length > 1 ? { pixelAgreement: pixelAgreement(check, report.labels) } : {}) };
+      const full = { ...report, ...(window ? { window } : {}), ...(plaintext ? { plaintext } : {}) };
       if (o.out) writeFileSync(o.out, JSON.stringify(full, null, 1));
       if (o.json) console.log(JSON.stringify(full));
       else printSession(full, !!o.layers);
@@ -244,7 +245,7 @@ program.command('layers')
   .option('--json', 'print the layers as JSON')
   .action((what: string, o: { json?: boolean }) => {
     try {
-      const graph = MODELS[what] ? graphOf(what) : importOnnx(readOnnx(what), { name: basename(what).replace(/\.onnx$/, '') }).graph;
+      const graph = MODELS[what.split('@')[0]!] ? graphOf(what) : importOnnx(readOnnx(what), { name: basename(what).replace(/\.onnx$/, '') }).graph;
       const layers = graph.reluLayers().map((l) => ({
         name: l.name, op: l.op, channels: l.channels, H: l.H, W: l.W, relus: l.relus, drelus: l.clipped ? 2 * l.relus : l.relus,
       }));
@@ -346,6 +347,13 @@ function agreeing(want: readonly number[], got: readonly number[], shape: readon
   return ok;
 }
 
+/** The fraction of pixels whose labels are equal (segmentation). */
+function pixelAgreement(want: readonly number[], got: readonly number[]): number {
+  let ok = 0;
+  for (let i = 0; i < got.length; i++) if (got[i] === want[i]) ok++;
+  return got.length ? ok / got.length : 1;
+}
+
 const REVEALED: Record<string, string> = { label: 'the top-1 class only', logits: 'the logits' };
 const revealed = (r: { reveal: string; labelShape?: number[] }) =>
   `${r.reveal} (the client learns ${REVEALED[r.reveal] ?? `the ${r.reveal.slice(5)} best classes`}${r.labelShape && r.labelShape.length > 1 ? ', per pixel' : ''})`;
@@ -356,7 +364,7 @@ function accuracyLine(labels: readonly number[], truth: readonly number[]): stri
   return `${ok}/${truth.length} = ${((100 * ok) / truth.length).toFixed(2)}%`;
 }
 
-function printSession(r: SessionReport & { plaintext?: { agree: number } }, layers: boolean): void {
+function printSession(r: SessionReport & { plaintext?: { agree: number; pixelAgreement?: number } }, layers: boolean): void {
   const line = (k: string, v: string) => console.log(`${k.padEnd(11)} ${v}`);
   line('images', `${r.images} in ${r.batches} batch${r.batches === 1 ? '' : 'es'} of up to ${r.batch}`);
   line('DReLUs', `${r.drelus.toLocaleString('en-US')} per image, ${((100 * r.drelus) / r.relus).toFixed(2)}% of ${r.relus.toLocaleString('en-US')} ReLUs`);
@@ -365,7 +373,8 @@ function printSession(r: SessionReport & { plaintext?: { agree: number } }, laye
   line('online', `${fmtBytes(r.online.bytes)} (${fmtBytes(Math.round(r.online.bytes / r.images))}/image), ${r.online.rounds} rounds per batch, ${fmtSeconds(r.online.seconds)} (${fmtSeconds(r.online.seconds / r.images)}/image)`);
   line('revealed', revealed(r));
   if (r.truth) line('accuracy', `${accuracyLine(r.labels, r.truth)} (secure top-1 against the labels)`);
-  if (r.plaintext) line('plaintext', `top-1 equal to the float32 model on ${r.plaintext.agree}/${r.images} images`);
+  if (r.plaintext) line('plaintext', `top-1 equal to the float32 model on ${r.plaintext.agree}/${r.images} images${r.plaintext.pixelAgreement !== undefined ? ` (every pixel), on ${(100 * r.plaintext.pixelAgreement).toFixed(2)}% of the pixels` : ''}`);
+  if (r.labelsFrom) line('label map', `secure argmax at ${r.labelsFrom.join('x')}, enlarged to ${r.labelShape.slice(1).join('x')} by the client (nearest, half-pixel centres)`);
   printResults(r.results, r.skipped);
   if (layers) {
     console.log(`\n${'layer'.padEnd(28)} ${'op'.padEnd(8)} ${'bytes'.padStart(12)} ${'rounds'.padStart(6)} ${'seconds'.padStart(8)}`);

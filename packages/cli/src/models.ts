@@ -15,16 +15,19 @@ import {
 import { candidatePatchSizes, mergeEqualCost, parseSpec, patchCost, type PatchSize, type PatchSpec, type ReluLayerInfo } from '@si/patch-relu';
 import { solve } from '@si/knapsack';
 
-/** The architectures by name, each with its shipped manifest (preprocessing and class names, assets/manifests/). */
-export const MODELS: Record<string, { make: () => Graph; classes: number; note: string; manifest?: string }> = {
+/**
+ * The architectures by name, each with its shipped manifest (preprocessing and class names,
+ * assets/manifests/). `sized` makes a fully convolutional one for another input size (`NAME@HxW`).
+ */
+export const MODELS: Record<string, { make: () => Graph; sized?: (hw: [number, number]) => Graph; classes: number; note: string; manifest?: string }> = {
   'fmnist-resnet': { make: () => fmnistResNet(), classes: 10, note: 'small ResNet for 28x28x1 Fashion-MNIST', manifest: 'fmnist-resnet.json' },
   'resnet18-cifar': { make: () => resnet18Cifar(100), classes: 100, note: 'ResNet18 for CIFAR-100, 32x32x3', manifest: 'cifar100.json' },
   resnet50: { make: () => resnet50(1000), classes: 1000, note: 'ResNet50 v1.5 (average-pool stem), 224x224x3', manifest: 'imagenet-resnet50.json' },
   'mobilenet-v2': { make: () => mobilenetV2(1000), classes: 1000, note: 'MobileNetV2 with ReLU, 224x224x3', manifest: 'imagenet-mobilenet-v2.json' },
   'mobilenet-v2-relu6': { make: () => mobilenetV2(1000, 224, { relu6: true }), classes: 1000, note: 'MobileNetV2 with ReLU6 (as torchvision), 224x224x3', manifest: 'imagenet-mobilenet-v2.json' },
   'mobilenet-v2-relu6-cifar': { make: () => mobilenetV2(10, 32, { relu6: true }), classes: 10, note: 'MobileNetV2 with ReLU6 for 32x32x3, 10 classes', manifest: 'cifar10-mobilenet-v2.json' },
-  'deeplabv3-mobilenet-v2': { make: () => deeplabV3MobileNetV2(150), classes: 150, note: 'DeepLabV3 MobileNetV2-D8 (ADE20K), 512x512x3', manifest: 'ade20k-deeplabv3-mobilenet-v2.json' },
-  'deeplabv3-r50': { make: () => deeplabV3R50(21), classes: 21, note: 'DeepLabV3 ResNet50-D8 (VOC), 512x512x3', manifest: 'voc-deeplabv3-r50.json' },
+  'deeplabv3-mobilenet-v2': { make: () => deeplabV3MobileNetV2(150), sized: (hw) => deeplabV3MobileNetV2(150, hw), classes: 150, note: 'DeepLabV3 MobileNetV2-D8 (ADE20K), 512x512x3 (@HxW for another size, e.g. @512x683)', manifest: 'ade20k-deeplabv3-mobilenet-v2.json' },
+  'deeplabv3-r50': { make: () => deeplabV3R50(21), sized: (hw) => deeplabV3R50(21, hw), classes: 21, note: 'DeepLabV3 ResNet50-D8 (VOC), 512x512x3 (@HxW for another size)', manifest: 'voc-deeplabv3-r50.json' },
 };
 
 /**
@@ -33,7 +36,8 @@ export const MODELS: Record<string, { make: () => Graph; classes: number; note: 
  * @throws {ManifestError} or a read error naming the file
  */
 export function loadManifest(model: string, graph: Graph, path?: string): Manifest | undefined {
-  const file = path ?? (MODELS[model]?.manifest ? fileURLToPath(new URL(`../assets/manifests/${MODELS[model]!.manifest}`, import.meta.url)) : undefined);
+  const { base, hw } = parseModelName(model);
+  const file = path ?? (MODELS[base]?.manifest ? fileURLToPath(new URL(`../assets/manifests/${MODELS[base]!.manifest}`, import.meta.url)) : undefined);
   if (!file) return undefined;
   let text: string;
   try {
@@ -42,6 +46,13 @@ export function loadManifest(model: string, graph: Graph, path?: string): Manife
     throw new ManifestError(`cannot read the manifest ${file}: ${(e as Error).message}`);
   }
   const classes = graph.node(graph.output).shape[0]!;
+  // A sized variant with the shipped manifest: the image is resized to cover H x W and centre-cropped to it.
+  if (hw && !path) {
+    const m = JSON.parse(text) as Manifest;
+    m.input = { ...m.input, height: hw[0], width: hw[1] };
+    m.transforms = [{ resize: Math.max(...hw) }, { centerCrop: hw }, ...m.transforms.filter((t) => 'normalize' in t)];
+    text = JSON.stringify(m);
+  }
   try {
     return parseManifest(text, { model: graph.name, input: graph.inputShape, classes });
   } catch (e) {
@@ -50,10 +61,24 @@ export function loadManifest(model: string, graph: Graph, path?: string): Manife
   }
 }
 
+/** `NAME` or `NAME@HxW` (a sized variant). @throws {Error} on a malformed size */
+function parseModelName(name: string): { base: string; hw?: [number, number] } {
+  const at = name.indexOf('@');
+  if (at < 0) return { base: name };
+  const m = /^(\d+)x(\d+)$/.exec(name.slice(at + 1));
+  if (!m || Number(m[1]) < 8 || Number(m[2]) < 8 || Number(m[1]) > 4096 || Number(m[2]) > 4096)
+    throw new Error(`model "${name}": expected NAME@HxW with H and W in [8, 4096], e.g. deeplabv3-r50@512x683`);
+  return { base: name.slice(0, at), hw: [Number(m[1]), Number(m[2])] };
+}
+
+/** The graph of a model name (`NAME` or `NAME@HxW`). @throws {Error} for an unknown name or a size it does not take */
 export function graphOf(name: string): Graph {
-  const m = MODELS[name];
-  if (!m) throw new Error(`unknown model "${name}" (known: ${Object.keys(MODELS).join(', ')})`);
-  return m.make();
+  const { base, hw } = parseModelName(name);
+  const m = MODELS[base];
+  if (!m) throw new Error(`unknown model "${base}" (known: ${Object.keys(MODELS).join(', ')})`);
+  if (!hw) return m.make();
+  if (!m.sized) throw new Error(`model "${base}" takes one input size; only the segmentation networks take @HxW (${Object.keys(MODELS).filter((k) => MODELS[k]!.sized).join(', ')})`);
+  return m.sized(hw);
 }
 
 /** Weights: `file:PATH` (safetensors) or `synthetic:SEED`. */

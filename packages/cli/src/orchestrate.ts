@@ -69,6 +69,8 @@ export interface SessionReport extends RunSummary {
   /** What the client learned (see PartyReport): top-1 per image (or per pixel), and topk or logits if revealed. */
   labels: number[];
   labelShape: number[];
+  /** Segmentation: the resolution of the secure argmax, when the label map was enlarged from it (PartyReport.labelsFrom). */
+  labelsFrom?: [number, number];
   topk?: number[][];
   logits?: number[][];
   /** The true labels, when the client had them. */
@@ -109,7 +111,7 @@ export function mergeReports(rs: readonly PartyReport[]): SessionReport {
     setupSent: r.setup.sent, preprocessSent: r.preprocess.sent, onlineSent: r.online.sent, onlineReceived: r.online.received,
     layersReceived: Object.fromEntries(r.layers.map((l) => [l.name, l.received])), memory: r.memory,
   }])) as SessionReport['parties'];
-  const opened = { labels: client.labels!, labelShape: client.labelShape!, results: client.results!, ...pick(client, ['topk', 'logits', 'truth', 'skipped']) };
+  const opened = { labels: client.labels!, labelShape: client.labelShape!, results: client.results!, ...pick(client, ['topk', 'logits', 'truth', 'skipped', 'labelsFrom']) };
   return {
     model: client.model, mode: client.mode, spec: client.spec, reveal: client.reveal, fracBits: client.fracBits, images: client.images, batch: client.batch,
     batches: client.batches, drelus: client.drelus, relus: client.relus, setup: phase('setup'), preprocess: phase('preprocess'), online: phase('online'), layers,

@@ -12,6 +12,7 @@ import { CLIENT, connectParty, peersOf, shareInput, type Deployment, type Party,
 import { classifyCost, compileFixed, parseReveal, prepareSecure, publicModel, revealName, secureClassify, setupSecure, type Classified, type FixedModel, type Graph, type Reveal } from '@si/models';
 import { patchClipDrelus, patchReluDrelus, RELU, type PatchSpec } from '@si/patch-relu';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
+import { upsampleLabels } from './labels.ts';
 import { loadInput, type InputSource, type LoadedInput } from './input.ts';
 import { loadManifest } from './models.ts';
 import { mkdirSync } from 'node:fs';
@@ -110,6 +111,11 @@ export interface PartyReport extends RunSummary {
    */
   labels?: number[];
   labelShape?: number[];
+  /**
+   * The client only, segmentation: the resolution the secure argmax ran at, when the label map was then
+   * enlarged to the input's (see labels.ts).
+   */
+  labelsFrom?: [number, number];
   /** The client only, reveal topk:K: the K best classes per image, best first. */
   topk?: number[][];
   /** The client only, reveal logits: the network's outputs per image. */
@@ -354,9 +360,18 @@ export function logitsArray(r: Pick<PartyReport, 'logits' | 'labelShape' | 'reve
 /** What the client learned, over the batches, as report fields. */
 function clientFields(c: Ctx, outs: readonly Classified[]): Partial<PartyReport> {
   const rows = (v: ArrayLike<number>, k: number) => Array.from({ length: v.length / k }, (_, i) => Array.from(v).slice(i * k, (i + 1) * k));
-  const labels = outs.flatMap((o) => Array.from(o.labels));
+  let labels = outs.flatMap((o) => Array.from(o.labels));
   const images = outs.reduce((s, o) => s + o.labelShape[0]!, 0);
-  const out: Partial<PartyReport> = { labels, labelShape: [images, ...outs[0]!.labelShape.slice(1)] };
+  let labelShape = [images, ...outs[0]!.labelShape.slice(1)];
+  // A label map below the input's resolution (a segmentation head at 1/8): enlarged to it, in the clear.
+  const [, H, W] = c.graph.inputShape as [number, number, number];
+  const map = labelShape.length === 3 ? ([labelShape[1]!, labelShape[2]!] as [number, number]) : undefined;
+  const enlarged = map !== undefined && (map[0] !== H || map[1] !== W);
+  if (enlarged) {
+    labels = upsampleLabels(labels, images, map, [H, W]);
+    labelShape = [images, H, W];
+  }
+  const out: Partial<PartyReport> = { labels, labelShape, ...(enlarged ? { labelsFrom: map } : {}) };
   if (c.reveal.kind === 'topk') out.topk = outs.flatMap((o) => rows(o.topk!, (c.reveal as { k: number }).k));
   if (c.reveal.kind === 'logits') out.logits = outs.flatMap((o) => rows(o.logits!.data, o.logits!.data.length / o.labelShape[0]!));
   if (c.input?.labels) out.truth = c.input.labels;

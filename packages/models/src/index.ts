@@ -10,7 +10,7 @@ export { foldBatchNorm, averagingFactor, maxpoolFixed, type ConvAttrs, type Batc
 export { registerOp, opDef } from './ops/table.ts';
 export { defineOp, type OpDef, type Backend, type FloatCtx, type FloatForward, type FloatBackward, type CompileCtx, type FixedLayer, type Params, type LayerSizes } from './ops/op.ts';
 export { walk, walkSync, walkAsync, type WalkOptions, type Step } from './walk.ts';
-export { resnet18Cifar, resnet50, deeplabV3R50, fmnistResNet, asppHead } from './defs/resnet.ts';
+export { resnet18Cifar, resnet50, deeplabV3R50, fmnistResNet, asppHead, type SegOptions } from './defs/resnet.ts';
 export { mobilenetV2, deeplabV3MobileNetV2 } from './defs/mobilenet.ts';
 export { forward, backward, release, releaseGrads, type ForwardOptions, type Trace } from './float/engine.ts';
 export { BufferPool, defaultPool } from './float/pool.ts';

@@ -22,6 +22,16 @@ test('ReLU layer, channel and ReLU counts match the paper-digest tables', () => 
   assert.equal(resnet50().outputShape, [1000]);
 });
 
+test('segmentation networks at the paper\'s 512x683 image: its ADE20K ReLU count, and logits upsampled to the image when asked', () => {
+  // The digest: "On the typical 512x683 ADE image ... there are 114,422,272 ReLUs".
+  assert.is(summary(deeplabV3MobileNetV2(150, [512, 683])).relus, 114_422_272);
+  assert.equal(deeplabV3MobileNetV2(150, [512, 683]).outputShape, [150, 64, 86]);
+  const up = deeplabV3R50(21, [512, 683], { upsample: true });
+  assert.equal(up.outputShape, [21, 512, 683]);
+  assert.equal(up.node(up.output).op, 'resize');
+  assert.equal(summary(up), summary(deeplabV3R50(21, [512, 683])));
+});
+
 test('the small Fashion-MNIST ResNet and the MobileNetV2 classifier', () => {
   const g = fmnistResNet();
   const params = g.params().filter((p) => p.kind === 'weight' || p.kind === 'bias' || p.kind === 'bn_weight' || p.kind === 'bn_bias');

@@ -5,7 +5,7 @@
  * @module
  */
 import { GraphBuilder, type Graph } from '../graph.ts';
-import { asppHead } from './resnet.ts';
+import { asppHead, segOutput, sides, type SegOptions } from './resnet.ts';
 
 const SETTINGS: [number, number, number][] = [[1, 16, 1], [6, 24, 2], [6, 32, 3], [6, 64, 4], [6, 96, 3], [6, 160, 3], [6, 320, 1]];
 
@@ -37,10 +37,12 @@ export function mobilenetV2(classes = 1000, size = 224, opts: { relu6?: boolean 
 
 /**
  * DeepLabV3 on MobileNetV2-D8 (strides 1,2,2,1,1,1,1; dilations 1,1,1,2,2,4,4) with the ASPP head, as used
- * for ADE20K: 40 ReLU layers, 85,262,848 ReLUs at 512x512. Output: class logits at 1/8 resolution.
+ * for ADE20K: 40 ReLU layers, 85,262,848 ReLUs at 512x512 (114,422,272 at 512x683). Output: class logits
+ * at 1/8 resolution, or (`upsample`) at the input's. `size` is one side or [H, W].
  */
-export function deeplabV3MobileNetV2(classes = 150, size = 512, opts: { relu6?: boolean } = {}): Graph {
-  const g = new GraphBuilder('deeplabv3_mobilenet_v2_d8', [3, size, size]);
+export function deeplabV3MobileNetV2(classes = 150, size: number | readonly [number, number] = 512, opts: { relu6?: boolean } & SegOptions = {}): Graph {
+  const hw = sides(size);
+  const g = new GraphBuilder('deeplabv3_mobilenet_v2_d8', [3, ...hw]);
   const x = backbone(g, [1, 2, 2, 1, 1, 1, 1], [1, 1, 1, 2, 2, 4, 4], !!opts.relu6);
-  return g.build(asppHead(g, x, classes));
+  return g.build(segOutput(g, asppHead(g, x, classes), hw, opts));
 }

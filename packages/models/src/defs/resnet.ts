@@ -60,13 +60,32 @@ export function asppHead(g: GraphBuilder, x: string, classes: number, channels =
   return g.conv('decode.cls', y, { out: classes, kernel: 1, bias: true });
 }
 
+/** Options of the segmentation networks. */
+export interface SegOptions {
+  /**
+   * Upsample the logits bilinearly to the input size (mmseg's inference: the output is then at image
+   * resolution). Default false: logits at 1/8 resolution.
+   */
+  upsample?: boolean;
+}
+
+/** [H, W] of a size given as one side or two. */
+export const sides = (size: number | readonly [number, number]): [number, number] => (typeof size === 'number' ? [size, size] : [size[0], size[1]]);
+
+/** The logits, upsampled to the input size when asked. */
+export function segOutput(g: GraphBuilder, logits: string, [H, W]: [number, number], opts: SegOptions): string {
+  return opts.upsample ? g.resize('upsample', logits, [H, W], 'bilinear') : logits;
+}
+
 /**
  * DeepLabV3 on a ResNet50-D8 backbone (ResNetV1c: 3-conv stem, average pooling instead of max-pooling;
  * layers 3 and 4 dilated by 2 and 4, output stride 8), as used for Pascal VOC: 57 ReLU layers,
- * 127,402,496 ReLUs at 512x512. Output: class logits at 1/8 resolution.
+ * 127,402,496 ReLUs at 512x512. Output: class logits at 1/8 resolution, or (`upsample`) at the input's.
+ * `size` is one side or [H, W] (the paper's costs are for 512x683 images).
  */
-export function deeplabV3R50(classes = 21, size = 512): Graph {
-  const g = new GraphBuilder('deeplabv3_r50_d8', [3, size, size]);
+export function deeplabV3R50(classes = 21, size: number | readonly [number, number] = 512, opts: SegOptions = {}): Graph {
+  const hw = sides(size);
+  const g = new GraphBuilder('deeplabv3_r50_d8', [3, ...hw]);
   let x = g.convBn('stem.0', g.input, { out: 32, kernel: 3, stride: 2, padding: 1 }, 'stem_2');
   x = g.convBn('stem.3', x, { out: 32, kernel: 3, padding: 1 }, 'stem_5');
   x = g.convBn('stem.6', x, { out: 64, kernel: 3, padding: 1 }, 'stem_8');
@@ -74,7 +93,7 @@ export function deeplabV3R50(classes = 21, size = 512): Graph {
   ([[64, 3, 1, 1], [128, 4, 2, 1], [256, 6, 1, 2], [512, 3, 1, 4]] as const).forEach(([w, n, stride, dil], i) => {
     for (let b = 0; b < n; b++) x = bottleneck(g, x, i + 1, b, w, b === 0 ? stride : 1, dil, Math.max(1, dil / 2));
   });
-  return g.build(asppHead(g, x, classes));
+  return g.build(segOutput(g, asppHead(g, x, classes), hw, opts));
 }
 
 /**
