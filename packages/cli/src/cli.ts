@@ -135,16 +135,26 @@ sessionOptions(program.command('infer'))
       loadSpec(graph, o.spec); // fail here, not in three processes
       const window = await preflightWindows(o, weights, input);
       if (!o.json) console.error(`si infer: ${o.model}, spec ${o.spec}, mode ${o.mode}, weights ${weights}: client, server and helper as local processes over TLS 1.3 (mutual authentication)`);
-      let bar: Progress | undefined;
+      let bar: Progress | undefined, perLayer: { done: number; t0: number; bar: Progress } | undefined;
       const report = await runLocal({
         model: o.model, weights, spec: o.spec, mode: o.mode, reveal: o.reveal, fracBits: o.fracBits, batch: o.batch, input, timeoutSeconds: o.timeout, threads: o.threads, preprocess: o.preprocess,
         ...(o.manifest ? { manifest: o.manifest } : {}), ...(o.outPng ? { outPng: o.outPng } : {}),
         onEvent: (role, e) => {
           if (role !== 'client') return;
-          if (e.event === 'connected') bar = new Progress('secure inference', e.batches as number);
+          // A few long batches (a segmentation network): progress per layer; otherwise per batch.
+          if (e.event === 'connected') {
+            const batches = e.batches as number;
+            perLayer = batches <= 2 ? { done: 0, t0: performance.now(), bar: new Progress('secure inference', batches * graph.nodes.length, ['layer', 'layers']) } : undefined;
+            if (!perLayer) bar = new Progress('secure inference', batches);
+          }
+          if (e.event === 'layer' && perLayer) {
+            if (perLayer.done === 0) perLayer.t0 = performance.now(); // after the weight setup
+            perLayer.bar.update(++perLayer.done, (performance.now() - perLayer.t0) / 1000);
+          }
           if (e.event === 'batch') bar?.update(e.done as number, e.seconds as number);
         },
       });
+      perLayer?.bar.update(perLayer.bar.total, (performance.now() - perLayer.t0) / 1000);
       const check = o.check ? plaintextPredictions({ model: o.model, weights, spec: o.spec, input, batch: o.batch, ...(o.manifest ? { manifest: o.manifest } : {}) }) : undefined;
       const plaintext = check && { labels: check, agree: agreeing(check, report.labels, report.labelShape), ...(report.labelShape.length > 1 ? { pixelAgreement: pixelAgreement(check, report.labels) } : {}) };
       const full = { ...report, ...(window ? { window } : {}), ...(plaintext ? { plaintext } : {}) };

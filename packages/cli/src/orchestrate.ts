@@ -129,6 +129,7 @@ export function partyArgs(o: LocalOptions, role: Role): string[] {
   if (role === 'server') a.push('--weights', o.weights);
   if (role === 'client') {
     const i = o.input;
+    a.push('--trace'); // an event per layer: progress within a long batch
     if (o.manifest) a.push('--manifest', o.manifest);
     if (o.outPng) a.push('--out-png', o.outPng);
     if (i.kind === 'random') a.push('--random', String(i.count), ...(i.seed ? ['--seed', i.seed] : []));

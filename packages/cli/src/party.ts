@@ -126,8 +126,8 @@ export interface PartyReport extends RunSummary {
   results?: ImageResult[];
   /** The client only: inputs that could not be used (named, with why); the others ran. */
   skipped?: { image: string; error: string }[];
-  /** Resident memory (MiB) after setup, sampled during the batches (about 20 samples), and at the end. */
-  memory: { afterSetupMb: number; samplesMb: number[]; endMb: number };
+  /** Resident memory (MiB) after setup, sampled during the batches (about 20 samples), at the end, and the process's peak. */
+  memory: { afterSetupMb: number; samplesMb: number[]; endMb: number; peakMb: number };
 }
 
 export interface PartyHooks {
@@ -258,7 +258,7 @@ async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }
   const t1 = performance.now();
   const batchSeconds = { preprocess: [] as number[], online: [] as number[] };
   const mb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
-  const memory = { afterSetupMb: mb(), samplesMb: [] as number[], endMb: 0 };
+  const memory = { afterSetupMb: mb(), samplesMb: [] as number[], endMb: 0, peakMb: 0 };
   const every = Math.max(1, Math.floor(batches / 20));
   for (let b = 0; b < batches; b++) {
     const n = Math.min(c.batch, images - b * c.batch);
@@ -284,6 +284,7 @@ async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }
   where.stage = 'session end';
   await finish(p);
   memory.endMb = mb();
+  memory.peakMb = Math.round(process.resourceUsage().maxRSS / 1024); // maxRSS is in KiB
   return report(p, c, { images, batches, setupSeconds, batchSeconds, timings, outs, memory });
 }
 

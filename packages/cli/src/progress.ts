@@ -9,7 +9,7 @@ export class Progress {
 
   constructor(
     private readonly label: string,
-    private readonly total: number,
+    readonly total: number,
     private readonly unit: [one: string, many: string] = ['batch', 'batches'],
     private readonly out: NodeJS.WriteStream = process.stderr,
   ) {
