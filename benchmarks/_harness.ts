@@ -2,15 +2,15 @@
 import seedrandom from 'seedrandom';
 
 /** Command-line flags (a bare `--` from `pnpm x -- --quick` is ignored). */
-export function flags(): { quick: boolean; seed: string } {
+export function flags(extra: readonly string[] = []): { quick: boolean; seed: string; has(flag: string): boolean } {
   const argv = process.argv.slice(2).filter((a) => a !== '--');
-  const unknown = argv.filter((a) => a !== '--quick' && !a.startsWith('--seed='));
+  const unknown = argv.filter((a) => a !== '--quick' && !a.startsWith('--seed=') && !extra.includes(a));
   if (unknown.length > 0) {
-    console.error(`unknown arguments: ${unknown.join(' ')} (known: --quick, --seed=S)`);
+    console.error(`unknown arguments: ${unknown.join(' ')} (known: --quick, --seed=S${extra.map((e) => `, ${e}`).join('')})`);
     process.exit(2);
   }
   const seed = argv.find((a) => a.startsWith('--seed='))?.slice(7) ?? 'bench';
-  return { quick: argv.includes('--quick'), seed };
+  return { quick: argv.includes('--quick'), seed, has: (f) => argv.includes(f) };
 }
 
 /** Prints one JSON object per line. */
