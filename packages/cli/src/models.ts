@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ManifestError, parseManifest, type Manifest } from '@si/images';
 import seedrandom from 'seedrandom';
 import {
-  deeplabV3MobileNetV2, deeplabV3R50, fmnistResNet, forward, initParams, loadParams, mobilenetV2, resnet18Cifar, resnet50,
+  deeplabV3MobileNetV2, deeplabV3R50, fmnistResNet, forward, initParams, loadParams, mobilenetV2, resnet18Cifar, resnet50, sceneNet,
   type Graph, type Params,
 } from '@si/models';
 import { candidatePatchSizes, mergeEqualCost, parseSpec, patchCost, type PatchSize, type PatchSpec, type ReluLayerInfo } from '@si/patch-relu';
@@ -26,6 +26,8 @@ export const MODELS: Record<string, { make: () => Graph; sized?: (hw: [number, n
   'mobilenet-v2': { make: () => mobilenetV2(1000), classes: 1000, note: 'MobileNetV2 with ReLU, 224x224x3', manifest: 'imagenet-mobilenet-v2.json' },
   'mobilenet-v2-relu6': { make: () => mobilenetV2(1000, 224, { relu6: true }), classes: 1000, note: 'MobileNetV2 with ReLU6 (as torchvision), 224x224x3', manifest: 'imagenet-mobilenet-v2.json' },
   'mobilenet-v2-relu6-cifar': { make: () => mobilenetV2(10, 32, { relu6: true }), classes: 10, note: 'MobileNetV2 with ReLU6 for 32x32x3, 10 classes', manifest: 'cifar10-mobilenet-v2.json' },
+  'fmnist-scenes': { make: () => sceneNet(11, { upsample: true }), classes: 11, note: 'small DeepLabV3 for 64x64 Fashion-MNIST scenes, logits upsampled to 64x64 (the float pipeline)', manifest: 'fmnist-scenes.json' },
+  'fmnist-scenes-head': { make: () => sceneNet(11), classes: 11, note: 'the same network (same weights), logits at 16x16: the secure argmax there, the client enlarges the map', manifest: 'fmnist-scenes.json' },
   'deeplabv3-mobilenet-v2': { make: () => deeplabV3MobileNetV2(150), sized: (hw) => deeplabV3MobileNetV2(150, hw), classes: 150, note: 'DeepLabV3 MobileNetV2-D8 (ADE20K), 512x512x3 (@HxW for another size, e.g. @512x683)', manifest: 'ade20k-deeplabv3-mobilenet-v2.json' },
   'deeplabv3-r50': { make: () => deeplabV3R50(21), sized: (hw) => deeplabV3R50(21, hw), classes: 21, note: 'DeepLabV3 ResNet50-D8 (VOC), 512x512x3 (@HxW for another size)', manifest: 'voc-deeplabv3-r50.json' },
 };

@@ -9,12 +9,23 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { saveParams } from '@si/models';
 import { ensureFashion, fashionDir, loadFashion } from './fashion.ts';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
-import { accuracy, predict, train } from '@si/models';
+import { predict, train } from '@si/models';
 import { fmtBytes, fmtSeconds, Progress } from './progress.ts';
 import { compareTables, measureDistortion, parseTable, specFromTable, type DistortionMethod } from '@si/models';
 import { evaluate } from './evaluate.ts';
 import { demo } from './demo.ts';
 import { dreluCount } from './party.ts';
+import { parseTask, score, scoreName, taskData, taskOfGraph, TASKS, type Task } from './tasks.ts';
+
+/** The task and model of a command: --task (default classification) and --model (default the task's network), checked against each other. */
+function taskModel(o: { task?: string; model?: string }): { task: Task; model: string } {
+  const task = parseTask(o.task ?? 'classification'), model = o.model ?? TASKS[task].model;
+  const graphTask = taskOfGraph(graphOf(model));
+  if (graphTask !== task) throw new InvalidArgumentError(`model "${model}" is a ${graphTask} network; --task ${task} needs one like ${TASKS[task].model}`);
+  return { task, model };
+}
+const TASK_HELP = 'classification (Fashion-MNIST images) or segmentation (Fashion-MNIST scenes: 64x64, 2-4 items, 11 classes)';
+const MODEL_HELP = 'architecture (default: fmnist-resnet, or fmnist-scenes for --task segmentation)';
 import { stringifySpec } from '@si/patch-relu';
 
 const int = (what: string, min = 0) => (v: string): number => {
@@ -54,7 +65,8 @@ export function addPipelineCommands(program: Command): void {
 
   program.command('train')
     .description('train a Fashion-MNIST network with the float engine and save its weights (safetensors)')
-    .option('--model <name>', 'architecture', 'fmnist-resnet')
+    .option('--task <t>', TASK_HELP, 'classification')
+    .option('--model <name>', MODEL_HELP)
     .option('--epochs <n>', 'epochs', int('--epochs', 1), 6)
     .option('--steps <n>', 'stop after this many steps (a short run)', int('--steps', 1))
     .option('--batch <n>', 'batch size', int('--batch', 1), 64)
@@ -63,19 +75,20 @@ export function addPipelineCommands(program: Command): void {
     .option('--data <dir>', 'Fashion-MNIST directory')
     .option('--test-count <n>', 'test images to evaluate on', int('--test-count', 1))
     .requiredOption('--out <file>', 'where to write the weights')
-    .action(async (o: { model: string; epochs: number; steps?: number; batch: number; lr: number; seed: string; data?: string; testCount?: number; out: string }) => {
+    .action(async (o: { task: string; model?: string; epochs: number; steps?: number; batch: number; lr: number; seed: string; data?: string; testCount?: number; out: string }) => {
       try {
         const { initParams } = await import('@si/models');
         const dir = ensureFashion(o.data);
-        const graph = graphOf(o.model);
-        const data = loadFashion('train', { dir }), test = loadFashion('test', { dir, count: o.testCount });
+        const { task, model } = taskModel(o);
+        const graph = graphOf(model);
+        const data = taskData(task, 'train', { dir }), test = taskData(task, 'test', { dir, count: o.testCount });
         const params = initParams(graph, `train/${o.seed}`);
-        console.error(`si train: ${o.model}, ${data.N} training images, ${o.epochs} epochs of ${Math.floor(data.N / o.batch)} steps (batch ${o.batch}), lr ${o.lr}, seed ${o.seed}`);
+        console.error(`si train: ${model}, ${data.N} training ${task === 'classification' ? 'images' : 'scenes'}, ${o.epochs} epochs of ${Math.floor(data.N / o.batch)} steps (batch ${o.batch}), lr ${o.lr}, seed ${o.seed}`);
         const bar = { p: undefined as Progress | undefined };
-        const evaluate = () => accuracy(predict(graph, params, test.x, test.N), test.labels);
+        const evaluate = () => score(task, predict(graph, params, test.x, test.N), test.labels);
         const save = (acc: number) => writeOut(o.out, saveParams(graph, params, {
-          model: o.model, test_accuracy: acc.toFixed(4), test_images: String(test.N),
-          command: `si train --model ${o.model} --epochs ${o.epochs} --batch ${o.batch} --lr ${o.lr} --seed ${o.seed}${o.steps ? ` --steps ${o.steps}` : ''}`,
+          model, [`test_${scoreName(task)}`]: acc.toFixed(4), test_images: String(test.N),
+          command: `si train --task ${task} --model ${model} --epochs ${o.epochs} --batch ${o.batch} --lr ${o.lr} --seed ${o.seed}${o.steps ? ` --steps ${o.steps}` : ''}`,
         }));
         let last = 0;
         const r = train(graph, params, data, {
@@ -88,32 +101,34 @@ export function addPipelineCommands(program: Command): void {
           onEpoch: (epoch, seconds) => {
             const acc = evaluate();
             save(acc);
-            console.error(`epoch ${epoch + 1}: train accuracy ${(100 * last).toFixed(2)}%, test accuracy ${(100 * acc).toFixed(2)}% (${fmtSeconds(seconds)}); saved ${o.out}`);
+            console.error(`epoch ${epoch + 1}: train ${task === 'classification' ? 'accuracy' : 'pixel accuracy'} ${(100 * last).toFixed(2)}%, test ${scoreName(task)} ${(100 * acc).toFixed(2)}% (${fmtSeconds(seconds)}); saved ${o.out}`);
           },
         });
         const acc = evaluate();
         save(acc);
-        console.log(JSON.stringify({ model: o.model, steps: r.steps, train_loss: +r.loss.toFixed(4), test_accuracy: acc, test_images: test.N, out: o.out }));
+        console.log(JSON.stringify({ model, steps: r.steps, train_loss: +r.loss.toFixed(4), [task === 'classification' ? 'test_accuracy' : 'test_miou']: acc, test_images: test.N, out: o.out }));
       } catch (e) {
         fail(e);
       }
     });
 
   program.command('accuracy')
-    .description('plaintext float32 accuracy of a model (optionally with a patch spec) on Fashion-MNIST test images')
-    .option('--model <name>', 'architecture', 'fmnist-resnet')
+    .description('plaintext float32 accuracy (segmentation: mean IoU) of a model, optionally with a patch spec, on the test split')
+    .option('--task <t>', TASK_HELP, 'classification')
+    .option('--model <name>', MODEL_HELP)
     .requiredOption('--weights <source>', 'file:PATH (safetensors)')
     .option('--spec <spec>', 'relu or file:PATH', 'relu')
     .option('--data <dir>', 'Fashion-MNIST directory')
     .option('--count <n>', 'test images', int('--count', 1))
-    .action((o: { model: string; weights: string; spec: string; data?: string; count?: number }) => {
+    .action((o: { task: string; model?: string; weights: string; spec: string; data?: string; count?: number }) => {
       try {
         const dir = ensureFashion(o.data);
-        const graph = graphOf(o.model), params = loadWeights(graph, o.weights), spec = loadSpec(graph, o.spec);
-        const test = loadFashion('test', { dir, count: o.count });
+        const { task, model } = taskModel(o);
+        const graph = graphOf(model), params = loadWeights(graph, o.weights), spec = loadSpec(graph, o.spec);
+        const test = taskData(task, 'test', { dir, count: o.count });
         const { drelus, relus } = dreluCount(graph, spec);
-        const acc = accuracy(predict(graph, params, test.x, test.N, { spec: spec?.layers }), test.labels);
-        console.log(JSON.stringify({ images: test.N, accuracy: acc, drelus, relus, data: fashionDir(dir) }));
+        const acc = score(task, predict(graph, params, test.x, test.N, { spec: spec?.layers }), test.labels);
+        console.log(JSON.stringify({ images: test.N, [task === 'classification' ? 'accuracy' : 'miou']: acc, drelus, relus, data: fashionDir(dir) }));
       } catch (e) {
         fail(e);
       }
@@ -121,7 +136,8 @@ export function addPipelineCommands(program: Command): void {
 
   program.command('distortion')
     .description('per (ReLU layer, channel, patch size) distortion of the logits on calibration images (training split)')
-    .option('--model <name>', 'architecture', 'fmnist-resnet')
+    .option('--task <t>', TASK_HELP, 'classification')
+    .option('--model <name>', MODEL_HELP)
     .requiredOption('--weights <source>', 'file:PATH (safetensors)')
     .option('--method <m>', 'exact (the definition: one pass per entry) or fast (first order: a few backward passes per image)', 'exact')
     .option('--images <n>', 'calibration images', int('--images', 1), 16)
@@ -131,13 +147,14 @@ export function addPipelineCommands(program: Command): void {
     .option('--seed <s>', 'which training images calibrate', '0')
     .option('--data <dir>', 'Fashion-MNIST directory')
     .requiredOption('--out <file>', 'where to write the table (JSON)')
-    .action((o: { model: string; weights: string; method: string; images: number; probes?: number; layers?: string; channels?: number; seed: string; data?: string; out: string }) => {
+    .action((o: { task: string; model?: string; weights: string; method: string; images: number; probes?: number; layers?: string; channels?: number; seed: string; data?: string; out: string }) => {
       try {
         if (o.method !== 'exact' && o.method !== 'fast') throw new InvalidArgumentError(`--method must be exact or fast, got "${o.method}"`);
         const dir = ensureFashion(o.data);
-        const graph = graphOf(o.model), params = loadWeights(graph, o.weights);
-        const start = Math.floor(Number.parseInt(o.seed, 36) * 7919 % Math.max(1, 60000 - o.images)) || 0;
-        const data = loadFashion('train', { dir, start, count: o.images });
+        const { task, model } = taskModel(o);
+        const graph = graphOf(model), params = loadWeights(graph, o.weights);
+        const start = Math.floor(Number.parseInt(o.seed, 36) * 7919 % Math.max(1, (task === 'classification' ? 60000 : 20000) - o.images)) || 0;
+        const data = taskData(task, 'train', { dir, start, count: o.images });
         let bar: Progress | undefined;
         const t = measureDistortion(graph, params, {
           method: o.method as DistortionMethod, x: data.x, M: data.N, probes: o.probes, channels: o.channels, seed: o.seed,
@@ -174,13 +191,14 @@ export function addPipelineCommands(program: Command): void {
 
   program.command('knapsack')
     .description('choose a patch size per channel minimising the summed distortion under a DReLU budget; write the spec')
-    .option('--model <name>', 'architecture', 'fmnist-resnet')
+    .option('--task <t>', TASK_HELP, 'classification')
+    .option('--model <name>', MODEL_HELP)
     .requiredOption('--distortion <file>', 'a table from si distortion (all layers and channels)')
     .requiredOption('--budget <b>', 'a fraction of the network\'s ReLUs (0 < b <= 1) or an absolute DReLU count (> 1)', num('--budget'))
     .requiredOption('--out <file>', 'where to write the spec (JSON)')
-    .action((o: { model: string; distortion: string; budget: number; out: string }) => {
+    .action((o: { task: string; model?: string; distortion: string; budget: number; out: string }) => {
       try {
-        const graph = graphOf(o.model), total = graph.reluLayers().reduce((s, l) => s + l.relus, 0);
+        const graph = graphOf(taskModel(o).model), total = graph.reluLayers().reduce((s, l) => s + l.relus, 0);
         if (o.budget > 1 && !Number.isInteger(o.budget)) throw new InvalidArgumentError('an absolute --budget must be an integer DReLU count');
         const budget = o.budget <= 1 ? Math.floor(o.budget * total) : o.budget;
         const r = specFromTable(graph, parseTable(readFileSync(o.distortion, 'utf8'), o.distortion), budget);
@@ -193,8 +211,9 @@ export function addPipelineCommands(program: Command): void {
     });
 
   program.command('finetune')
-    .description('fine-tune a network with patch ReLUs in place (straight-through gradients); accuracy before and after')
-    .option('--model <name>', 'architecture', 'fmnist-resnet')
+    .description('fine-tune a network with patch ReLUs in place (straight-through gradients); accuracy (segmentation: mean IoU) before and after')
+    .option('--task <t>', TASK_HELP, 'classification')
+    .option('--model <name>', MODEL_HELP)
     .requiredOption('--weights <source>', 'file:PATH (safetensors)')
     .requiredOption('--spec <spec>', 'file:PATH (a spec from si knapsack)')
     .option('--epochs <n>', 'epochs of the cosine schedule', int('--epochs', 0), 1)
@@ -211,20 +230,21 @@ export function addPipelineCommands(program: Command): void {
     .option('--data <dir>', 'Fashion-MNIST directory')
     .option('--test-count <n>', 'test images to evaluate on', int('--test-count', 1))
     .requiredOption('--out <file>', 'where to write the fine-tuned weights')
-    .action((o: { model: string; weights: string; spec: string; epochs: number; steps?: number; batch: number; lr: number; seed: string; teacher?: string; temperature: number; kdWeight: number; swaEpochs?: number; swaLr: number; swaCyclic?: boolean; data?: string; testCount?: number; out: string }) => {
+    .action((o: { task: string; model?: string; weights: string; spec: string; epochs: number; steps?: number; batch: number; lr: number; seed: string; teacher?: string; temperature: number; kdWeight: number; swaEpochs?: number; swaLr: number; swaCyclic?: boolean; data?: string; testCount?: number; out: string }) => {
       try {
         const dir = ensureFashion(o.data);
-        const graph = graphOf(o.model), params = loadWeights(graph, o.weights);
+        const { task, model } = taskModel(o);
+        const graph = graphOf(model), params = loadWeights(graph, o.weights);
         const spec = loadSpec(graph, o.spec);
         if (!spec) throw new InvalidArgumentError('--spec relu has nothing to fine-tune');
         if (o.kdWeight > 1) throw new InvalidArgumentError('--kd-weight must be at most 1');
         if (o.epochs === 0 && !o.steps && !o.swaEpochs) throw new InvalidArgumentError('--epochs 0 leaves nothing to run without --swa-epochs');
         const teacher = o.teacher ? { params: loadWeights(graph, o.teacher), temperature: o.temperature, weight: o.kdWeight } : undefined;
-        const data = loadFashion('train', { dir }), test = loadFashion('test', { dir, count: o.testCount });
-        const acc = () => accuracy(predict(graph, params, test.x, test.N, { spec: spec.layers }), test.labels);
-        const plain = accuracy(predict(graph, params, test.x, test.N), test.labels);
+        const data = taskData(task, 'train', { dir }), test = taskData(task, 'test', { dir, count: o.testCount });
+        const acc = () => score(task, predict(graph, params, test.x, test.N, { spec: spec.layers }), test.labels);
+        const plain = score(task, predict(graph, params, test.x, test.N), test.labels);
         const before = acc();
-        console.error(`si finetune: these weights with all ReLUs ${(100 * plain).toFixed(2)}%, with the spec before fine-tuning ${(100 * before).toFixed(2)}% on ${test.N} test images`);
+        console.error(`si finetune: ${scoreName(task)} of these weights with all ReLUs ${(100 * plain).toFixed(2)}%, with the spec before fine-tuning ${(100 * before).toFixed(2)}% on ${test.N} test ${task === 'classification' ? 'images' : 'scenes'}`);
         let bar: Progress | undefined;
         const r = train(graph, params, data, {
           epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, maxSteps: o.steps, spec: spec.layers, warmup: 0, teacher,
@@ -233,8 +253,8 @@ export function addPipelineCommands(program: Command): void {
         });
         const after = acc();
         writeOut(o.out, saveParams(graph, params, {
-          model: o.model, spec: o.spec, test_accuracy: after.toFixed(4), test_images: String(test.N),
-          command: `si finetune --weights ${o.weights} --spec ${o.spec} --epochs ${o.epochs} --lr ${o.lr} --seed ${o.seed}${o.steps ? ` --steps ${o.steps}` : ''}${o.teacher ? ` --teacher ${o.teacher} --temperature ${o.temperature} --kd-weight ${o.kdWeight}` : ''}${o.swaEpochs ? ` --swa-epochs ${o.swaEpochs} --swa-lr ${o.swaLr}${o.swaCyclic ? ' --swa-cyclic' : ''}` : ''}`,
+          model, spec: o.spec, [`test_${scoreName(task)}`]: after.toFixed(4), test_images: String(test.N),
+          command: `si finetune --task ${task} --model ${model} --weights ${o.weights} --spec ${o.spec} --epochs ${o.epochs} --lr ${o.lr} --seed ${o.seed}${o.steps ? ` --steps ${o.steps}` : ''}${o.teacher ? ` --teacher ${o.teacher} --temperature ${o.temperature} --kd-weight ${o.kdWeight}` : ''}${o.swaEpochs ? ` --swa-epochs ${o.swaEpochs} --swa-lr ${o.swaLr}${o.swaCyclic ? ' --swa-cyclic' : ''}` : ''}`,
         }));
         console.log(JSON.stringify({ weights: o.weights, steps: r.steps, relu_acc: plain, before, after, test_images: test.N, teacher: o.teacher ?? null, swa_epochs: o.swaEpochs ?? 0, out: o.out }));
       } catch (e) {
@@ -243,8 +263,9 @@ export function addPipelineCommands(program: Command): void {
     });
 
   program.command('eval')
-    .description('accuracy on Fashion-MNIST test images: float32, the fixed-point twin, and with --secure the three-party run over TLS')
-    .option('--model <name>', 'architecture', 'fmnist-resnet')
+    .description('accuracy on Fashion-MNIST test images (segmentation: mean IoU on the test scenes): float32, the fixed-point twin, and with --secure the three-party run over TLS')
+    .option('--task <t>', TASK_HELP, 'classification')
+    .option('--model <name>', `${MODEL_HELP}; for segmentation also fmnist-scenes-head (the secure argmax at 16x16)`)
     .requiredOption('--weights <source>', 'file:PATH (safetensors)')
     .option('--spec <spec>', 'relu or file:PATH', 'relu')
     .option('--secure', 'also run secure inference (client, server, helper as local processes over TLS)')
@@ -255,25 +276,28 @@ export function addPipelineCommands(program: Command): void {
     .option('--data <dir>', 'Fashion-MNIST directory')
     .option('--json', 'print one JSON summary object')
     .option('--out <file>', 'also write the summary (JSON) to a file')
-    .action(async (o: { model: string; weights: string; spec: string; secure?: boolean; mode: string; start: number; limit?: number; batch: number; data?: string; json?: boolean; out?: string }) => {
+    .action(async (o: { task: string; model?: string; weights: string; spec: string; secure?: boolean; mode: string; start: number; limit?: number; batch: number; data?: string; json?: boolean; out?: string }) => {
       try {
         const dir = ensureFashion(o.data);
+        const { task, model } = taskModel(o);
         let twinBar: Progress | undefined, secBar: Progress | undefined;
         const t0 = performance.now();
         const r = await evaluate({
-          model: o.model, weights: o.weights, spec: o.spec, data: dir, start: o.start, limit: o.limit, secure: o.secure, mode: o.mode, batch: o.batch,
+          model, weights: o.weights, spec: o.spec, data: dir, start: o.start, limit: o.limit, secure: o.secure, mode: o.mode, batch: o.batch,
           onTwin: (done, total) => ((twinBar ??= new Progress('fixed-point twin', total, ['image', 'images'])), twinBar.update(done, (performance.now() - t0) / 1000)),
           onSecureBatch: (done, total, seconds) => ((secBar ??= new Progress('secure inference', total)), secBar.update(done, seconds)),
         });
         if (o.out) writeOut(o.out, JSON.stringify(r, null, 1));
         if (o.json) return console.log(JSON.stringify(r));
         const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-        console.log(`images       ${r.images} (test split from ${o.start})`);
+        const what = task === 'classification' ? '' : ' mIoU';
+        console.log(`${task === 'classification' ? 'images' : 'scenes'}       ${r.images} (test split from ${o.start})`);
         console.log(`DReLUs       ${r.drelus.toLocaleString('en-US')} of ${r.relus.toLocaleString('en-US')} ReLUs (${pct(r.drelus / r.relus)})`);
-        console.log(`float32      ${pct(r.float_acc)}`);
-        console.log(`fixed point  ${pct(r.plain_acc)}`);
+        console.log(`float32      ${pct(r.float_acc)}${what}`);
+        console.log(`fixed point  ${pct(r.plain_acc)}${what}`);
         if (r.secure_acc !== undefined) {
-          console.log(`secure       ${pct(r.secure_acc)}; top-1 equal to the fixed-point twin on ${pct(r.agreement!)} (${r.disagreements!.length} differ${r.disagreements!.length ? `: ${r.disagreements!.slice(0, 10).join(', ')}` : ''})`);
+          const same = r.pixel_agreement !== undefined ? `pixels equal to the fixed-point twin: ${pct(r.pixel_agreement)} (${r.disagreements!.length} scenes with any pixel different)` : `top-1 equal to the fixed-point twin on ${pct(r.agreement!)} (${r.disagreements!.length} differ${r.disagreements!.length ? `: ${r.disagreements!.slice(0, 10).join(', ')}` : ''})`;
+          console.log(`secure       ${pct(r.secure_acc)}${what}; ${same}`);
           console.log(`traffic      ${fmtBytes(r.bytes_per_image!)} per image (all parties; the all-ReLU network: ${fmtBytes(r.full_relu_bytes_per_image!)}, ${(r.full_relu_bytes_per_image! / r.bytes_per_image!).toFixed(2)}x); one-time setup ${fmtBytes(r.setup_bytes!)}`);
           console.log(`time         ${fmtSeconds(r.seconds!)} (${r.images_per_second!.toFixed(1)} images/s)`);
         }

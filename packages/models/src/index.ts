@@ -12,6 +12,7 @@ export { defineOp, type OpDef, type Backend, type FloatCtx, type FloatForward, t
 export { walk, walkSync, walkAsync, type WalkOptions, type Step } from './walk.ts';
 export { resnet18Cifar, resnet50, deeplabV3R50, fmnistResNet, asppHead, type SegOptions } from './defs/resnet.ts';
 export { mobilenetV2, deeplabV3MobileNetV2 } from './defs/mobilenet.ts';
+export { sceneNet } from './defs/scenes.ts';
 export { forward, backward, release, releaseGrads, type ForwardOptions, type Trace } from './float/engine.ts';
 export { BufferPool, defaultPool } from './float/pool.ts';
 export { initParams } from './float/init.ts';

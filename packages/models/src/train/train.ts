@@ -10,11 +10,30 @@ import type { LayerSizes, Params } from '../ops/op.ts';
 import { backward, forward, release, releaseGrads } from '../float/engine.ts';
 import { cosineLr, crossEntropy, Sgd } from '../float/optim.ts';
 
-/** Labelled images for training: x [N, ...inputShape] and one class per image. */
+/**
+ * Labelled images for training: x [N, ...inputShape] and one class per image, or for a segmentation
+ * network (output [classes, H, W] at the input's H x W) a class per pixel, [N, H, W].
+ */
 export interface Dataset {
   x: Float32Array;
   labels: Uint8Array;
   N: number;
+}
+
+/** Logits [B, K, P] (P pixels per image) as [B * P, K]: a row per pixel, as the losses take them. */
+function pixelMajor(v: Float32Array, B: number, K: number, P: number): Float32Array {
+  if (P === 1) return v;
+  const out = new Float32Array(v.length);
+  for (let b = 0; b < B; b++) for (let k = 0; k < K; k++) for (let p = 0; p < P; p++) out[(b * P + p) * K + k] = v[(b * K + k) * P + p]!;
+  return out;
+}
+
+/** The inverse of pixelMajor. */
+function classMajor(v: Float32Array, B: number, K: number, P: number): Float32Array {
+  if (P === 1) return v;
+  const out = new Float32Array(v.length);
+  for (let b = 0; b < B; b++) for (let k = 0; k < K; k++) for (let p = 0; p < P; p++) out[(b * K + k) * P + p] = v[(b * P + p) * K + k]!;
+  return out;
 }
 
 export interface TrainOptions {
@@ -54,6 +73,11 @@ export function train(graph: Graph, params: Params, data: Dataset, o: TrainOptio
   const B = o.batch ?? 64, classes = graph.outputShape[0]!;
   const [C, H, W] = graph.inputShape as [number, number, number];
   const px = C * H * W;
+  // Segmentation: a label per pixel, cropped and flipped with its image.
+  const P = graph.outputShape.length === 3 ? graph.outputShape[1]! * graph.outputShape[2]! : 1;
+  if (P > 1 && (graph.outputShape[1] !== H || graph.outputShape[2] !== W))
+    throw new RangeError(`training a segmentation network needs its output at the input's size (${H}x${W}), got ${graph.outputShape.slice(1).join('x')} (upsample the logits in the graph)`);
+  if (data.labels.length !== data.N * P) throw new RangeError(`${data.labels.length} labels for ${data.N} images of ${P} output values each`);
   const perEpoch = Math.floor(data.N / B);
   // maxSteps, when given, is the length of the run (epochs follow from it).
   const main = o.maxSteps ?? perEpoch * o.epochs;
@@ -61,7 +85,8 @@ export function train(graph: Graph, params: Params, data: Dataset, o: TrainOptio
   const avg = o.swa ? new WeightAverage(params) : null;
   const opt = new Sgd(params, { momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 5e-4, nesterov: true });
   const rnd = seedrandom(`train/${o.seed}`);
-  const x = new Float32Array(B * px), labels = new Uint8Array(B);
+  const x = new Float32Array(B * px), labels = new Uint8Array(B * P);
+  const lx = new Float32Array(P), ly = new Float32Array(P);
   const t0 = performance.now();
   let step = 0, lossSum = 0, accSum = 0, seen = 0;
   for (let epoch = 0; step < total; epoch++) {
@@ -70,18 +95,26 @@ export function train(graph: Graph, params: Params, data: Dataset, o: TrainOptio
     for (let b = 0; b < perEpoch && step < total; b++, step++) {
       for (let i = 0; i < B; i++) {
         const j = order[b * B + i]!;
-        labels[i] = data.labels[j]!;
-        augment(data.x.subarray(j * px, (j + 1) * px), x.subarray(i * px, (i + 1) * px), C, H, W, o.crop ?? 2, o.flip ?? true, rnd);
+        const aug = draw(o.crop ?? 2, o.flip ?? true, rnd);
+        augment(data.x.subarray(j * px, (j + 1) * px), x.subarray(i * px, (i + 1) * px), C, H, W, aug);
+        if (P === 1) labels[i] = data.labels[j]!;
+        else {
+          // The label map moves with the image (padding is background, class 0).
+          lx.set(data.labels.subarray(j * P, (j + 1) * P));
+          augment(lx, ly, 1, H, W, aug);
+          labels.set(ly, i * P);
+        }
       }
       const { out, trace } = forward(graph, params, x, B, { training: true, spec: o.spec });
-      const ce = crossEntropy(out, labels, classes);
-      if (o.teacher) distill(graph, o.teacher, x, B, out, ce.dLogits, classes);
-      const { grads } = backward(trace, params, ce.dLogits);
+      const logits = pixelMajor(out, B, classes, P);
+      const ce = crossEntropy(logits, labels, classes);
+      if (o.teacher) distill(graph, o.teacher, x, B, logits, ce.dLogits, classes, P);
+      const { grads } = backward(trace, params, classMajor(ce.dLogits, B, classes, P));
       opt.step(grads, step < main ? cosineLr(o.lr ?? 0.1, step, main, o.warmup ?? Math.ceil(perEpoch / 5)) : swaLr(o.swa!, (step - main) % perEpoch, perEpoch));
       release(trace);
       releaseGrads(grads);
       lossSum += ce.loss * B;
-      accSum += ce.correct;
+      accSum += ce.correct / P;
       seen += B;
       o.onStep?.({ step: step + 1, steps: total, epoch, loss: lossSum / seen, acc: accSum / seen, seconds: (performance.now() - t0) / 1000 });
       if (avg && step + 1 > main && (step + 1 - main) % perEpoch === 0) avg.add(params);
@@ -156,10 +189,11 @@ export function recomputeBatchNorm(graph: Graph, params: Params, data: Dataset, 
   });
 }
 
-function distill(graph: Graph, t: NonNullable<TrainOptions['teacher']>, x: Float32Array, B: number, out: Float32Array, dLogits: Float32Array, classes: number): void {
+function distill(graph: Graph, t: NonNullable<TrainOptions['teacher']>, x: Float32Array, B: number, out: Float32Array, dLogits: Float32Array, classes: number, P: number): void {
   const { out: tOut, trace } = forward(graph, t.params, x, B);
+  const teacher = pixelMajor(tOut, B, classes, P);
   release(trace);
-  distillation(out, tOut, classes, t.temperature, t.weight, dLogits);
+  distillation(out, teacher, classes, t.temperature, t.weight, dLogits);
 }
 
 /**
@@ -190,14 +224,20 @@ function softmax(z: Float32Array, o: number, n: number, T: number, out: Float64A
   for (let c = 0; c < n; c++) out[c]! /= sum;
 }
 
-/** Top-1 predictions of the float network in inference mode (running batch-norm statistics). */
+/** Top-1 predictions of the float network in inference mode (running batch-norm statistics): per image, or per output pixel. */
 export function predict(graph: Graph, params: Params, x: Float32Array, N: number, o: { spec?: LayerSizes; batch?: number; onBatch?: (done: number) => void } = {}): Uint8Array {
   const px = x.length / N, classes = graph.outputShape[0]!, B = o.batch ?? 250;
-  const pred = new Uint8Array(N);
+  const P = graph.outputShape.slice(1).reduce((a, b) => a * b, 1);
+  const pred = new Uint8Array(N * P);
   for (let s = 0; s < N; s += B) {
     const n = Math.min(B, N - s);
     const { out, trace } = forward(graph, params, x.subarray(s * px, (s + n) * px), n, { spec: o.spec });
-    for (let i = 0; i < n; i++) pred[s + i] = argmax(out.subarray(i * classes, (i + 1) * classes));
+    for (let i = 0; i < n; i++)
+      for (let p = 0; p < P; p++) {
+        let best = 0;
+        for (let c = 1; c < classes; c++) if (out[(i * classes + c) * P + p]! > out[(i * classes + best) * P + p]!) best = c;
+        pred[(s + i) * P + p] = best;
+      }
     release(trace);
     o.onBatch?.(s + n);
   }
@@ -225,11 +265,22 @@ function shuffle(n: number, rnd: () => number): Uint32Array {
   return a;
 }
 
-/** A random crop of the image zero-padded by `pad` on each side, flipped left-right half the time. */
-function augment(src: Float32Array, dst: Float32Array, C: number, H: number, W: number, pad: number, flip: boolean, rnd: () => number): void {
+interface Aug {
+  dy: number;
+  dx: number;
+  flip: boolean;
+}
+
+/** A random crop offset within `pad` and a flip half the time. */
+function draw(pad: number, flip: boolean, rnd: () => number): Aug {
   const dy = pad ? Math.floor(rnd() * (2 * pad + 1)) - pad : 0;
   const dx = pad ? Math.floor(rnd() * (2 * pad + 1)) - pad : 0;
-  const f = flip && rnd() < 0.5;
+  return { dy, dx, flip: flip && rnd() < 0.5 };
+}
+
+/** The crop `a` of the image zero-padded on each side, flipped left-right if `a.flip`. */
+function augment(src: Float32Array, dst: Float32Array, C: number, H: number, W: number, a: Aug): void {
+  const { dy, dx, flip: f } = a;
   for (let c = 0; c < C; c++) {
     for (let y = 0; y < H; y++) {
       const sy = y + dy;
