@@ -15,7 +15,7 @@ import { upsampleLabels } from '../src/labels.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const si = (...args: string[]) => spawnSync(process.execPath, [...process.execArgv, CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
-const example = fileURLToPath(new URL('../assets/examples/shirt.png', import.meta.url));
+const example = fileURLToPath(new URL('../assets/examples/scene-0.png', import.meta.url));
 
 test('NAME@HxW sizes a segmentation network; classifiers and bad sizes are refused with the reason', () => {
   const g = graphOf('deeplabv3-r50@512x683');
@@ -41,24 +41,27 @@ test('label maps are enlarged by nearest with half-pixel centres (each output pi
 
 test('si infer on a segmentation network with an image: the label map at the input\'s size, its classes, and the PNGs (--out-png)', () => {
   const out = mkdtempSync(join(tmpdir(), 'si-seg-'));
-  const r = si('infer', '--model', 'deeplabv3-r50@40x48', '--image', example, '--spec', 'knapsack:0.06', '--mode', 'full', '--check', '--window-images', '0', '--out-png', out, '--json');
+  // A Fashion-MNIST scene (64x64 grey) through the small DeepLabV3 whose head is at 16x16.
+  const r = si('infer', '--model', 'fmnist-scenes-head', '--image', example, '--spec', 'knapsack:0.06', '--check', '--window-images', '0', '--out-png', out, '--json');
   assert.is(r.status, 0, r.stderr);
-  const rep = JSON.parse(r.stdout) as { labels: number[]; labelShape: number[]; labelsFrom: number[]; results: { image: string; classes: { label: number; pixels: number }[]; pictures: string[] }[]; plaintext: { pixelAgreement: number } };
-  assert.equal(rep.labelShape, [1, 40, 48]);
-  assert.equal(rep.labelsFrom, [5, 6]);
-  assert.is(rep.labels.length, 40 * 48);
+  const rep = JSON.parse(r.stdout) as { labels: number[]; labelShape: number[]; labelsFrom: number[]; results: { image: string; classes: { label: number; class: string; pixels: number }[]; pictures: string[] }[]; plaintext: { pixelAgreement: number } };
+  const [H, W] = [64, 64];
+  assert.equal(rep.labelShape, [1, H, W]);
+  assert.equal(rep.labelsFrom, [16, 16]);
+  assert.is(rep.labels.length, H * W);
   const res = rep.results[0]!;
-  assert.is(res.classes.reduce((s, c) => s + c.pixels, 0), 40 * 48);
+  assert.is(res.classes.reduce((s, c) => s + c.pixels, 0), H * W);
+  assert.ok(res.classes.every((c) => typeof c.class === 'string' && c.class.length > 0), 'class names from the scenes manifest');
   assert.ok(typeof rep.plaintext.pixelAgreement === 'number');
   // The label-map picture is the revealed map in VOC colours, pixel for pixel; the overlay is the image as the network saw it.
   const [labelsPng, overlayPng] = res.pictures;
   const lp = readImage(labelsPng!).pixels;
-  assert.equal(lp.shape.slice(0, 2), [40, 48]);
-  for (const i of [0, 7, 40 * 48 - 1]) {
-    const [y, x] = [Math.floor(i / 48), i % 48];
+  assert.equal(lp.shape.slice(0, 2), [H, W]);
+  for (let i = 0; i < H * W; i += 97) {
+    const [y, x] = [Math.floor(i / W), i % W];
     assert.equal([lp.get(y, x, 0), lp.get(y, x, 1), lp.get(y, x, 2)], labelColor(rep.labels[i]!), `pixel ${i}`);
   }
-  assert.equal(readImage(overlayPng!).pixels.shape.slice(0, 2), [40, 48]);
+  assert.equal(readImage(overlayPng!).pixels.shape.slice(0, 2), [H, W]);
 });
 
 test.run();
