@@ -44,6 +44,8 @@ const SKIP = [
 
 /** Quick variants of long commands (the same script and flags, less work). */
 const QUICK = [
+  // Even the quick segmentation run takes minutes per network; CI runs its declared-cost part.
+  [/^pnpm bench:seg( \[?-- --quick\]?)?$/, () => 'pnpm bench:seg -- --declared', 'the declared costs only (the measured runs take minutes each)'],
   [/^pnpm bench:(\w+)( -- --quick)?$/, (_, b) => `pnpm bench:${b} -- --quick`, 'the quick run'],
   [/^pnpm bench:(\w+) \[-- --quick\]$/, (_, b) => `pnpm bench:${b} -- --quick`, 'the quick run'],
   [/^pnpm soak$/, () => 'pnpm soak -- --quick', '100 inferences instead of 1,000'],
