@@ -16,3 +16,6 @@ export { Progress, fmtBytes, fmtSeconds } from './progress.ts';
 export { ensureFashion, loadFashion, fashionDir, fashionFiles, CLASS_NAMES, DEBIAN_DIR, DEBIAN_PACKAGE, type Dataset, type Split } from './fashion.ts';
 export { evaluate, declaredBytesPerImage, type EvalOptions, type EvalReport } from './evaluate.ts';
 export { demo, ASSETS } from './demo.ts';
+export { makeScenes, meanIoU, SCENE_CLASSES, THRESHOLD, type Scenes } from './scenes.ts';
+export { taskData, taskOfGraph, score, type Task } from './tasks.ts';
+export { upsampleLabels } from './labels.ts';

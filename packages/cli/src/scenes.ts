@@ -11,7 +11,7 @@ import seedrandom from 'seedrandom';
 import type { Dataset } from '@si/models';
 import { CLASS_NAMES } from './fashion.ts';
 
-export const SCENE_SIZE = 64;
+const SCENE_SIZE = 64;
 /** Item pixels above this intensity (of 1) belong to the item. */
 export const THRESHOLD = 0.25;
 export const SCENE_CLASSES = ['background', ...CLASS_NAMES] as const;

@@ -17,7 +17,7 @@ export const TASKS: Record<Task, { model: string; what: string }> = {
 };
 
 /** Scenes per split by default: training scenes made on the fly, and the fixed test set. */
-export const SCENES = { train: 20_000, test: 1_000 } as const;
+const SCENES = { train: 20_000, test: 1_000 } as const;
 
 export function parseTask(v: string): Task {
   if (v !== 'classification' && v !== 'segmentation') throw new Error(`--task must be classification or segmentation, got "${v}"`);
