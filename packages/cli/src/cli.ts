@@ -23,6 +23,8 @@ import { runLocal, type SessionReport } from './orchestrate.ts';
 import { plaintextPredictions } from './check.ts';
 import { formatWindowCheck, layersAbove, windowCheck, type WindowCheck } from './window-check.ts';
 import { ensureFashion, fashionFiles } from './fashion.ts';
+import { taskData, taskOfGraph } from './tasks.ts';
+import ndarray from 'ndarray';
 import { fmtBytes, fmtSeconds, Progress } from './progress.ts';
 import { addPipelineCommands } from './pipeline-cli.ts';
 
@@ -124,7 +126,7 @@ sessionOptions(program.command('infer'))
   .option('--json', 'print the report as JSON on stdout')
   .option('--out <file>', 'write the report (JSON) to a file')
   .option('--window-images <n>', 'images of the input to run the sign-window check on first (0: none)', int('--window-images'), 8)
-  .option('--max-sign-errors <rate>', 'warn when a layer\'s predicted sign-error rate in the window check is above this', rate, 1e-3)
+  .option('--max-sign-errors <rate>', 'warn when a layer\'s predicted rate of wrapped signs (values beyond the window\'s range) in the window check is above this', rate, 1e-3)
   .option('--strict', 'refuse to run when a layer of the window check is above --max-sign-errors')
   .action(async (o: SessionOpts & { check?: boolean; layers?: boolean; threads?: number; json?: boolean; out?: string; windowImages: number; maxSignErrors: number; strict?: boolean }) => {
     try {
@@ -284,7 +286,7 @@ program.command('check')
   .option('--start <i>', 'first image of an IDX file', int('--start'), 0)
   .option('--limit <n>', 'number of images (IDX; for files, the first N)', int('--limit', 1), 256)
   .option('--batch <n>', 'images per batch', int('--batch', 1), 8)
-  .option('--max-sign-errors <rate>', 'exit with status 2 when a layer\'s predicted sign-error rate is above this', rate)
+  .option('--max-sign-errors <rate>', 'exit with status 2 when a layer\'s predicted rate of wrapped signs (values beyond the range) is above this', rate)
   .option('--json', 'print the report as JSON')
   .action(async (o: { model: string; weights: string; spec: string; mode: string; fracBits: number; images?: string; image: string[]; manifest?: string; data?: string; start: number; limit: number; batch: number; maxSignErrors?: number; json?: boolean }) => {
     try {
@@ -294,8 +296,12 @@ program.command('check')
       if (o.image.length > 0) input = { kind: 'files', paths: o.image.slice(0, o.limit) };
       else if (o.images && looksLikeIdx(o.images)) input = { kind: 'idx', images: o.images, start: o.start, count: o.limit };
       else if (o.images) input = { kind: 'files', paths: expandImages(o.images).slice(0, o.limit) };
-      else {
-        if (graph.inputShape.join('x') !== '1x28x28') throw new InvalidArgumentError(`model "${o.model}" takes ${graph.inputShape.join('x')} inputs: give calibration images with --images DIR|GLOB|IDX (the default is the Fashion-MNIST test split)`);
+      else if (graph.inputShape.join('x') === '1x64x64' && taskOfGraph(graph) === 'segmentation') {
+        // The Fashion-MNIST scenes network: its test scenes.
+        const scenes = taskData('segmentation', 'test', { dir: ensureFashion(o.data), start: o.start, count: o.limit });
+        input = { kind: 'tensor', x: ndarray(scenes.x, [scenes.N, 1, 64, 64]) };
+      } else {
+        if (graph.inputShape.join('x') !== '1x28x28') throw new InvalidArgumentError(`model "${o.model}" takes ${graph.inputShape.join('x')} inputs: give calibration images with --images DIR|GLOB|IDX (the default is the Fashion-MNIST test split, or its scenes)`);
         input = { kind: 'idx', images: fashionFiles('test', ensureFashion(o.data)).images, start: o.start, count: o.limit };
       }
       const bar = o.json ? undefined : new Progress('window check', Math.ceil(o.limit / o.batch));
@@ -306,7 +312,7 @@ program.command('check')
       });
       if (o.json) console.log(JSON.stringify(c));
       else console.log(formatWindowCheck(c));
-      if (o.maxSignErrors !== undefined && c.max_sign_error_rate > o.maxSignErrors) {
+      if (o.maxSignErrors !== undefined && c.max_wrap_error_rate > o.maxSignErrors) {
         console.error(`si check: ${layersAbove(c, o.maxSignErrors).map((l) => l.name).join(', ')} above --max-sign-errors ${o.maxSignErrors}`);
         process.exitCode = 2;
       }
@@ -320,7 +326,7 @@ program.command('check')
  * weights and the images), a warning per layer whose predicted sign-error rate is above the threshold,
  * and with --strict a refusal.
  */
-async function preflightWindows(o: SessionOpts & { windowImages: number; maxSignErrors: number; strict?: boolean }, weights: string, input: InputSource): Promise<Pick<WindowCheck, 'images' | 'max_out_of_window' | 'max_sign_error_rate'> & { above: string[] } | undefined> {
+async function preflightWindows(o: SessionOpts & { windowImages: number; maxSignErrors: number; strict?: boolean }, weights: string, input: InputSource): Promise<Pick<WindowCheck, 'images' | 'max_out_of_window' | 'max_sign_error_rate' | 'max_wrap_error_rate'> & { above: string[] } | undefined> {
   if (o.windowImages === 0) return undefined;
   const few: InputSource = input.kind === 'random' ? { ...input, count: Math.min(input.count, o.windowImages) }
     : input.kind === 'files' ? { ...input, paths: input.paths.slice(0, o.windowImages) }
@@ -334,9 +340,9 @@ async function preflightWindows(o: SessionOpts & { windowImages: number; maxSign
   }
   const above = layersAbove(c, o.maxSignErrors);
   for (const l of above)
-    console.error(`si infer: warning: layer ${l.name} (${l.kind}) has a predicted sign-error rate of ${(100 * l.sign_error_rate).toFixed(3)}% in mode ${o.mode} on ${c.images} image${c.images === 1 ? '' : 's'} (${(100 * l.out_of_window).toFixed(3)}% of its values outside the exact window); see si check, or use a wider mode`);
+    console.error(`si infer: warning: layer ${l.name} (${l.kind}) has a predicted rate of wrapped signs of ${(100 * l.wrap_error_rate).toFixed(3)}% in mode ${o.mode} on ${c.images} image${c.images === 1 ? '' : 's'} (${(100 * l.beyond_range).toFixed(3)}% of its values beyond the window's range); see si check, or use a wider mode`);
   if (above.length && o.strict) throw new Error(`--strict: ${above.length} layer${above.length === 1 ? '' : 's'} above --max-sign-errors ${o.maxSignErrors} (${above.map((l) => l.name).join(', ')}); nothing was run`);
-  return { images: c.images, max_out_of_window: c.max_out_of_window, max_sign_error_rate: c.max_sign_error_rate, above: above.map((l) => l.name) };
+  return { images: c.images, max_out_of_window: c.max_out_of_window, max_sign_error_rate: c.max_sign_error_rate, max_wrap_error_rate: c.max_wrap_error_rate, above: above.map((l) => l.name) };
 }
 
 function readOnnx(path: string): Uint8Array {

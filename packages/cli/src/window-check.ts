@@ -33,6 +33,8 @@ export interface WindowCheckLayer {
   out_of_window: number;
   beyond_range: number;
   sign_error_rate: number;
+  /** Sign errors on values beyond the range (the window wrapped: large errors); the rest are tiny negatives passed. */
+  wrap_error_rate: number;
 }
 
 /** The report as `si check --json` prints it. */
@@ -46,6 +48,7 @@ export interface WindowCheck {
   max_out_of_window: number;
   max_beyond_range: number;
   max_sign_error_rate: number;
+  max_wrap_error_rate: number;
 }
 
 /** Runs the fixed-point twin on the input and reports, per comparing layer, what falls outside the window. */
@@ -69,14 +72,18 @@ function toCheck(model: string, mode: string, f: number, r: WindowReport): Windo
     layers: r.layers.map((l) => ({
       name: l.node, ...(l.layer && l.layer !== l.node ? { layer: l.layer } : {}), kind: l.kind, compared: l.compared,
       out_of_window: frac(l.outOfWindow, l.compared), beyond_range: frac(l.beyondRange, l.compared), sign_error_rate: frac(l.signErrors, l.compared),
+      wrap_error_rate: frac(l.wrapErrors, l.compared),
     })),
-    max_out_of_window: r.maxOutOfWindow, max_beyond_range: r.maxBeyondRange, max_sign_error_rate: r.maxSignErrorRate,
+    max_out_of_window: r.maxOutOfWindow, max_beyond_range: r.maxBeyondRange, max_sign_error_rate: r.maxSignErrorRate, max_wrap_error_rate: r.maxWrapErrorRate,
   };
 }
 
-/** Layers whose predicted sign-error rate is above `threshold`. */
+/**
+ * Layers whose predicted rate of large sign errors (values beyond the window's range, which wrap) is above
+ * `threshold`. Tiny negatives taken as positive are not counted: each is an error below the resolution.
+ */
 export function layersAbove(c: WindowCheck, threshold: number): WindowCheckLayer[] {
-  return c.layers.filter((l) => l.sign_error_rate > threshold);
+  return c.layers.filter((l) => l.wrap_error_rate > threshold);
 }
 
 const pct = (v: number) => (v === 0 ? '0' : v < 1e-4 ? `${(100 * v).toExponential(1)}%` : `${(100 * v).toFixed(3)}%`);
@@ -89,12 +96,13 @@ export function formatWindowCheck(c: WindowCheck): string {
   const lines = [
     `${c.model}, mode ${c.mode} (${win}), ${c.images} image${c.images === 1 ? '' : 's'}`,
     '',
-    `${'layer'.padEnd(w)}  ${'kind'.padEnd(7)} ${'compared'.padStart(12)} ${'out of window'.padStart(14)} ${'beyond range'.padStart(13)} ${'sign errors'.padStart(12)}`,
-    ...c.layers.map((l) => `${l.name.padEnd(w)}  ${l.kind.padEnd(7)} ${l.compared.toLocaleString('en-US').padStart(12)} ${pct(l.out_of_window).padStart(14)} ${pct(l.beyond_range).padStart(13)} ${pct(l.sign_error_rate).padStart(12)}`),
+    `${'layer'.padEnd(w)}  ${'kind'.padEnd(7)} ${'compared'.padStart(12)} ${'out of window'.padStart(14)} ${'beyond range'.padStart(13)} ${'sign errors'.padStart(12)} ${'wrapped'.padStart(10)}`,
+    ...c.layers.map((l) => `${l.name.padEnd(w)}  ${l.kind.padEnd(7)} ${l.compared.toLocaleString('en-US').padStart(12)} ${pct(l.out_of_window).padStart(14)} ${pct(l.beyond_range).padStart(13)} ${pct(l.sign_error_rate).padStart(12)} ${pct(l.wrap_error_rate).padStart(10)}`),
     '',
-    `worst layer: ${pct(c.max_out_of_window)} out of window, ${pct(c.max_beyond_range)} beyond range, ${pct(c.max_sign_error_rate)} predicted sign errors`,
+    `worst layer: ${pct(c.max_out_of_window)} out of window, ${pct(c.max_beyond_range)} beyond range, ${pct(c.max_sign_error_rate)} predicted sign errors, ${pct(c.max_wrap_error_rate)} of them wrapped`,
     'out of window: beyond the range (the sign wraps) or within 2^D below 0 (a tiny negative may pass as positive);',
-    'sign errors: simulated secure comparisons on a random share split. A max pool compares differences (twice the range).',
+    'sign errors: simulated secure comparisons on a random share split; wrapped: those beyond the range, the large',
+    'ones (the others are tiny negatives passed, an error below the resolution). A max pool compares differences.',
   ];
   return lines.join('\n');
 }

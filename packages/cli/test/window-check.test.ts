@@ -22,6 +22,7 @@ test('si check on the shipped 6% network: a row per comparing layer of the spec,
   }
   assert.is(c.max_out_of_window, Math.max(...c.layers.map((l) => l.out_of_window)));
   assert.is(c.max_sign_error_rate, Math.max(...c.layers.map((l) => l.sign_error_rate)));
+  assert.is((c as unknown as { max_wrap_error_rate: number }).max_wrap_error_rate, 0, 'nothing beyond the range, so nothing wraps');
   const table = si('check', ...shipped, '--limit', '8');
   assert.is(table.status, 0, table.stderr);
   assert.match(table.stdout, /layer3\.1\.relu2\s+patch/);
@@ -66,7 +67,7 @@ test('si check --max-sign-errors exits 2 naming the layers above; si infer warns
   const args = ['infer', ...shipped, '--images', fashionFiles('test').images, '--count', '2', '--mode', 'small:4:8', '--max-sign-errors', '0.0001'];
   const strict = si(...args, '--strict');
   assert.is(strict.status, 1);
-  assert.match(strict.stderr, /warning: layer stem\.relu \(patch\) has a predicted sign-error rate of/);
+  assert.match(strict.stderr, /warning: layer stem\.relu \(patch\) has a predicted rate of wrapped signs of/);
   assert.match(strict.stderr, /--strict: \d+ layers? above --max-sign-errors 0\.0001 .*nothing was run/);
   assert.not.match(strict.stderr, /secure inference/);
   const warned = si(...args, '--json');

@@ -22,6 +22,11 @@ test('a ReLU layer: values beyond +-128 and in the sliver [-2^-8, 0) are out of 
   const L = r.layers[0]!;
   assert.equal([L.node, L.kind, L.compared, L.outOfWindow, L.beyondRange], ['r', 'relu', 8, 4, 3]);
   assert.ok(L.signErrors <= 4, `${L.signErrors} sign errors, only out-of-window values can be wrong`);
+  // 200, -200 and 1000 at 12 bits, 4 bits dropped, wrap in 16 bits to -14336, 14336 and -6144 (one unit
+  // either way from the share split does not matter): three wrong signs, every time.
+  assert.is(L.wrapErrors, 3);
+  // The sliver value -2^-10 is -1 or 0 after dropping 4 bits (the split decides): a tiny error or none.
+  assert.ok(L.signErrors - L.wrapErrors === 0 || L.signErrors - L.wrapErrors === 1, `${L.signErrors} sign errors`);
   assert.is(r.maxOutOfWindow, 0.5);
   const full = await windowReport(m, x, { mode: 'full' });
   assert.equal([full.layers[0]!.outOfWindow, full.layers[0]!.signErrors], [0, 0]);

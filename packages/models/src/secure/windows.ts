@@ -34,6 +34,11 @@ export interface WindowLayer {
   beyondRange: number;
   /** Of those, with the wrong sign in a simulated secure run (one random share split each). */
   signErrors: number;
+  /**
+   * The sign errors on values beyond the range (the window wrapped): the large ones. The rest are tiny
+   * negatives (within 2^D of 0) taken as positive, an error below the window's resolution per value.
+   */
+  wrapErrors: number;
 }
 
 export interface WindowReport {
@@ -46,25 +51,31 @@ export interface WindowReport {
   maxBeyondRange: number;
   /** The largest predicted sign-error rate over the layers. */
   maxSignErrorRate: number;
+  /** The largest rate of sign errors beyond the range (wraps) over the layers. */
+  maxWrapErrorRate: number;
 }
 
 const inDomain = (v: bigint, d: readonly (readonly [bigint, bigint])[]) => d.some(([lo, hi]) => v >= lo && v <= hi);
 
 /** Counts one batch of compared values in a mode: outside the exact window, and wrong in a simulated split. */
-function count(values: RingTensor, mode: DreluMode): { outOfWindow: number; beyondRange: number; signErrors: number } {
-  if (values.size === 0) return { outOfWindow: 0, beyondRange: 0, signErrors: 0 };
+function count(values: RingTensor, mode: DreluMode): { outOfWindow: number; beyondRange: number; signErrors: number; wrapErrors: number } {
+  if (values.size === 0) return { outOfWindow: 0, beyondRange: 0, signErrors: 0, wrapErrors: 0 };
   const dom = exactDomain(mode);
   const range: [bigint, bigint] = [dom[0]![0], dom[dom.length - 1]![1]];
-  let out = 0, beyond = 0, wrong = 0;
+  let out = 0, beyond = 0, wrong = 0, wraps = 0;
   const x0 = RingTensor.random(values.shape, (b) => void randomFillSync(b));
   const sim = simulateDrelu(x0, values.sub(x0), mode);
   for (let i = 0; i < values.size; i++) {
     const v = values.data[i]!;
+    const far = v < range[0] || v > range[1];
     if (!inDomain(v, dom)) out++;
-    if (v < range[0] || v > range[1]) beyond++;
-    if (sim[i] !== (v >= 0n ? 1 : 0)) wrong++;
+    if (far) beyond++;
+    if (sim[i] !== (v >= 0n ? 1 : 0)) {
+      wrong++;
+      if (far) wraps++;
+    }
   }
-  return { outOfWindow: out, beyondRange: beyond, signErrors: wrong };
+  return { outOfWindow: out, beyondRange: beyond, signErrors: wrong, wrapErrors: wraps };
 }
 
 /** Channel planes [N, |cs|, H, W] of x [N, C, H, W]. */
@@ -166,13 +177,14 @@ export async function windowReport(m: FixedModel, x: RingTensor, mode: DreluMode
       onCompare(c) {
         const { kind, batches } = comparisons(c, mode);
         const layer = (c.node as { layer?: string }).layer;
-        const row = rows.get(c.node.name) ?? { node: c.node.name, ...(layer ? { layer } : {}), kind, compared: 0, outOfWindow: 0, beyondRange: 0, signErrors: 0 };
+        const row = rows.get(c.node.name) ?? { node: c.node.name, ...(layer ? { layer } : {}), kind, compared: 0, outOfWindow: 0, beyondRange: 0, signErrors: 0, wrapErrors: 0 };
         for (const b of batches) {
           const r = count(b.values, mode.mode === 'full' ? FULL : b.mode);
           row.compared += b.values.size;
           row.outOfWindow += r.outOfWindow;
           row.beyondRange += r.beyondRange;
           row.signErrors += r.signErrors;
+          row.wrapErrors += r.wrapErrors;
         }
         rows.set(c.node.name, row);
       },
@@ -186,6 +198,7 @@ export async function windowReport(m: FixedModel, x: RingTensor, mode: DreluMode
     maxOutOfWindow: Math.max(0, ...layers.map((l) => frac(l.outOfWindow, l.compared))),
     maxBeyondRange: Math.max(0, ...layers.map((l) => frac(l.beyondRange, l.compared))),
     maxSignErrorRate: Math.max(0, ...layers.map((l) => frac(l.signErrors, l.compared))),
+    maxWrapErrorRate: Math.max(0, ...layers.map((l) => frac(l.wrapErrors, l.compared))),
   };
 }
 
