@@ -1,6 +1,9 @@
 // The README's segmentation picture: test scenes, their ground truth and the label maps the client learned
 // from secure inference (three local processes over TLS), side by side, 4x enlarged, in VOC colours.
 //   tsx --conditions=@si/source packages/cli/scripts/scene-picture.ts WEIGHTS SPEC OUT.png [MODEL] [SCENES]
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import ndarray from 'ndarray';
 import { labelMapPixels } from '@si/images';
 import { writePng } from '@si/images/node';
@@ -10,7 +13,13 @@ const [weights, spec, out, model = 'fmnist-scenes', count = '3'] = process.argv.
 if (!weights || !spec || !out) throw new Error('usage: scene-picture.ts WEIGHTS SPEC OUT.png [MODEL] [SCENES]');
 const n = Number(count), S = 64, Z = 4, GAP = 8;
 const scenes = makeScenes(loadFashion('test'), n, 'scenes/test');
-const r = await runLocal({ model, weights: `file:${weights}`, spec: `file:${spec}`, input: { kind: 'tensor', x: ndarray(scenes.x, [n, 1, S, S]) }, batch: n });
+// The client reads the scenes as an IDX file (it is its own process).
+const idx = join(mkdtempSync(join(tmpdir(), 'si-picture-')), 'scenes-idx3-ubyte');
+const bytes = new Uint8Array(16 + n * S * S), v = new DataView(bytes.buffer);
+[0x803, n, S, S].forEach((d, i) => v.setUint32(4 * i, d));
+scenes.x.forEach((p, i) => (bytes[16 + i] = Math.round(p * 255)));
+writeFileSync(idx, bytes);
+const r = await runLocal({ model, weights: `file:${weights}`, spec: `file:${spec}`, input: { kind: 'idx', images: idx }, batch: n });
 // Rows: one per scene; columns: the scene, its ground truth, the secure label map.
 const W = 3 * S * Z + 2 * GAP, H = n * S * Z + (n - 1) * GAP;
 const img = new Uint8Array(H * W * 3).fill(255);
