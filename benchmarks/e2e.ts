@@ -25,8 +25,10 @@ interface Row {
 }
 
 const rows: Row[] = [];
-for (const [model, key, images, batch] of [['resnet18-cifar', 'cifar100_resnet18', 24, 8], ['resnet50', 'imagenet_resnet50', 3, 1]] as const) {
+for (const [model, key, full, batch] of [['resnet18-cifar', 'cifar100_resnet18', 24, 8], ['resnet50', 'imagenet_resnet50', 3, 1]] as const) {
   if (quick && model === 'resnet50') continue;
+  // --quick: two batches (the first is warm-up, the second is measured).
+  const images = quick ? 2 * batch : full;
   for (const spec of ['knapsack:0.06', 'relu']) for (const mode of ['small16', 'full'] as const) rows.push({ model, key, spec, mode, images, batch });
 }
 
