@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 si() { pnpm -s si "$@"; }
-R=results/scenes EPOCHS=${EPOCHS:-2} FT_EPOCHS=${FT_EPOCHS:-1} SECURE_SCENES=${SECURE_SCENES:-100} M=${SECURE_MODEL:-fmnist-scenes}
+R=results/scenes EPOCHS=${EPOCHS:-2} FT_EPOCHS=${FT_EPOCHS:-4} SECURE_SCENES=${SECURE_SCENES:-100} M=${SECURE_MODEL:-fmnist-scenes}
 mkdir -p "$R"
 [ -f "$R/scenes.safetensors" ] || si train --task segmentation --epochs "$EPOCHS" --batch 32 --seed 0 --out "$R/scenes.safetensors" > "$R/train.json"
 W="file:$R/scenes.safetensors"
