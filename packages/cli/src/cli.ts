@@ -2,7 +2,9 @@
 /**
  * The `si` command.
  *   si infer   all three parties on this machine (separate processes, TLS under a throwaway CA)
- *   si party   one party of a deployment (its own host)
+ *   si party   one party of a deployment (its own host), one session
+ *   si serve   the server or the helper as a service for many client sessions (serve.ts)
+ *   si client  the client of a running service
  *   si certs   a deployment CA and the three party certificates
  *   si models  the architectures and their ReLU counts
  *   si layers  the ReLU layers of an ONNX file or an architecture (what a patch spec names)
@@ -18,6 +20,7 @@ import type { Role } from '@si/sharing';
 import { writeDeploymentCerts, readCredentials, readDeployment } from './certs.ts';
 import { graphOf, loadSpec, MODELS } from './models.ts';
 import { runParty, dreluCount, type ImageResult, type PartyReport } from './party.ts';
+import { Service } from './serve.ts';
 import { expandImages, looksLikeIdx, type InputSource } from './input.ts';
 import { runLocal, type SessionReport } from './orchestrate.ts';
 import { plaintextPredictions } from './check.ts';
@@ -220,6 +223,89 @@ sessionOptions(program.command('party'))
     }
   });
 
+sessionOptions(program.command('serve'))
+  .description('run the server or the helper as a long-running service for many client sessions')
+  .addOption(new Option('--role <role>', 'this party').choices(['server', 'helper']).makeOptionMandatory())
+  .option('--config <file>', 'deployment file: where the server and helper listen and the certificate directory')
+  .option('--tls <dir>', 'directory with ca.pem, ROLE.pem and ROLE.key (see si certs); overrides the config')
+  .option('--listen <host:port>', 'address to listen on (default: the config\'s address for the role)', address)
+  .option('--helper <host:port>', 'the server: where the helper service listens', address)
+  .option('--max-sessions <n>', 'sessions at once; beyond, clients are told to retry (default: the number of cores)', int('--max-sessions', 1))
+  .option('--public-clients', 'accept clients without certificates (the service still authenticates itself to them; server-helper stays mutual TLS)')
+  .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics', address)
+  .option('--connect-timeout <s>', 'seconds for a client to finish joining a session', int('--connect-timeout', 1), 30)
+  .action(async (o: SessionOpts & { role: 'server' | 'helper'; config?: string; tls?: string; listen?: { host: string; port: number }; helper?: { host: string; port: number }; maxSessions?: number; publicClients?: boolean; metrics?: { host: string; port: number }; connectTimeout: number }) => {
+    try {
+      if (inputOf(o)) throw new InvalidArgumentError('a service holds no images: the client brings them (si client)');
+      const d = o.config ? readDeployment(o.config) : undefined;
+      const listen = o.listen ?? (d && { host: d.bind ?? d[o.role].host, port: d[o.role].port });
+      if (!listen) throw new InvalidArgumentError(`the ${o.role} needs --listen HOST:PORT (or --config)`);
+      const helper = o.role === 'server' ? o.helper ?? d?.helper : undefined;
+      if (o.role === 'server' && !helper) throw new InvalidArgumentError('the server needs --helper HOST:PORT (or --config)');
+      if (o.role === 'helper' && o.helper) throw new InvalidArgumentError('the helper takes no --helper: the server connects to it');
+      const tlsDir = o.tls ?? d?.certs;
+      if (!tlsDir) throw new InvalidArgumentError(`the ${o.role} needs certificates: --tls DIR or "certs" in --config`);
+      const service = await Service.start({
+        role: o.role, listen, ...(helper ? { helper } : {}), tls: readCredentials(tlsDir, o.role),
+        model: o.model, spec: o.spec, mode: o.mode, reveal: o.reveal, fracBits: o.fracBits, batch: o.batch, weights: o.weights, preprocess: o.preprocess,
+        timeoutSeconds: o.timeout, connectTimeoutSeconds: o.connectTimeout, publicClients: !!o.publicClients,
+        ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions } : {}), ...(o.metrics ? { metrics: o.metrics } : {}),
+      });
+      // SIGTERM (or Ctrl-C) drains: running sessions finish, new ones are refused; a second signal stops at once.
+      let stopping = false;
+      const stop = () => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        void service.drain().then(() => process.exit(0));
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    } catch (e) {
+      fail(e, true);
+    }
+  });
+
+sessionOptions(program.command('client'))
+  .description('classify images with a running service (si serve): the client party')
+  .requiredOption('--server <host:port>', 'where the server service listens', address)
+  .requiredOption('--helper <host:port>', 'where the helper service listens', address)
+  .option('--tls <dir>', 'mutual TLS: directory with ca.pem, client.pem and client.key (see si certs)')
+  .option('--ca <file>', 'a public client (no certificate): trust only this deployment CA for the server and helper')
+  .option('--web-pki', 'a public client (no certificate): trust the system\'s roots and check host names (a web PKI certificate)')
+  .option('--connect-timeout <s>', 'seconds to wait for the service', int('--connect-timeout', 1), 30)
+  .option('--json', 'print events and the report as JSON lines on stdout')
+  .option('--trace', 'with --json: an event as each layer starts')
+  .option('--out <file>', 'write the report (JSON) to a file')
+  .action(async (o: SessionOpts & { server: { host: string; port: number }; helper: { host: string; port: number }; tls?: string; ca?: string; webPki?: boolean; connectTimeout: number; json?: boolean; trace?: boolean; out?: string }) => {
+    const emit = (e: Record<string, unknown>) => o.json && console.log(JSON.stringify(e));
+    try {
+      const input = inputOf(o);
+      if (!input) throw new InvalidArgumentError('the client needs input: --image FILE, --images DIR|GLOB|IDX [--labels IDX] or --random N');
+      if ([o.tls, o.ca, o.webPki].filter(Boolean).length !== 1) throw new InvalidArgumentError('give one of --tls DIR (mutual TLS), --ca FILE or --web-pki (a public client)');
+      const tls = o.tls ? readCredentials(o.tls, 'client') : { anonymous: true as const, ...(o.ca ? { ca: readFileSync(o.ca, 'utf8') } : {}) };
+      let bar: Progress | undefined;
+      const report = await runParty({
+        role: 'client', service: true, deployment: { server: o.server, helper: o.helper }, tls,
+        model: o.model, spec: o.spec, mode: o.mode, reveal: o.reveal, fracBits: o.fracBits, batch: o.batch, input, preprocess: o.preprocess,
+        ...(o.manifest ? { manifest: o.manifest } : {}), ...(o.outPng ? { outPng: o.outPng } : {}),
+        timeoutSeconds: o.timeout, connectTimeoutSeconds: o.connectTimeout,
+      }, {
+        onConnected: (i) => {
+          emit({ event: 'connected', ...i });
+          if (!o.json) bar = new Progress('client', i.batches);
+        },
+        onSetup: (seconds) => emit({ event: 'setup', seconds }),
+        onBatch: (done, total, seconds) => (emit({ event: 'batch', done, total, seconds }), bar?.update(done, seconds)),
+        ...(o.trace ? { onLayer: (batch: number, node: string) => emit({ event: 'layer', batch, node }) } : {}),
+      });
+      if (o.out) writeFileSync(o.out, JSON.stringify(report, null, 1));
+      if (o.json) emit({ event: 'report', ...report });
+      else printClient(report);
+    } catch (e) {
+      fail(e, !!o.json);
+    }
+  });
+
 program.command('certs')
   .description('create a deployment CA and the client, server and helper certificates (keep ca.key offline)')
   .option('--out <dir>', 'output directory', 'certs')
@@ -396,6 +482,20 @@ function printSession(r: SessionReport & { plaintext?: { agree: number; pixelAgr
     console.log(`\n${'layer'.padEnd(28)} ${'op'.padEnd(8)} ${'bytes'.padStart(12)} ${'rounds'.padStart(6)} ${'seconds'.padStart(8)}`);
     for (const l of r.layers) console.log(`${l.name.padEnd(28)} ${l.op.padEnd(8)} ${String(l.bytes).padStart(12)} ${String(l.rounds).padStart(6)} ${l.seconds.toFixed(3).padStart(8)}`);
   }
+}
+
+/** The client of a service: what si infer prints, from the client's side of the links. */
+function printClient(r: PartyReport): void {
+  const line = (k: string, v: string) => console.log(`${k.padEnd(11)} ${v}`);
+  const both = (p: { sent: number; received: number }) => `${fmtBytes(p.sent)} sent, ${fmtBytes(p.received)} received`;
+  line('images', `${r.images} in ${r.batches} batch${r.batches === 1 ? '' : 'es'} of up to ${r.batch}`);
+  line('DReLUs', `${r.drelus.toLocaleString('en-US')} per image, ${((100 * r.drelus) / r.relus).toFixed(2)}% of ${r.relus.toLocaleString('en-US')} ReLUs`);
+  line('setup', `${both(r.setup)}, ${fmtSeconds(r.setup.seconds)}`);
+  if (r.preprocess.sent + r.preprocess.received) line('preprocess', `${both(r.preprocess)}, ${fmtSeconds(r.preprocess.seconds)} (input-independent)`);
+  line('online', `${both(r.online)}, ${r.online.rounds} rounds per batch, ${fmtSeconds(r.online.seconds)} (${fmtSeconds(r.online.seconds / r.images)}/image)`);
+  line('revealed', revealed(r));
+  if (r.truth) line('accuracy', `${accuracyLine(r.labels!, r.truth)} (secure top-1 against the labels)`);
+  printResults(r.results!, r.skipped);
 }
 
 function printParty(r: PartyReport): void {

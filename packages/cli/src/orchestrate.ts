@@ -124,7 +124,9 @@ export function mergeReports(rs: readonly PartyReport[]): SessionReport {
 export function partyArgs(o: LocalOptions, role: Role): string[] {
   const a = ['--model', o.model, '--mode', o.mode ?? 'small16', '--reveal', o.reveal ?? 'label', '--frac-bits', String(o.fracBits ?? 12), '--batch', String(o.batch ?? 8)];
   if (o.spec) a.push('--spec', o.spec);
-  if (o.timeoutSeconds) a.push('--timeout', String(o.timeoutSeconds));
+  // The parties start one after another, each loading what it holds first (minutes for a large network):
+  // the first to listen waits for the others as long as for a message.
+  if (o.timeoutSeconds) a.push('--timeout', String(o.timeoutSeconds), '--connect-timeout', String(Math.max(60, o.timeoutSeconds)));
   if (o.preprocess === false) a.push('--no-preprocess');
   if (role === 'server') a.push('--weights', o.weights);
   if (role === 'client') {
@@ -239,18 +241,24 @@ export async function runLocal(o: LocalOptions): Promise<SessionReport> {
       writeFileSync(join(dir, `${role}.key`), c.key, { mode: 0o600 });
     }
     const tls = ['--tls', dir];
+    // When a party fails, the error is the first failure's (the others were stopped because of it).
+    const firstFailure = async (e: unknown): Promise<never> => {
+      await Promise.all(children.map((c) => c.exited));
+      const failed = children.filter((c) => c.error !== undefined).sort((a, b) => a.failedAt! - b.failedAt!);
+      if (!failed.length) throw e;
+      throw new Error(`secure inference failed: ${failed.map((c) => `${c.role}: ${c.error}`).join('; ')}`);
+    };
     const helper = start('helper', [...tls, '--listen', '127.0.0.1:0', ...partyArgs(o, 'helper')], o, onFail);
     children.push(helper);
-    const hp = (await helper.until('listening')).port as number;
+    const hp = (await helper.until('listening').catch(firstFailure)).port as number;
     const server = start('server', [...tls, '--listen', '127.0.0.1:0', '--helper', `127.0.0.1:${hp}`, ...partyArgs(o, 'server')], o, onFail);
     children.push(server);
-    const sp = (await server.until('listening')).port as number;
+    const sp = (await server.until('listening').catch(firstFailure)).port as number;
     const client = start('client', [...tls, '--server', `127.0.0.1:${sp}`, '--helper', `127.0.0.1:${hp}`, ...partyArgs(o, 'client')], o, onFail);
     children.push(client);
     const reports = await Promise.allSettled(children.map((c) => c.until('report')));
     await Promise.all(children.map((c) => c.exited));
-    const failed = children.filter((c) => c.error !== undefined).sort((a, b) => a.failedAt! - b.failedAt!);
-    if (failed.length) throw new Error(`secure inference failed: ${failed.map((c) => `${c.role}: ${c.error}`).join('; ')}`);
+    if (children.some((c) => c.error !== undefined)) await firstFailure(undefined);
     return mergeReports(reports.map((r) => (r as PromiseFulfilledResult<Record<string, unknown>>).value as unknown as PartyReport));
   } finally {
     // A party that failed makes the others abort; anything still running after that is stopped.

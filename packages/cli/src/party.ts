@@ -6,7 +6,7 @@
  * per image); every party ends with its traffic and timings.
  * @module
  */
-import { LinkServer, type TlsCredentials } from '@si/net';
+import { LinkServer, type PublicClientTls, type TlsCredentials } from '@si/net';
 import { encodeFixed } from '@si/ring';
 import { CLIENT, connectParty, peersOf, shareInput, type Deployment, type Party, type Role } from '@si/sharing';
 import { classifyCost, compileFixed, parseReveal, prepareSecure, publicModel, revealName, secureClassify, setupSecure, type Classified, type FixedModel, type Graph, type Reveal } from '@si/models';
@@ -26,7 +26,10 @@ export interface PartyConfig {
   role: Role;
   /** Where the server and the helper can be reached (this party's own entry is not used). */
   deployment: Deployment;
-  tls: TlsCredentials;
+  /** TLS credentials; a public client of a service (`service`) may have none of its own. */
+  tls: TlsCredentials | PublicClientTls;
+  /** The client of a service (si serve): ask the server for a session, then join it at the helper. */
+  service?: boolean;
   /** Where to listen (server and helper; port 0 picks a free port, reported by onListening). */
   listen?: { host: string; port: number };
   model: string;
@@ -157,12 +160,15 @@ export function dreluCount(graph: Graph, spec: PatchSpec | null): { drelus: numb
 
 const sum = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0);
 
+/** What a party loads before any peer connects (its weights or images, the model, spec and modes). */
+export type PartySetup = Omit<PartyConfig, 'deployment' | 'tls' | 'listen'>;
+
 /**
- * Runs this party's side of the session to the end.
- * @throws on bad configuration before connecting, and on any failure of the session (the peers are
- *   told why, so they stop too)
+ * Loads what this role holds and checks the configuration, before any connection: a configuration
+ * error costs no peer a timeout. A service loads once and runs many sessions on the result.
+ * @throws on bad configuration
  */
-export async function runParty(cfg: PartyConfig, hooks: PartyHooks = {}): Promise<PartyReport> {
+export function loadParty(cfg: PartySetup): LoadedParty {
   const graph = graphOf(cfg.model);
   const spec = loadSpec(graph, cfg.spec);
   const modeName = cfg.mode ?? 'small16';
@@ -172,7 +178,6 @@ export async function runParty(cfg: PartyConfig, hooks: PartyHooks = {}): Promis
   const batch = cfg.batch ?? 8;
   if (!(Number.isInteger(batch) && batch > 0)) throw new Error(`batch size must be a positive integer, got ${batch}`);
   if (!(Number.isInteger(f) && f >= 4 && f <= 24)) throw new Error(`fractional bits must be an integer in [4, 24], got ${f}`);
-  // What this role holds, loaded before connecting so configuration errors cost no peer a timeout.
   let model: FixedModel;
   if (cfg.role === 'server') {
     if (!cfg.weights) throw new Error('the server needs weights (file:PATH or synthetic:SEED)');
@@ -189,34 +194,54 @@ export async function runParty(cfg: PartyConfig, hooks: PartyHooks = {}): Promis
   if (cfg.outPng !== undefined && cfg.role !== 'client') throw new Error(`only the client learns the label maps; the ${cfg.role} must not be given --out-png`);
   const input = cfg.input ? loadInput(graph, cfg.input, manifest) : undefined;
   const params: PublicParams = { model: cfg.model, spec: specDigest(spec), mode: modeName, reveal: revealName(reveal), fracBits: f, batch, preprocess: cfg.preprocess !== false };
+  return { cfg, graph, spec, mode, reveal, model, input, manifest, params, batch, f };
+}
 
+/**
+ * Runs this party's side of the session to the end.
+ * @throws on bad configuration before connecting, and on any failure of the session (the peers are
+ *   told why, so they stop too)
+ */
+export async function runParty(cfg: PartyConfig, hooks: PartyHooks = {}): Promise<PartyReport> {
+  const loaded = loadParty(cfg);
   let listener: LinkServer | undefined;
-  if (cfg.role !== 'client') {
+  if (cfg.role !== 'client' && !cfg.service) {
     if (!cfg.listen) throw new Error(`the ${cfg.role} needs an address to listen on`);
+    if ('anonymous' in cfg.tls) throw new Error(`the ${cfg.role} needs a certificate`);
     listener = await LinkServer.listen({ self: cfg.role, host: cfg.listen.host, port: cfg.listen.port, tls: cfg.tls, peers: peersOf(cfg.role) });
     hooks.onListening?.(listener.port);
   }
   let p: Party;
   try {
     p = await connectParty({
-      role: cfg.role, deployment: cfg.deployment, tls: cfg.tls, listener,
+      role: cfg.role, deployment: cfg.deployment, tls: cfg.tls, listener, service: cfg.service,
       link: { timeoutMs: 1000 * (cfg.timeoutSeconds ?? 120) }, connectTimeoutMs: 1000 * (cfg.connectTimeoutSeconds ?? 60),
     });
   } finally {
     await listener?.close();
   }
+  return runSession(p, loaded, hooks);
+}
+
+/**
+ * Runs one session on a connected party (keys agreed) with what loadParty loaded; closes the party at
+ * the end.
+ * @throws on any failure of the session (the peers are told why, so they stop too)
+ */
+export async function runSession(p: Party, loaded: LoadedParty, hooks: PartyHooks = {}): Promise<PartyReport> {
   try {
-    return await session(p, { cfg, graph, spec, mode, reveal, model, input, manifest, params, batch, f }, hooks);
+    return await session(p, loaded, hooks);
   } catch (e) {
-    p.abort(`${cfg.role}: ${(e as Error).message}`);
+    p.abort(`${loaded.cfg.role}: ${(e as Error).message}`);
     throw e;
   } finally {
     p.close();
   }
 }
 
-interface Ctx {
-  cfg: PartyConfig;
+/** What loadParty loaded; the same for every session of a service. */
+export interface LoadedParty {
+  cfg: PartySetup;
   graph: Graph;
   spec: PatchSpec | null;
   mode: ReturnType<typeof parseMode>;
@@ -228,6 +253,7 @@ interface Ctx {
   batch: number;
   f: number;
 }
+type Ctx = LoadedParty;
 
 /** Runs the session; an error says where it happened (agreement, setup, or the batch and layer). */
 async function session(p: Party, c: Ctx, hooks: PartyHooks): Promise<PartyReport> {

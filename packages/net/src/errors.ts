@@ -22,6 +22,17 @@ export class ProtocolError extends LinkClosedError {
   override readonly name: string = 'ProtocolError';
 }
 
+/**
+ * The listener answered the hello with a refusal (a service that is busy or shutting down, an unknown
+ * session): `retry` says whether the same request may succeed later.
+ */
+export class RefusedError extends LinkClosedError {
+  override readonly name: string = 'RefusedError';
+  constructor(peer: string, message: string, readonly retry: boolean) {
+    super(peer, message);
+  }
+}
+
 /** A frame header or length is malformed or over the size limit. */
 export class FrameError extends Error {
   override readonly name = 'FrameError';

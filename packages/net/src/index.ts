@@ -6,7 +6,7 @@
 export { Link, Channel, type LinkOptions, type Payload, type Received, type Transport, type Sink } from './link.ts';
 export { Ledger, Scope, type LedgerRow, type Phase } from './ledger.ts';
 export { memoryLinkPair } from './memory.ts';
-export { LinkServer, connectLink, isLoopback, type ListenOptions, type ConnectOptions, type TlsCredentials } from './tcp.ts';
+export { LinkServer, connectLink, connectSession, isLoopback, type ListenOptions, type ConnectOptions, type Incoming, type TlsCredentials, type PublicClientTls } from './tcp.ts';
 export { createCA, issueCert, certRole, type CertPair } from './certs.ts';
 export { FrameDecoder, encodeHeader, HEADER_BYTES, FRAME_VERSION, MAX_CHANNEL_BYTES, MAX_STAMPS, type Frame } from './frame.ts';
-export { LinkClosedError, LinkTimeoutError, ProtocolError, FrameError } from './errors.ts';
+export { LinkClosedError, LinkTimeoutError, ProtocolError, RefusedError, FrameError } from './errors.ts';

@@ -20,7 +20,7 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FrameDecoder, encodeHeader } from './frame.ts';
-import { LinkClosedError, ProtocolError } from './errors.ts';
+import { LinkClosedError, ProtocolError, RefusedError } from './errors.ts';
 import { Link, type LinkOptions, type Sink, type Transport } from './link.ts';
 
 /** Credentials of this party in a TLS deployment (PEM). Never log `key`. */
@@ -29,6 +29,17 @@ export interface TlsCredentials {
   ca: string;
   cert: string;
   key: string;
+}
+
+/**
+ * A client without a certificate, for a service that accepts public clients: it authenticates the
+ * service, not itself. With `ca` it trusts only the deployment CA and checks the role in the
+ * certificate (as between parties); without, it trusts the system's roots and checks the host name (a
+ * web PKI certificate).
+ */
+export interface PublicClientTls {
+  anonymous: true;
+  ca?: string;
 }
 
 class SocketTransport implements Transport {
@@ -90,6 +101,11 @@ interface Hello {
   proto: string;
   from: string;
   to: string;
+  /** A service session: the connector asks for `new` (or joins a session by id); the answer names it. */
+  session?: string;
+  /** In an answer: why the connection is refused, and whether asking again later may succeed. */
+  refused?: string;
+  retry?: boolean;
 }
 
 function writeHello(socket: net.Socket, h: Hello): void {
@@ -122,7 +138,7 @@ function readHello(socket: net.Socket, who: string, timeoutMs: number): Promise<
         } catch {
           throw new ProtocolError(who, `hello from ${who} is not JSON`);
         }
-        if (o === null || typeof o !== 'object' || o.proto !== PROTO || typeof o.from !== 'string' || typeof o.to !== 'string')
+        if (o === null || typeof o !== 'object' || o.proto !== PROTO || typeof o.from !== 'string' || typeof o.to !== 'string' || (o.session !== undefined && typeof o.session !== 'string'))
           throw new ProtocolError(who, `hello from ${who} is malformed (expected {"proto":"${PROTO}","from":…,"to":…})`);
         // Bytes after the hello (the peer may send right after it) go on to the link.
         done(null, { hello: o as Hello, leftover: dec.drain() });
@@ -147,7 +163,8 @@ function certRoleOf(socket: net.Socket): string | undefined {
   return Array.isArray(cn) ? cn[0] : cn;
 }
 
-const tlsBase = (c: TlsCredentials) => ({ ca: c.ca, cert: c.cert, key: c.key, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }) as const;
+const tlsBase = (c: TlsCredentials | PublicClientTls) =>
+  ({ ...('anonymous' in c ? (c.ca ? { ca: c.ca } : {}) : { ca: c.ca, cert: c.cert, key: c.key }), minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }) as const;
 
 export interface ListenOptions {
   /** This party's role name. */
@@ -174,6 +191,32 @@ export interface ListenOptions {
    * connection of the same role replaces it, and one that closes is dropped.
    */
   acceptWindowMs?: number;
+  /**
+   * Roles accepted without a certificate (under TLS): a service's public clients. Every other role still
+   * needs a certificate of the deployment CA naming it.
+   */
+  anonymous?: readonly string[];
+  /**
+   * A service: every greeted connection goes to this callback, which accepts it (answering with a
+   * session id) or refuses it with a reason; accept(role) is then not used.
+   */
+  onIncoming?: (peer: Incoming) => void;
+}
+
+/** A connection that said hello to a service listener, waiting to be accepted or refused. */
+export interface Incoming {
+  /** The role it says it is (checked against its certificate unless it is an anonymous role). */
+  readonly from: string;
+  /** The session it asks for (`new`, or an id), if any. */
+  readonly session: string | undefined;
+  /** Its address (host:port). */
+  readonly address: string;
+  /** Whether it presented a certificate of the deployment CA. */
+  readonly authenticated: boolean;
+  /** Answers the hello (naming `session`) and hands out the link. */
+  accept(session: string | undefined, link?: LinkOptions): Link;
+  /** Answers the hello with a refusal and closes the connection. */
+  refuse(reason: string, retry: boolean): void;
 }
 
 interface Greeted {
@@ -215,7 +258,9 @@ export class LinkServer {
   static async listen(opts: ListenOptions): Promise<LinkServer> {
     requireTransport(opts.tls, opts.insecurePlaintext, opts.host ?? '127.0.0.1', `${opts.self} listening`);
     const handshakeTimeout = opts.helloTimeoutMs ?? 10_000;
-    const server = opts.tls ? tls.createServer({ ...tlsBase(opts.tls), requestCert: true, rejectUnauthorized: true, handshakeTimeout }) : net.createServer();
+    // Anonymous roles: the certificate is asked for, not required; onSocket then decides per role.
+    const anonymous = (opts.anonymous?.length ?? 0) > 0;
+    const server = opts.tls ? tls.createServer({ ...tlsBase(opts.tls), requestCert: true, rejectUnauthorized: !anonymous, handshakeTimeout }) : net.createServer();
     const s = new LinkServer(server, opts);
     server.listen(opts.port, opts.host ?? '127.0.0.1');
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
@@ -274,14 +319,20 @@ export class LinkServer {
       if (hello.to !== this.opts.self) throw new ProtocolError(from, `${from} asked for "${hello.to}", this is "${this.opts.self}"`);
       if (hello.from === this.opts.self || (this.opts.peers && !this.opts.peers.includes(hello.from)))
         throw new ProtocolError(from, `${from} says it is "${hello.from}", which is not a peer of "${this.opts.self}"${this.opts.peers ? ` (${this.opts.peers.join(', ')})` : ''}`);
-      const role = certRoleOf(socket);
-      if (this.opts.tls && role !== hello.from)
-        throw new ProtocolError(from, `${from} claims to be "${hello.from}" but its certificate is for "${role}"`);
+      if (this.opts.tls) {
+        const authorized = (socket as tls.TLSSocket).authorized;
+        const role = authorized ? certRoleOf(socket) : undefined;
+        if (!authorized && !this.opts.anonymous?.includes(hello.from))
+          throw new ProtocolError(from, `${from} claims to be "${hello.from}" without a certificate of the deployment CA`);
+        if (authorized && role !== hello.from)
+          throw new ProtocolError(from, `${from} claims to be "${hello.from}" but its certificate is for "${role}"`);
+      }
     } catch (e) {
       this.problem(e as Error);
       socket.destroy();
       return;
     }
+    if (this.opts.onIncoming) return this.opts.onIncoming(this.incoming(socket, from, got));
     writeHello(socket, { proto: PROTO, from: this.opts.self, to: got.hello.from });
     const g: Greeted = { socket, from, leftover: got.leftover };
     const role = got.hello.from;
@@ -292,6 +343,30 @@ export class LinkServer {
       return;
     }
     this.park(role, g);
+  }
+
+  private incoming(socket: net.Socket, address: string, got: { hello: Hello; leftover: Uint8Array[] }): Incoming {
+    const { hello } = got;
+    let answered = false;
+    const answer = (h: Partial<Hello>) => {
+      if (answered) throw new Error(`the connection from ${address} was already answered`);
+      answered = true;
+      writeHello(socket, { proto: PROTO, from: this.opts.self, to: hello.from, ...h });
+    };
+    return {
+      from: hello.from, session: hello.session, address,
+      authenticated: socket instanceof tls.TLSSocket && socket.authorized,
+      accept: (session, link) => {
+        answer(session === undefined ? {} : { session });
+        return new Link(this.opts.self, hello.from, new SocketTransport(socket, address, got.leftover), link ?? this.opts.link);
+      },
+      refuse: (reason, retry) => {
+        answer({ refused: reason, retry });
+        socket.end();
+        // A peer that does not close its end is cut off shortly after.
+        setTimeout(() => socket.destroy(), 2000).unref();
+      },
+    };
   }
 
   /** Keeps a greeted peer for a later accept(): the newest connection of a role wins; bounded in time. */
@@ -336,8 +411,10 @@ export interface ConnectOptions {
   peer: string;
   host?: string;
   port: number;
-  /** TLS credentials (required unless insecurePlaintext). */
-  tls?: TlsCredentials;
+  /** TLS credentials (required unless insecurePlaintext); a public client of a service has no certificate. */
+  tls?: TlsCredentials | PublicClientTls;
+  /** A service session to ask for: `new`, or the id of one to join. */
+  session?: string;
   /** Plain TCP without authentication or encryption (tests and benchmarks): refused unless the host is loopback. */
   insecurePlaintext?: boolean;
   link?: LinkOptions;
@@ -357,7 +434,7 @@ export function isLoopback(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(h);
 }
 
-function requireTransport(creds: TlsCredentials | undefined, plaintext: boolean | undefined, host: string, who: string): void {
+function requireTransport(creds: TlsCredentials | PublicClientTls | undefined, plaintext: boolean | undefined, host: string, who: string): void {
   if (creds) return;
   if (!plaintext) throw new Error(`${who}: TLS credentials are required (plain TCP would leave the shares and the key agreement open to anyone on the path; pass insecurePlaintext: true for a test on loopback)`);
   if (!isLoopback(host)) throw new Error(`${who}: insecurePlaintext is refused for ${host}: plain TCP only on a loopback address`);
@@ -370,11 +447,14 @@ function openSocket(o: ConnectOptions, timeoutMs: number): Promise<net.Socket> {
     const socket = o.tls
       ? tls.connect({
           ...tlsBase(o.tls), host, port: o.port, rejectUnauthorized: true,
-          // The peer is identified by role (certificate common name), not by host name.
-          checkServerIdentity: (_h, cert) => {
-            const cn = Array.isArray(cert.subject.CN) ? cert.subject.CN[0] : cert.subject.CN;
-            return cn === o.peer ? undefined : new Error(`${host}:${o.port} presented a certificate for "${cn}", expected "${o.peer}"`);
-          },
+          ...(o.tls.ca !== undefined ? {
+            // Under the deployment CA the peer is identified by role (certificate common name), not by host
+            // name; under the system's roots (a public client without `ca`) by host name, as browsers do.
+            checkServerIdentity: (_h: string, cert: tls.PeerCertificate) => {
+              const cn = Array.isArray(cert.subject.CN) ? cert.subject.CN[0] : cert.subject.CN;
+              return cn === o.peer ? undefined : new Error(`${host}:${o.port} presented a certificate for "${cn}", expected "${o.peer}"`);
+            },
+          } : { servername: net.isIP(host) ? undefined : host }),
         })
       : net.connect({ host, port: o.port });
     const ok = o.tls ? 'secureConnect' : 'connect';
@@ -405,6 +485,16 @@ function openSocket(o: ConnectOptions, timeoutMs: number): Promise<net.Socket> {
  * @throws {LinkClosedError} naming the peer when it cannot be reached, refuses us, or is not who we expect
  */
 export async function connectLink(o: ConnectOptions): Promise<Link> {
+  return (await connectSession(o)).link;
+}
+
+/**
+ * Connects to a listening peer (a service) and returns the link and the session the peer's answer
+ * names.
+ * @throws {RefusedError} when the peer answers with a refusal (busy, shutting down, unknown session)
+ * @throws {LinkClosedError} naming the peer when it cannot be reached or is not who we expect
+ */
+export async function connectSession(o: ConnectOptions): Promise<{ link: Link; session: string | undefined }> {
   const where = `${o.peer} at ${o.host ?? '127.0.0.1'}:${o.port}`;
   requireTransport(o.tls, o.insecurePlaintext, o.host ?? '127.0.0.1', `${o.self} connecting to ${where}`);
   const deadline = Date.now() + (o.connectTimeoutMs ?? 30_000);
@@ -423,7 +513,7 @@ export async function connectLink(o: ConnectOptions): Promise<Link> {
     }
   }
   socket.setNoDelay(true);
-  writeHello(socket, { proto: PROTO, from: o.self, to: o.peer });
+  writeHello(socket, { proto: PROTO, from: o.self, to: o.peer, ...(o.session !== undefined ? { session: o.session } : {}) });
   let got: { hello: Hello; leftover: Uint8Array[] };
   try {
     got = await readHello(socket, where, Math.max(1, deadline - Date.now()));
@@ -439,5 +529,9 @@ export async function connectLink(o: ConnectOptions): Promise<Link> {
     socket.destroy();
     throw new ProtocolError(o.peer, `${where} answered as "${got.hello.from}" (to "${got.hello.to}"), expected "${o.peer}"`);
   }
-  return new Link(o.self, o.peer, new SocketTransport(socket, where, got.leftover), o.link);
+  if (got.hello.refused !== undefined) {
+    socket.destroy();
+    throw new RefusedError(o.peer, `${where} refused: ${String(got.hello.refused).slice(0, 500)}`, got.hello.retry === true);
+  }
+  return { link: new Link(o.self, o.peer, new SocketTransport(socket, where, got.leftover), o.link), session: got.hello.session };
 }

@@ -7,7 +7,7 @@
  * @module
  */
 export { Party, localParties } from './party.ts';
-export { connectParty, peersOf, type Deployment, type PartyOptions } from './network.ts';
+export { connectParty, peersOf, startParty, type Deployment, type PartyOptions } from './network.ts';
 export { PrfStream, Keystream } from './prf.ts';
 export { ROLES, CLIENT, SERVER, HELPER, roleOf, idOf, DIRS, type PartyId, type Role, type Dir } from './roles.ts';
 export { Dealer, dealer, dealCost, RING64, ZP67, wordsGroup, type ShareGroup, type Dealt } from './dealer.ts';

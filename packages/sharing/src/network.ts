@@ -4,7 +4,7 @@
  * connects. Each party then agrees PRF keys with the other two over these links.
  * @module
  */
-import { connectLink, Ledger, LinkServer, type Link, type LinkOptions, type TlsCredentials } from '@si/net';
+import { connectLink, connectSession, Ledger, LinkServer, ProtocolError, type Link, type LinkOptions, type PublicClientTls, type TlsCredentials } from '@si/net';
 import { Party } from './party.ts';
 import { CLIENT, HELPER, idOf, roleOf, SERVER, type PartyId, type Role } from './roles.ts';
 
@@ -17,8 +17,16 @@ export interface Deployment {
 export interface PartyOptions {
   role: Role;
   deployment: Deployment;
-  /** This party's certificate and key and the deployment CA (required unless insecurePlaintext). */
-  tls?: TlsCredentials;
+  /**
+   * This party's certificate and key and the deployment CA (required unless insecurePlaintext); the
+   * client of a service with public clients has no certificate.
+   */
+  tls?: TlsCredentials | PublicClientTls;
+  /**
+   * The client of a service (`si serve`): ask the server for a new session first, then join it at the
+   * helper with the id the server answered.
+   */
+  service?: boolean;
   /** Plain TCP, unauthenticated and unencrypted, for tests and benchmarks on loopback only. */
   insecurePlaintext?: boolean;
   /** Address to bind when listening (default: the deployment's host for this role). */
@@ -45,9 +53,25 @@ export async function connectParty(o: PartyOptions): Promise<Party> {
   };
   const links = new Map<PartyId, Link>();
   let listener = o.listener;
+  if (o.service) {
+    if (id !== CLIENT) throw new Error(`only the client connects to a service; the ${o.role} serves (si serve)`);
+    try {
+      const at = o.deployment.server;
+      const s = await connectSession({ self: o.role, peer: 'server', host: at.host, port: at.port, tls: o.tls, insecurePlaintext: o.insecurePlaintext, link: linkOpts, connectTimeoutMs: wait, session: 'new' });
+      links.set(SERVER, s.link);
+      if (s.session === undefined) throw new ProtocolError('server', `the server at ${at.host}:${at.port} is not a service (it answered without a session): run it with si serve, or the client with si party`);
+      const h = await connectSession({ self: o.role, peer: 'helper', host: o.deployment.helper.host, port: o.deployment.helper.port, tls: o.tls, insecurePlaintext: o.insecurePlaintext, link: linkOpts, connectTimeoutMs: wait, session: s.session });
+      links.set(HELPER, h.link);
+    } catch (e) {
+      for (const l of links.values()) l.close();
+      throw e;
+    }
+    return startParty(id, links, ledger, wait);
+  }
   try {
     if (id !== CLIENT && listener === undefined) {
       const at = id === SERVER ? o.deployment.server : o.deployment.helper;
+      if (o.tls && 'anonymous' in o.tls) throw new Error(`the ${o.role} listens, so it needs a certificate (anonymous TLS is for a service's public clients)`);
       listener = await LinkServer.listen({ self: o.role, host: o.bind ?? at.host, port: at.port, tls: o.tls, insecurePlaintext: o.insecurePlaintext, link: linkOpts, peers: peersOf(o.role) });
     }
     const pending: [PartyId, Promise<Link>][] =
@@ -64,13 +88,22 @@ export async function connectParty(o: PartyOptions): Promise<Party> {
   } finally {
     if (listener !== undefined && o.listener === undefined) await listener.close();
   }
+  return startParty(id, links, ledger, wait);
+}
+
+/**
+ * A party from its two links (recording into `ledger`), once the PRF keys are agreed; a peer that
+ * connected and then went silent fails it within `timeoutMs`. The links are closed on failure.
+ */
+export async function startParty(id: PartyId, links: Map<PartyId, Link>, ledger: Ledger, timeoutMs: number): Promise<Party> {
+  const role = roleOf(id), wait = timeoutMs;
   try {
     const party = new Party(id, links, ledger);
     // The key agreement is the last step of setting up: a peer that connected and then went silent
     // fails it within the connect timeout, not the (longer) message timeout.
     let timer: ReturnType<typeof setTimeout> | undefined;
     const silent = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${o.role}: the peers connected but the key agreement did not finish within ${wait} ms`)), wait);
+      timer = setTimeout(() => reject(new Error(`${role}: the peers connected but the key agreement did not finish within ${wait} ms`)), wait);
     });
     try {
       await Promise.race([party.agreeKeys(), silent]);
