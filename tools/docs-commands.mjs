@@ -49,6 +49,7 @@ const QUICK = [
   [/^pnpm bench:(\w+)( -- --quick)?$/, (_, b) => `pnpm bench:${b} -- --quick`, 'the quick run'],
   [/^pnpm bench:(\w+) \[-- --quick\]$/, (_, b) => `pnpm bench:${b} -- --quick`, 'the quick run'],
   [/^pnpm soak$/, () => 'pnpm soak -- --quick', '100 inferences instead of 1,000'],
+  [/^pnpm load$/, () => 'pnpm load -- --quick', '24 client sessions instead of 200'],
   [/^pnpm fuzz -- --count (\d+)$/, (c, n) => (Number(n) > 2000 ? 'pnpm fuzz -- --count 2000' : c), '2,000 inputs per target'],
   [/^pnpm fuzz$/, () => 'pnpm fuzz -- --count 2000', '2,000 inputs per target'],
 ];

@@ -1,9 +1,12 @@
 /**
  * @si/cli: secure inference sessions as processes. `runParty` is one party (its own host); `runLocal`
- * runs all three as local processes over TLS; the `si` command wraps both.
+ * runs all three as local processes over TLS; `Service` is the server or helper serving many sessions
+ * (`si serve`); the `si` command wraps them.
  * @module
  */
-export { runParty, dreluCount, logitsArray, type PartyConfig, type PartyHooks, type PartyReport, type RunSummary, type LayerReport, type PhaseReport, type ImageResult } from './party.ts';
+export { runParty, runSession, loadParty, dreluCount, logitsArray, type LoadedParty, type PartySetup, type PartyConfig, type PartyHooks, type PartyReport, type RunSummary, type LayerReport, type PhaseReport, type ImageResult } from './party.ts';
+export { Service, type ServeConfig } from './serve.ts';
+export { ServiceMetrics, LATENCY_BUCKETS } from './metrics.ts';
 export { loadInput, expandImages, looksLikeIdx, type InputSource, type LoadedInput } from './input.ts';
 export { runLocal, mergeReports, partyArgs, ALLOCATOR_ENV, type LocalOptions, type SessionReport, type LayerTotals } from './orchestrate.ts';
 export { agree, parseMode, specDigest, SessionError, type PublicParams } from './session.ts';

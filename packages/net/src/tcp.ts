@@ -521,6 +521,8 @@ export async function connectSession(o: ConnectOptions): Promise<{ link: Link; s
     socket.destroy();
     const err = e as Error;
     const silent = /^no hello from/.test(err.message);
+    if (/certificate required/.test(err.message))
+      throw new LinkClosedError(o.peer, `${where} requires a client certificate of its deployment CA (it does not accept public clients)`, { cause: err });
     throw new LinkClosedError(o.peer, silent
       ? `${where} completed the ${o.tls ? 'TLS handshake' : 'TCP connection'} but sent no hello within the connect timeout (${err.message})`
       : `${where} refused the connection (${err.message}); under TLS this usually means our certificate was rejected`, { cause: err });
