@@ -32,8 +32,8 @@ interface Proc {
   when(pred: (e: Event) => boolean): Promise<Event>;
 }
 
-function run(args: string[]): Proc {
-  const proc = spawn(process.execPath, [...process.execArgv, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function run(args: string[], env: Record<string, string> = {}): Proc {
+  const proc = spawn(process.execPath, [...process.execArgv, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const waiting: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
   const p: Proc = {
     proc, events: [], stderr: [],
@@ -65,8 +65,8 @@ interface Pair {
   mp: number;
 }
 
-async function services(extra: string[] = [], clientAuth: string[] = []): Promise<Pair> {
-  const common = ['--tls', certs, '--timeout', String(TIMEOUT), '--connect-timeout', '5', ...MODEL, ...extra, ...clientAuth];
+async function services(extra: string[] = [], clientAuth: string[] = [], dir = certs): Promise<Pair> {
+  const common = ['--tls', dir, '--timeout', String(TIMEOUT), '--connect-timeout', '5', ...MODEL, ...extra, ...clientAuth];
   const helper = run(['serve', '--role', 'helper', '--listen', '127.0.0.1:0', ...common]);
   const hp = (await helper.when((e) => e.event === 'listening')).port as number;
   const server = run(['serve', '--role', 'server', '--listen', '127.0.0.1:0', '--helper', `127.0.0.1:${hp}`, '--metrics', '127.0.0.1:0', ...WEIGHTS, ...common]);
@@ -213,12 +213,21 @@ test('SIGTERM drains: the running session finishes, new ones are refused, then t
 });
 
 test('public clients: no client certificate, the service authenticated by the deployment CA; server-helper stays mutual', async () => {
-  const s = await services([], ['--public-clients']);
+  // Certificates valid for the name localhost only (not 127.0.0.1): the host-name check has something to refuse.
+  const named = join(mkdtempSync(join(tmpdir(), 'si-serve-')), 'certs');
+  writeDeploymentCerts(named, { hosts: { server: ['localhost'], helper: ['localhost'] } });
+  const s = await services([], ['--public-clients'], named);
   try {
-    const anon = client(s, images(0, 2), ['--ca', join(certs, 'ca.pem')]);
+    const anon = client(s, images(0, 2), ['--ca', join(named, 'ca.pem')]);
     assert.is((await labelsOf(anon)).length, 2);
+    // Web PKI: the system's roots (here the deployment CA added to them) and a host-name check.
+    const web = run(['client', '--server', `localhost:${s.sp}`, '--helper', `localhost:${s.hp}`, '--web-pki', '--json', '--timeout', '20', ...MODEL, ...images(0, 2)], { NODE_EXTRA_CA_CERTS: join(named, 'ca.pem') });
+    assert.is((await labelsOf(web)).length, 2);
+    const wrongName = run(['client', '--server', `127.0.0.1:${s.sp}`, '--helper', `localhost:${s.hp}`, '--web-pki', '--json', '--connect-timeout', '3', ...MODEL, ...images(0, 1)], { NODE_EXTRA_CA_CERTS: join(named, 'ca.pem') });
+    assert.is(await wrongName.exited, 1);
+    assert.match(wrongName.stderr.join('\n'), /altnames|not in the cert|does not match/i);
     // A certificate-less "server" may not open a session at the helper.
-    const err = await connectSession({ self: 'server', peer: 'helper', port: s.hp, tls: { anonymous: true, ca: readFileSync(join(certs, 'ca.pem'), 'utf8') }, session: 'ab'.repeat(16), connectTimeoutMs: 3000 }).catch((e: Error) => e);
+    const err = await connectSession({ self: 'server', peer: 'helper', port: s.hp, tls: { anonymous: true, ca: readFileSync(join(named, 'ca.pem'), 'utf8') }, session: 'ab'.repeat(16), connectTimeoutMs: 3000 }).catch((e: Error) => e);
     assert.instance(err, Error);
     // And the mutual-TLS service refuses a client without a certificate, saying why.
     const refused = client(main, images(0, 1), ['--ca', join(certs, 'ca.pem')]);
@@ -226,6 +235,44 @@ test('public clients: no client certificate, the service authenticated by the de
     assert.match(refused.stderr.join("\n"), /requires a client certificate of its deployment CA \(it does not accept public clients\)/);
   } finally {
     await stop(s.server, s.helper);
+  }
+});
+
+// The README's "Serve a model" commands, with the same flags: `pnpm si` is this checkout's CLI, the
+// certificate directory a temporary one and the ports free ones (CI machines run other things).
+test('the README\'s "Serve a model" commands work as shown', async () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Serve a model'), readme.indexOf('\n## ', readme.indexOf('## Serve a model') + 5));
+  const commands = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.replace(/\\\n\s*/g, ' ').trim().split('\n')).map((l) => l.trim());
+  assert.equal(commands.map((c) => c.split(' ').slice(0, 3).join(' ')), ['pnpm si certs', 'pnpm si serve', 'pnpm si serve', 'pnpm si client']);
+  const dir = join(mkdtempSync(join(tmpdir(), 'si-readme-')), 'certs');
+  const free = [0, 0, 0].map(() => 20000 + Math.floor(Math.random() * 20000));
+  const argv = (c: string) => c.replace(/^pnpm si /, '').replace(/(--out|--tls) certs\b/g, `$1 ${dir}`)
+    .replace(/:7100\b/g, `:${free[0]}`).replace(/:7101\b/g, `:${free[1]}`).replace(/:9464\b/g, `:${free[2]}`).split(/\s+/);
+  const inRoot = (args: string[]) => {
+    const proc = spawn(process.execPath, [...process.execArgv, cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: string[] = [];
+    proc.stdout!.on('data', (d) => out.push(String(d)));
+    proc.stderr!.on('data', (d) => out.push(String(d)));
+    return { proc, out, exited: new Promise<number>((r) => proc.on('close', (code) => r(code ?? 1))) };
+  };
+  const certsRun = inRoot(argv(commands[0]!));
+  assert.is(await certsRun.exited, 0);
+  const svc = [inRoot(argv(commands[1]!)), inRoot(argv(commands[2]!))];
+  try {
+    const listening = (s: { out: string[] }) => new Promise<void>((resolve) => {
+      const t = setInterval(() => /"event":"listening"/.test(s.out.join('')) && (clearInterval(t), resolve()), 100);
+    });
+    await Promise.all(svc.map(listening));
+    const c = inRoot(argv(commands[3]!));
+    assert.is(await c.exited, 0, c.out.join(''));
+    assert.match(c.out.join(''), /shirt\.png\s+6\s+Shirt/);
+    const metrics = await (await fetch(`http://127.0.0.1:${free[2]}/metrics`)).text();
+    assert.match(metrics, /^si_sessions_total\{role="server",outcome="done"\} 1$/m);
+  } finally {
+    for (const s of svc) s.proc.kill('SIGTERM');
+    assert.equal(await Promise.all(svc.map((s) => s.exited)), [0, 0], 'SIGTERM with no session running: exit 0');
   }
 });
 

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import net from 'node:net';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { connectLink, createCA, encodeHeader, isLoopback, issueCert, Ledger, LinkClosedError, LinkServer, type TlsCredentials } from '../src/index.ts';
+import { connectLink, connectSession, createCA, encodeHeader, isLoopback, issueCert, Ledger, LinkClosedError, LinkServer, RefusedError, type Incoming, type TlsCredentials } from '../src/index.ts';
 
 const ca = createCA();
 const other = createCA({ name: 'someone else' });
@@ -296,6 +296,53 @@ test('greeted peers: a role the listener does not expect is refused; one not acc
   assert.instance(await settle(first.recv('x')), LinkClosedError);
   for (const l of [s, second]) l.close();
   await srv.close();
+});
+
+test('service listeners: each greeted peer goes to onIncoming, which accepts with a session id or refuses with a reason', async () => {
+  const seen: Incoming[] = [];
+  const srv = await LinkServer.listen({
+    self: 'server', port: 0, tls: creds('server'), peers: ['client'],
+    onIncoming: (peer) => {
+      seen.push(peer);
+      if (peer.session === 'new') peer.accept('s-1').send('hi', new Uint8Array([7]));
+      else peer.refuse('busy: come back later', true);
+    },
+  });
+  const ok = await connectSession({ self: 'client', peer: 'server', port: srv.port, tls: creds('client'), session: 'new', connectTimeoutMs: 3000 });
+  assert.is(ok.session, 's-1');
+  assert.equal([...(await ok.link.recv('hi'))], [7]);
+  assert.is(seen[0]!.authenticated, true);
+  const no = await settle(connectSession({ self: 'client', peer: 'server', port: srv.port, tls: creds('client'), session: 'join-x', connectTimeoutMs: 3000 }));
+  assert.instance(no, RefusedError);
+  assert.match((no as Error).message, /refused: busy: come back later/);
+  assert.is((no as RefusedError).retry, true);
+  assert.is(seen[1]!.session, 'join-x');
+  ok.link.close();
+  await srv.close();
+});
+
+test('anonymous roles: a public client connects without a certificate; every other role still needs one', async () => {
+  const got: Incoming[] = [];
+  const srv = await LinkServer.listen({ self: 'helper', port: 0, tls: creds('helper'), peers: ['client', 'server'], anonymous: ['client'], onIncoming: (p) => (got.push(p), p.accept(undefined)) });
+  const anon = { anonymous: true as const, ca: ca.cert };
+  const c = await connectSession({ self: 'client', peer: 'helper', port: srv.port, tls: anon, connectTimeoutMs: 3000 });
+  assert.is(got[0]!.from, 'client');
+  assert.is(got[0]!.authenticated, false);
+  assert.ok(c.link.channelBinding && c.link.channelBinding.length === 32, 'keys can still be bound to the TLS session');
+  const s = await settle(connectSession({ self: 'server', peer: 'helper', port: srv.port, tls: anon, connectTimeoutMs: 2000 }));
+  assert.instance(s, LinkClosedError);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.match(srv.refused.map((e) => e.message).join('\n'), /claims to be "server" without a certificate of the deployment CA/);
+  // A certificate of another CA does not pass as the server either.
+  const forged = await settle(connectSession({ self: 'server', peer: 'helper', port: srv.port, tls: { ...creds('server', other), ca: ca.cert }, connectTimeoutMs: 2000 }));
+  assert.instance(forged, LinkClosedError);
+  assert.is(got.length, 1);
+  // And the anonymous client checks the service: a helper certificate from another CA is refused.
+  const fake = await LinkServer.listen({ self: 'helper', port: 0, tls: { ...creds('helper', other), ca: other.cert }, anonymous: ['client'], onIncoming: (p) => p.accept(undefined) });
+  assert.instance(await settle(connectSession({ self: 'client', peer: 'helper', port: fake.port, tls: anon, connectTimeoutMs: 2000 })), LinkClosedError);
+  c.link.close();
+  await srv.close();
+  await fake.close();
 });
 
 test.run();
