@@ -150,12 +150,4 @@ function awaitWorkers(sent: { slot: Slot; target: number }[]): void {
   if (failed) throw new Error('@si/ring: a kernel trapped in a worker thread (out-of-bounds memory access)');
 }
 
-/** Splits [0, n) into `parts` near-equal contiguous ranges (empty ranges dropped). */
-export function splitRange(n: number, parts: number): [number, number][] {
-  const out: [number, number][] = [];
-  for (let i = 0; i < parts; i++) {
-    const a = Math.floor((n * i) / parts), b = Math.floor((n * (i + 1)) / parts);
-    if (b > a) out.push([a, b]);
-  }
-  return out;
-}
+export { splitRange } from './_split.ts';

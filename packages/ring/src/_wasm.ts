@@ -4,7 +4,7 @@
  * arena is rewound after every call, so nothing is allocated per element and nothing leaks.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { wasmModule } from './_wasm-load.ts';
 
 /** Exports of dist/kernels.wasm. Pointers and sizes are i32 (pointers above 2 GiB wrap, which wasm reads back as u32). */
 export interface Kernels {
@@ -52,19 +52,7 @@ const MAX_PAGES = 65536;
 export const PARAM_PTR = 1024;
 const HEAP_BASE = PAGE;
 
-function loadModule(): WebAssembly.Module {
-  // Same relative path from src/ (tests, via the @si/source condition) and from dist/ (published).
-  const url = new URL('../dist/kernels.wasm', import.meta.url);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(url);
-  } catch (e) {
-    throw new Error(`@si/ring: cannot read ${url.pathname}; build the package first (pnpm build)`, { cause: e });
-  }
-  return new WebAssembly.Module(new Uint8Array(bytes));
-}
-
-export const wasmModule: WebAssembly.Module = loadModule();
+export { wasmModule };
 export const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
 export const kernels = new WebAssembly.Instance(wasmModule, { env: { memory } }).exports as unknown as Kernels;
 

@@ -10,13 +10,12 @@
  * (`Promise.all([p.scope('a', …), p.scope('b', …)])`), never two at once in one scope.
  * @module
  */
-import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomFillSync } from 'node:crypto';
+import { hkdfSha256, x25519Ephemeral } from './crypto.ts';
 import { Ledger, memoryLinkPair, type Channel, type Link, type LinkOptions, type Phase, type Scope } from '@si/net';
-import { RingTensor } from '@si/ring';
+import { RingTensor, secureRandom } from '@si/ring';
 import { PrfStream } from './prf.ts';
 import { roleOf, type PartyId, type Role } from './roles.ts';
 
-const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
 
 /** What all views of one party's session share. */
 interface Session {
@@ -25,6 +24,13 @@ interface Session {
   readonly ledger: Ledger;
   readonly prfs: Map<PartyId, PrfStream>;
 }
+
+const concatBytes = (...parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) (out.set(p, o), (o += p.length));
+  return out;
+};
 
 export class Party {
   readonly id: PartyId;
@@ -89,16 +95,16 @@ export class Party {
   async agreeKeys(): Promise<void> {
     await this.scope('session-keys', async (q) => {
       await Promise.all([...this.s.links.keys()].map(async (peer) => {
-        const { publicKey, privateKey } = generateKeyPairSync('x25519');
-        const mine = publicKey.export({ type: 'spki', format: 'der' }).subarray(SPKI_X25519.length);
+        const eph = x25519Ephemeral();
+        const mine = eph.publicKey;
         const theirs = await q.link(peer).exchange('x25519', mine, 32);
-        const peerKey = createPublicKey({ key: Buffer.concat([SPKI_X25519, theirs]), format: 'der', type: 'spki' });
-        const secret = diffieHellman({ privateKey, publicKey: peerKey });
+        const secret = eph.agree(theirs);
         const [lo, hi] = this.id < peer ? [this.id, peer] : [peer, this.id];
         const [pkLo, pkHi] = this.id < peer ? [mine, theirs] : [theirs, mine];
         const binding = q.link(peer).link.channelBinding ?? new Uint8Array(0);
-        const info = Buffer.concat([Buffer.from(`si/1 prf ${roleOf(lo)}-${roleOf(hi)}`), pkLo, pkHi, binding]);
-        const key = new Uint8Array(hkdfSync('sha256', secret, Buffer.from('si/1'), info, 16));
+        const info = concatBytes(new TextEncoder().encode(`si/1 prf ${roleOf(lo)}-${roleOf(hi)}`), pkLo, pkHi, binding);
+        const key = hkdfSha256(secret, new TextEncoder().encode('si/1'), info, 16);
+        secret.fill(0);
         this.s.prfs.set(peer, new PrfStream(key, `prf${lo}${hi}`));
         key.fill(0);
       }));
@@ -123,9 +129,9 @@ export class Party {
     return `${this.at.label}:${purpose}`;
   }
 
-  /** Random ring elements only this party knows (node:crypto). */
+  /** Random ring elements only this party knows (the operating system's randomness). */
   privateRing(shape: readonly number[]): RingTensor {
-    return RingTensor.random(shape, (b) => void randomFillSync(b));
+    return RingTensor.random(shape, (b) => void secureRandom(b));
   }
 
   /** Ends the session normally on both links. */

@@ -1,26 +1,23 @@
 /**
- * Pairwise PRF streams: AES-128-CTR keyed per pair of parties (node:crypto). Every draw is domain
+ * Pairwise PRF streams: AES-128-CTR keyed per pair of parties (crypto.ts). Every draw is domain
  * separated: its IV is SHA-256("si/1/prf" ‖ label ‖ 0 ‖ counter) truncated to 128 bits, where the
  * counter counts earlier draws with the same label. Both holders of a stream make the same draws with
  * the same labels, so they read the same bytes; nobody else can.
  * @module
  */
-import { createCipheriv, createHash, createSecretKey, type Cipher, type KeyObject } from 'node:crypto';
+import { aesCtrKeystream, aesKey, sha256, type AesKey } from './crypto.ts';
 import { RingTensor } from '@si/ring';
 
 const DOMAIN = 'si/1/prf';
-const ZERO = new Uint8Array(1 << 16);
+const CHUNK = 1 << 16;
 
 /** One draw's keystream, read incrementally (e.g. for rejection sampling). */
 export class Keystream {
-  constructor(private readonly cipher: Cipher) {}
+  constructor(private readonly next: (n: number) => Uint8Array) {}
 
   /** Fills `out` with the next keystream bytes. */
   fill(out: Uint8Array): Uint8Array {
-    for (let o = 0; o < out.length; o += ZERO.length) {
-      const n = Math.min(ZERO.length, out.length - o);
-      out.set(this.cipher.update(ZERO.subarray(0, n)), o);
-    }
+    for (let o = 0; o < out.length; o += CHUNK) out.set(this.next(Math.min(CHUNK, out.length - o)), o);
     return out;
   }
 
@@ -31,8 +28,8 @@ export class Keystream {
 
 export class PrfStream {
   private readonly counters = new Map<string, number>();
-  /** The AES key as a KeyObject in a private field: printing, inspecting or serialising the stream shows no key bytes. */
-  readonly #key: KeyObject;
+  /** The AES key (a KeyObject in Node) in a private field: printing, inspecting or serialising the stream shows no key bytes. */
+  readonly #key: AesKey;
 
   /**
    * @param key - 16-byte AES key agreed by the two holders (copied into a KeyObject; the caller may wipe it)
@@ -40,7 +37,7 @@ export class PrfStream {
    */
   constructor(key: Uint8Array, readonly name: string) {
     if (!(key instanceof Uint8Array) || key.length !== 16) throw new RangeError(`"key" of ${name} expected 16 bytes`);
-    this.#key = createSecretKey(key);
+    this.#key = aesKey(key);
   }
 
   /** A fresh keystream for `label` (the n-th draw with this label gets counter n). */
@@ -49,8 +46,8 @@ export class PrfStream {
     this.counters.set(label, c + 1);
     const ctr = new Uint8Array(8);
     new DataView(ctr.buffer).setBigUint64(0, BigInt(c));
-    const iv = createHash('sha256').update(DOMAIN).update(label).update(Uint8Array.of(0)).update(ctr).digest().subarray(0, 16);
-    return new Keystream(createCipheriv('aes-128-ctr', this.#key, iv));
+    const iv = sha256(DOMAIN, label, Uint8Array.of(0), ctr).subarray(0, 16);
+    return new Keystream(aesCtrKeystream(this.#key, iv));
   }
 
   /** n uniformly random bytes. */

@@ -8,13 +8,12 @@
  * activations stay in the window.
  * @module
  */
-import { RingTensor, shapeSize } from '@si/ring';
+import { RingTensor, shapeSize, secureRandom } from '@si/ring';
 import {
   addChannelBias, broadcastChannels, HELPER, KnownWeights, knownWeightsSetupCost, linearKnown, linearKnownCost, LinearPre, prepareLinearKnown,
   prepareLinearKnownCost, sequential, setupKnownWeights, Shared, SERVER, truncate, truncateShare, type Bilinear, type Cost, type Party,
 } from '@si/sharing';
 import { maxpool, maxpoolCost, type DreluMode } from '@si/relu-protocols';
-import { randomFillSync } from 'node:crypto';
 import { patchClip, patchClipCost, patchRelu, patchReluCost, patchReluFixed, RELU, simulatePatchRelu, type PatchSize } from '@si/patch-relu';
 import type { Graph, Node, Shape } from '../graph.ts';
 import type { Backend, LayerSizes } from '../ops/op.ts';
@@ -128,7 +127,7 @@ export async function fixedForward(m: FixedModel, x: RingTensor, opts: RunOption
 export async function simulateForward(m: FixedModel, x: RingTensor, opts: RunOptions = {}): Promise<RingTensor> {
   const mode = opts.mode ?? { mode: 'full' };
   const split = (t: RingTensor): [RingTensor, RingTensor] => {
-    const t0 = RingTensor.random(t.shape, (b) => void randomFillSync(b));
+    const t0 = RingTensor.random(t.shape, (b) => void secureRandom(b));
     return [t0, t.sub(t0)];
   };
   const twin = twinBackend(m, opts);

@@ -14,8 +14,7 @@
  * window: differenceDomain).
  * @module
  */
-import { randomFillSync } from 'node:crypto';
-import { patchSum, RingTensor, shapeSize } from '@si/ring';
+import { patchSum, RingTensor, shapeSize, secureRandom } from '@si/ring';
 import { exactDomain, FULL, simulateDrelu, windowOf, type DreluMode } from '@si/relu-protocols';
 import { kindOf, patchReluFixed, widened, type PatchSize } from '@si/patch-relu';
 import type { FixedModel } from './compile.ts';
@@ -63,7 +62,7 @@ function count(values: RingTensor, mode: DreluMode): { outOfWindow: number; beyo
   const dom = exactDomain(mode);
   const range: [bigint, bigint] = [dom[0]![0], dom[dom.length - 1]![1]];
   let out = 0, beyond = 0, wrong = 0, wraps = 0;
-  const x0 = RingTensor.random(values.shape, (b) => void randomFillSync(b));
+  const x0 = RingTensor.random(values.shape, (b) => void secureRandom(b));
   const sim = simulateDrelu(x0, values.sub(x0), mode);
   for (let i = 0; i < values.size; i++) {
     const v = values.data[i]!;
