@@ -233,8 +233,10 @@ sessionOptions(program.command('serve'))
   .option('--max-sessions <n>', 'sessions at once; beyond, clients are told to retry (default: the number of cores)', int('--max-sessions', 1))
   .option('--public-clients', 'accept clients without certificates (the service still authenticates itself to them; server-helper stays mutual TLS)')
   .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics', address)
+  .option('--web <host:port>', 'take browser clients over wss:// here (needs --public-clients); the server also serves the page', address)
+  .option('--web-helper <url>', 'the server with --web: the helper\'s wss:// address, for the page')
   .option('--connect-timeout <s>', 'seconds for a client to finish joining a session', int('--connect-timeout', 1), 30)
-  .action(async (o: SessionOpts & { role: 'server' | 'helper'; config?: string; tls?: string; listen?: { host: string; port: number }; helper?: { host: string; port: number }; maxSessions?: number; publicClients?: boolean; metrics?: { host: string; port: number }; connectTimeout: number }) => {
+  .action(async (o: SessionOpts & { role: 'server' | 'helper'; config?: string; tls?: string; listen?: { host: string; port: number }; helper?: { host: string; port: number }; maxSessions?: number; publicClients?: boolean; metrics?: { host: string; port: number }; web?: { host: string; port: number }; webHelper?: string; connectTimeout: number }) => {
     try {
       if (inputOf(o)) throw new InvalidArgumentError('a service holds no images: the client brings them (si client)');
       const d = o.config ? readDeployment(o.config) : undefined;
@@ -250,6 +252,7 @@ sessionOptions(program.command('serve'))
         model: o.model, spec: o.spec, mode: o.mode, reveal: o.reveal, fracBits: o.fracBits, batch: o.batch, weights: o.weights, preprocess: o.preprocess,
         timeoutSeconds: o.timeout, connectTimeoutSeconds: o.connectTimeout, publicClients: !!o.publicClients,
         ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions } : {}), ...(o.metrics ? { metrics: o.metrics } : {}),
+        ...(o.web ? { web: { ...o.web, ...(o.webHelper ? { helperUrl: o.webHelper } : {}) } } : {}),
       });
       // SIGTERM (or Ctrl-C) drains: running sessions finish, new ones are refused; a second signal stops at once.
       let stopping = false;

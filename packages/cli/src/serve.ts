@@ -19,6 +19,8 @@ import { connectSession, Ledger, LinkServer, RefusedError, type Incoming, type L
 import { CLIENT, HELPER, SERVER, startParty, type PartyId } from '@si/sharing';
 import { loadParty, runSession, type LoadedParty, type PartySetup } from './party.ts';
 import { ServiceMetrics } from './metrics.ts';
+import { startWebFrontend } from './web-frontend.ts';
+import { stringifySpec } from '@si/patch-relu';
 
 export interface ServeConfig extends Omit<PartySetup, 'role' | 'input' | 'manifest' | 'outPng'> {
   role: 'server' | 'helper';
@@ -33,6 +35,11 @@ export interface ServeConfig extends Omit<PartySetup, 'role' | 'input' | 'manife
   publicClients?: boolean;
   /** Serve Prometheus metrics at http://HOST:PORT/metrics. */
   metrics?: { host: string; port: number };
+  /**
+   * Take browser clients over WebSocket (wss://) at HOST:PORT; needs publicClients. At the server this also
+   * serves the page, which connects to the helper at `helperUrl` (the helper's --web address).
+   */
+  web?: { host: string; port: number; helperUrl?: string };
   /** One JSON object per event (default: a line on stdout). */
   log?: (line: Record<string, unknown>) => void;
 }
@@ -53,6 +60,7 @@ export class Service {
   private drained: (() => void) | undefined;
   private listener!: LinkServer;
   private http: Server | undefined;
+  private web: Server | undefined;
   private readonly max: number;
 
   private constructor(private readonly cfg: ServeConfig, private readonly loaded: LoadedParty) {
@@ -76,7 +84,13 @@ export class Service {
       onIncoming: (peer) => (cfg.role === 'server' ? s.atServer(peer) : s.atHelper(peer)),
     });
     if (cfg.metrics) s.http = await ServiceMetrics.serve(s.metrics, cfg.metrics.host, cfg.metrics.port);
-    s.log({ event: 'listening', port: s.port, ...(s.http ? { metricsPort: s.metricsPort } : {}), maxSessions: s.max, publicClients: !!cfg.publicClients, model: cfg.model, spec: s.loaded.params.spec, mode: s.loaded.params.mode, reveal: s.loaded.params.reveal });
+    if (cfg.web) {
+      if (!cfg.publicClients) throw new Error('--web takes browser clients, which have no certificate: it needs --public-clients');
+      if (cfg.role === 'server' && !cfg.web.helperUrl) throw new Error('the server\'s --web page needs the helper\'s WebSocket address (--web-helper wss://HOST:PORT)');
+      const page = cfg.role === 'server' ? { config: { ...s.loaded.params, helper: cfg.web.helperUrl }, spec: s.loaded.spec ? stringifySpec(s.loaded.spec) : null } : undefined;
+      s.web = await startWebFrontend({ host: cfg.web.host, port: cfg.web.port, tls: cfg.tls, listener: s.listener, ...(page ? { page } : {}) });
+    }
+    s.log({ event: 'listening', port: s.port, ...(s.http ? { metricsPort: s.metricsPort } : {}), ...(s.web ? { webPort: (s.web.address() as { port: number }).port } : {}), maxSessions: s.max, publicClients: !!cfg.publicClients, model: cfg.model, spec: s.loaded.params.spec, mode: s.loaded.params.mode, reveal: s.loaded.params.reveal });
     return s;
   }
 
@@ -223,6 +237,6 @@ export class Service {
   /** Stops listening at once (running sessions are not waited for). */
   async close(): Promise<void> {
     await this.listener.close();
-    await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
+    for (const h of [this.http, this.web]) await new Promise<void>((resolve) => (h ? (h.closeAllConnections?.(), h.close(() => resolve())) : resolve()));
   }
 }

@@ -32,3 +32,4 @@ export { train, predict, accuracy, argmax, distillation, recomputeBatchNorm, typ
 export {
   measureDistortion, compareTables, spearman, specFromTable, parseTable, candidateSizes, type DistortionTable, type DistortionMethod, type LayerDistortion, type DistortionOptions,
 } from './train/distortion.ts';
+export { agree, finish, parseMode, specDigest, SessionError, type PublicParams } from './session.ts';

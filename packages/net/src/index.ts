@@ -10,3 +10,4 @@ export { LinkServer, connectLink, connectSession, isLoopback, type ListenOptions
 export { createCA, issueCert, certRole, type CertPair } from './certs.ts';
 export { FrameDecoder, encodeHeader, HEADER_BYTES, FRAME_VERSION, MAX_CHANNEL_BYTES, MAX_STAMPS, type Frame } from './frame.ts';
 export { LinkClosedError, LinkTimeoutError, ProtocolError, RefusedError, FrameError } from './errors.ts';
+export { connectWebSocket, type WebSocketConnectOptions, type WebSocketLike, type WebSocketClass } from './websocket.ts';

@@ -19,7 +19,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FrameDecoder, encodeHeader } from './frame.ts';
+import { FrameDecoder } from './frame.ts';
+import { HELLO_MAX, PROTO, helloFrame, parseHello, type Hello } from './hello.ts';
 import { LinkClosedError, ProtocolError, RefusedError } from './errors.ts';
 import { Link, type LinkOptions, type Sink, type Transport } from './link.ts';
 
@@ -93,24 +94,8 @@ class SocketTransport implements Transport {
   }
 }
 
-const HELLO = 'si-hello';
-const PROTO = 'si/1';
-const HELLO_MAX = 4096;
-
-interface Hello {
-  proto: string;
-  from: string;
-  to: string;
-  /** A service session: the connector asks for `new` (or joins a session by id); the answer names it. */
-  session?: string;
-  /** In an answer: why the connection is refused, and whether asking again later may succeed. */
-  refused?: string;
-  retry?: boolean;
-}
-
 function writeHello(socket: net.Socket, h: Hello): void {
-  const body = new TextEncoder().encode(JSON.stringify(h));
-  socket.write(Buffer.concat([encodeHeader(HELLO, [], body.length), body]));
+  socket.write(helloFrame(h));
 }
 
 /** Reads the hello frame straight off the socket; leaves the socket paused with any extra bytes returned. */
@@ -131,17 +116,9 @@ function readHello(socket: net.Socket, who: string, timeoutMs: number): Promise<
         const frames = dec.push(d, 1);
         if (frames.length === 0) return;
         const f = frames[0]!;
-        if (f.tag !== HELLO) throw new ProtocolError(who, `${who} opened with "${f.tag}" instead of a hello`);
-        let o: Partial<Hello>;
-        try {
-          o = JSON.parse(new TextDecoder().decode(f.payload));
-        } catch {
-          throw new ProtocolError(who, `hello from ${who} is not JSON`);
-        }
-        if (o === null || typeof o !== 'object' || o.proto !== PROTO || typeof o.from !== 'string' || typeof o.to !== 'string' || (o.session !== undefined && typeof o.session !== 'string'))
-          throw new ProtocolError(who, `hello from ${who} is malformed (expected {"proto":"${PROTO}","from":…,"to":…})`);
+        const o = parseHello(f, who);
         // Bytes after the hello (the peer may send right after it) go on to the link.
-        done(null, { hello: o as Hello, leftover: dec.drain() });
+        done(null, { hello: o, leftover: dec.drain() });
       } catch (e) {
         done(e instanceof ProtocolError ? e : new ProtocolError(who, `bad hello from ${who}: ${(e as Error).message}`));
       }
@@ -309,9 +286,18 @@ export class LinkServer {
     });
   }
 
-  private async onSocket(socket: net.Socket): Promise<void> {
-    const from = `${socket.remoteAddress}:${socket.remotePort}`;
-    socket.setNoDelay(true);
+  /**
+   * Takes a connection that arrived another way, as a byte stream (a WebSocket wrapped by the `ws`
+   * package's createWebSocketStream): it says hello and is accepted or refused like any other. It has no
+   * certificate, so only anonymous roles pass, and its links have no channel binding.
+   */
+  adopt(stream: import('node:stream').Duplex, address: string): void {
+    void this.onSocket(stream as net.Socket, address);
+  }
+
+  private async onSocket(socket: net.Socket, address?: string): Promise<void> {
+    const from = address ?? `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay?.(true);
     let got: { hello: Hello; leftover: Uint8Array[] };
     try {
       got = await readHello(socket, `connection from ${from}`, this.opts.helloTimeoutMs ?? 10_000);

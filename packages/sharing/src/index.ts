@@ -7,7 +7,8 @@
  * @module
  */
 export { Party, localParties } from './party.ts';
-export { connectParty, peersOf, startParty, type Deployment, type PartyOptions } from './network.ts';
+export { connectParty, peersOf, type Deployment, type PartyOptions } from './network.ts';
+export { startParty } from './start.ts';
 export { PrfStream, Keystream } from './prf.ts';
 export { ROLES, CLIENT, SERVER, HELPER, roleOf, idOf, DIRS, type PartyId, type Role, type Dir } from './roles.ts';
 export { Dealer, dealer, dealCost, RING64, ZP67, wordsGroup, type ShareGroup, type Dealt } from './dealer.ts';
@@ -22,3 +23,4 @@ export {
   KnownWeights, LinearPre, setupKnownWeights, prepareLinearKnown, prepareLinearKnownCost, linearKnown, addChannelBias, broadcastChannels, linearKnownCost, knownWeightsSetupCost,
 } from './linear.ts';
 export { measuredCost, totalBytes, sequential, parallel, scaleBytes, messages, NO_COST, type Cost, type Depth, type Message } from './cost.ts';
+export { sha256 } from './crypto.ts';

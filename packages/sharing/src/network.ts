@@ -5,7 +5,8 @@
  * @module
  */
 import { connectLink, connectSession, Ledger, LinkServer, ProtocolError, type Link, type LinkOptions, type PublicClientTls, type TlsCredentials } from '@si/net';
-import { Party } from './party.ts';
+import type { Party } from './party.ts';
+import { startParty } from './start.ts';
 import { CLIENT, HELPER, idOf, roleOf, SERVER, type PartyId, type Role } from './roles.ts';
 
 /** Where the listening parties can be reached. */
@@ -91,28 +92,3 @@ export async function connectParty(o: PartyOptions): Promise<Party> {
   return startParty(id, links, ledger, wait);
 }
 
-/**
- * A party from its two links (recording into `ledger`), once the PRF keys are agreed; a peer that
- * connected and then went silent fails it within `timeoutMs`. The links are closed on failure.
- */
-export async function startParty(id: PartyId, links: Map<PartyId, Link>, ledger: Ledger, timeoutMs: number): Promise<Party> {
-  const role = roleOf(id), wait = timeoutMs;
-  try {
-    const party = new Party(id, links, ledger);
-    // The key agreement is the last step of setting up: a peer that connected and then went silent
-    // fails it within the connect timeout, not the (longer) message timeout.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const silent = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${role}: the peers connected but the key agreement did not finish within ${wait} ms`)), wait);
-    });
-    try {
-      await Promise.race([party.agreeKeys(), silent]);
-    } finally {
-      clearTimeout(timer);
-    }
-    return party;
-  } catch (e) {
-    for (const l of links.values()) l.close();
-    throw e;
-  }
-}

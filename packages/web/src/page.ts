@@ -1,0 +1,80 @@
+/**
+ * The page: draw on a 28x28 canvas or pick an image file; the client party runs here and the image
+ * leaves only as shares. Exposes `window.si` (config, classify) for scripted use and the browser test.
+ * @module
+ */
+import { classifyWithService, type ServiceConfig, type WebProgress, type WebResult } from './client.ts';
+
+const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const kb = (n: number) => (n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : `${(n / 1e6).toFixed(2)} MB`);
+
+const published = (await (await fetch('./config.json')).json()) as Omit<ServiceConfig, 'server'> & { server?: string };
+const config: ServiceConfig = { ...published, server: published.server ?? `wss://${location.host}/` };
+const specText = config.spec === 'relu' ? null : await (await fetch('./spec.txt')).text();
+
+/** Classifies 28x28 grey images (bytes 0..255, as in the IDX files): the label of each. */
+async function classify(pixels: Uint8Array | number[], onProgress?: (p: WebProgress) => void): Promise<WebResult> {
+  const x = Float32Array.from(pixels, (v) => v / 255);
+  return classifyWithService(config, specText, x, { ...(onProgress ? { onProgress } : {}) });
+}
+
+function canvasPixels(): Uint8Array {
+  const small = document.createElement('canvas');
+  small.width = small.height = 28;
+  const ctx = small.getContext('2d')!;
+  ctx.drawImage($<HTMLCanvasElement>('pad'), 0, 0, 28, 28);
+  const rgba = ctx.getImageData(0, 0, 28, 28).data;
+  return Uint8Array.from({ length: 784 }, (_, i) => Math.round((rgba[4 * i]! + rgba[4 * i + 1]! + rgba[4 * i + 2]!) / 3));
+}
+
+async function run(): Promise<void> {
+  const status = $('status'), button = $<HTMLButtonElement>('go');
+  button.disabled = true;
+  $('label').textContent = '…';
+  let layers = 0;
+  try {
+    const r = await classify(canvasPixels(), (p) => {
+      if (p.layer) layers++;
+      status.textContent = `layers done: ${layers} · sent ${kb(p.sent)} · received ${kb(p.received)}`;
+    });
+    $('label').textContent = `${r.labels[0]} ${CLASSES[r.labels[0]!] ?? ''}`;
+    status.textContent = `done in ${r.seconds.toFixed(2)} s · sent ${kb(r.sent)} · received ${kb(r.received)} · ${r.rounds} rounds`;
+  } catch (e) {
+    status.textContent = `failed: ${(e as Error).message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function setupPad(): void {
+  const pad = $<HTMLCanvasElement>('pad'), ctx = pad.getContext('2d')!;
+  const clear = () => ((ctx.fillStyle = '#000'), ctx.fillRect(0, 0, pad.width, pad.height));
+  clear();
+  let down = false;
+  const dot = (e: PointerEvent) => {
+    if (!down) return;
+    const r = pad.getBoundingClientRect();
+    ctx.fillStyle = '#fff';
+    ctx.beginPath();
+    ctx.arc(((e.clientX - r.left) * pad.width) / r.width, ((e.clientY - r.top) * pad.height) / r.height, pad.width / 14, 0, 2 * Math.PI);
+    ctx.fill();
+  };
+  pad.onpointerdown = (e) => ((down = true), dot(e));
+  pad.onpointermove = dot;
+  window.onpointerup = () => (down = false);
+  $('clear').onclick = clear;
+  $<HTMLInputElement>('file').onchange = async (e) => {
+    const f = (e.target as HTMLInputElement).files?.[0];
+    if (!f) return;
+    const bmp = await createImageBitmap(f);
+    ctx.drawImage(bmp, 0, 0, pad.width, pad.height);
+  };
+  $('go').onclick = () => void run();
+}
+
+/** For scripts and the browser test: the service's parameters, and classify(pixels). */
+(window as unknown as { si: unknown }).si = { config, classify, canvasPixels };
+setupPad();
+$('model').textContent = `${config.model}, ${config.spec === 'relu' ? 'all ReLUs' : 'patch spec ' + config.spec.slice(0, 12) + '…'}, ${config.mode}, reveal ${config.reveal}`;
+$('status').textContent = `ready (${crossOriginIsolated ? 'cross-origin isolated' : 'not isolated'})`;

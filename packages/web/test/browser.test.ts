@@ -1,0 +1,133 @@
+// The client in a real browser: Debian's chromium (puppeteer-core, headless) loads the page from `si serve
+// --web` (server and helper as real processes, public clients), classifies the first 20 Fashion-MNIST test
+// images through it, and must give the labels the Node client (si client) gives on the same images. Every
+// WebSocket frame the page sends is recorded (Chrome DevTools Protocol): their payloads, parsed as si
+// frames, must add up to exactly the bytes the client's ledger counts, and their sum over the server link
+// to what the protocol declares for the client; nothing else leaves the page.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import puppeteer, { type Browser } from 'puppeteer-core';
+import { FrameDecoder } from '@si/net';
+// The CLI's helpers by path: @si/cli depends on this package (it serves the page), not the other way.
+import { ASSETS, fashionFiles, readIdx, writeDeploymentCerts } from '../../cli/src/index.ts';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const cli = fileURLToPath(new URL('../../cli/src/cli.ts', import.meta.url));
+const certs = join(mkdtempSync(join(tmpdir(), 'si-web-')), 'certs');
+writeDeploymentCerts(certs);
+const MODEL = ['--model', 'fmnist-resnet', '--spec', `file:${ASSETS.spec6}`, '--batch', '4'];
+const N = 20;
+const fashion = fashionFiles('test');
+
+function start(args: string[]): { proc: ChildProcess; events: Record<string, unknown>[]; stderr: string[]; exited: Promise<number>; when(kind: string): Promise<Record<string, unknown>> } {
+  const proc = spawn(process.execPath, [...process.execArgv, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Record<string, unknown>[] = [], stderr: string[] = [];
+  const waiting: [string, (e: Record<string, unknown>) => void][] = [];
+  createInterface({ input: proc.stderr! }).on('line', (l) => stderr.push(l));
+  createInterface({ input: proc.stdout! }).on('line', (l) => {
+    try {
+      const e = JSON.parse(l);
+      events.push(e);
+      for (const w of waiting.filter(([k]) => k === e.event)) (w[1](e), waiting.splice(waiting.indexOf(w), 1));
+    } catch { /* not an event */ }
+  });
+  return {
+    proc, events, stderr, exited: new Promise((r) => proc.on('close', (c) => r(c ?? 1))),
+    when: (kind) => new Promise((r) => { const e = events.find((x) => x.event === kind); if (e) r(e); else waiting.push([kind, r]); }),
+  };
+}
+
+/** Chromium trusts exactly these two certificates (by public-key hash), not the whole CA. */
+const spki = (role: string) => createHash('sha256').update(new X509Certificate(readFileSync(join(certs, `${role}.pem`))).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+
+let browser: Browser;
+const procs: ReturnType<typeof start>[] = [];
+
+test.after(async () => {
+  await browser?.close();
+  for (const p of procs) p.proc.kill('SIGKILL');
+});
+
+test('the page classifies 20 test images like the Node client, and sends only its declared protocol bytes', async () => {
+  const common = ['--tls', certs, '--public-clients', '--timeout', '30', ...MODEL];
+  const helper = start(['serve', '--role', 'helper', '--listen', '127.0.0.1:0', '--web', '127.0.0.1:0', ...common]);
+  procs.push(helper);
+  const h = await helper.when('listening');
+  const server = start(['serve', '--role', 'server', '--listen', '127.0.0.1:0', '--helper', `127.0.0.1:${h.port}`, '--web', '127.0.0.1:0', '--web-helper', `wss://127.0.0.1:${h.webPort}/`, '--weights', `file:${ASSETS.weights6}`, ...common]);
+  procs.push(server);
+  const s = await server.when('listening');
+
+  // The Node client on the same images, against the same services.
+  const node = start(['client', '--server', `127.0.0.1:${s.port}`, '--helper', `127.0.0.1:${h.port}`, '--ca', join(certs, 'ca.pem'), '--json', ...MODEL, '--images', fashion.images, '--count', String(N)]);
+  assert.is(await node.exited, 0, node.stderr.join('\n'));
+  const nodeReport = node.events.find((e) => e.event === 'report')!;
+
+  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${spki('server')},${spki('helper')}`] });
+  const page = await browser.newPage();
+  const cdp = await page.createCDPSession();
+  await cdp.send('Network.enable');
+  const sockets = new Map<string, string>(); // requestId -> URL
+  const sent = new Map<string, Uint8Array[]>();
+  cdp.on('Network.webSocketCreated', (e) => sockets.set(e.requestId, e.url));
+  cdp.on('Network.webSocketFrameSent', (e) => {
+    const f = e.response;
+    assert.is(f.opcode, 2, 'only binary frames leave the page');
+    const list = sent.get(e.requestId) ?? [];
+    list.push(new Uint8Array(Buffer.from(f.payloadData, 'base64')));
+    sent.set(e.requestId, list);
+  });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`https://127.0.0.1:${s.webPort}/`, { waitUntil: 'load' });
+  await page.waitForFunction(() => (window as unknown as { si?: unknown }).si !== undefined, { timeout: 30_000 });
+  assert.equal(errors, []);
+  assert.ok(await page.evaluate(() => crossOriginIsolated), 'the page is cross-origin isolated');
+
+  const pixels = Array.from(readIdx(fashion.images).data.subarray(0, N * 784));
+  const web = await page.evaluate(async (px: number[]) => {
+    const r = await (window as unknown as { si: { classify(p: number[]): Promise<{ labels: number[]; sent: number; received: number; seconds: number }> } }).si.classify(px);
+    return r;
+  }, pixels);
+  assert.equal(web.labels, nodeReport.labels, 'the browser and the Node client learn the same labels');
+  assert.is(web.sent, (nodeReport.setup as { sent: number }).sent + (nodeReport.preprocess as { sent: number }).sent + (nodeReport.online as { sent: number }).sent, 'the same bytes as the Node client');
+
+  // Every frame the page sent, parsed: hellos and control frames aside, the payloads are the ledger's bytes.
+  let payload = 0, frames = 0;
+  for (const [id, chunks] of sent) {
+    assert.match(sockets.get(id)!, /^wss:\/\//);
+    const dec = new FrameDecoder({ maxPayload: 2 ** 31 });
+    for (const c of chunks) for (const f of dec.push(c)) {
+      frames++;
+      if (!['si-hello', 'si-bye', 'si-abort', 'si-alive'].includes(f.tag)) payload += f.payload.length;
+    }
+  }
+  assert.ok(frames > 10);
+  assert.is(payload, web.sent, 'what left the page is exactly the protocol messages the ledger counted');
+
+  // The page as a person uses it: the first test image on the drawing pad, the Classify button, the label.
+  await page.evaluate((px: number[]) => {
+    const pad = document.getElementById('pad') as HTMLCanvasElement, small = document.createElement('canvas');
+    small.width = small.height = 28;
+    const img = small.getContext('2d')!.createImageData(28, 28);
+    px.forEach((v, i) => img.data.set([v, v, v, 255], 4 * i));
+    small.getContext('2d')!.putImageData(img, 0, 0);
+    const ctx = pad.getContext('2d')!;
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(small, 0, 0, pad.width, pad.height);
+  }, pixels.slice(0, 784));
+  await page.click('#go');
+  await page.waitForFunction(() => /^\d/.test(document.getElementById('label')!.textContent ?? '') || /failed/.test(document.getElementById('status')!.textContent ?? ''), { timeout: 60_000 });
+  const shown = await page.$eval('#label', (e) => e.textContent ?? '');
+  assert.is(Number(shown.split(' ')[0]), (nodeReport.labels as number[])[0], `the page shows ${shown}`);
+  assert.match(await page.$eval('#status', (e) => e.textContent ?? ''), /done in .* s · sent .* · received .* rounds/);
+  await page.screenshot({ path: process.env.SI_WEB_SCREENSHOT ?? join(tmpdir(), 'si-web-page.png') });
+});
+
+test.run();
