@@ -1,0 +1,78 @@
+// pnpm bench:web [-- --quick]
+// The browser client against the Node client, same run, same services: `si serve` server and helper (real
+// processes, public clients, --web), 40 Fashion-MNIST test images (8 with --quick) at batch 8, classified
+// once by `si client` (Node) and once by the page in Debian's chromium (headless, puppeteer-core); a warm-up
+// session of 8 images each first. Prints seconds per image of each, their ratio, the page's bundle size,
+// and whether the labels agree.
+// Ends with {"bench":"web","labels_equal_node":…,"browser_s_per_image":…,"node_s_per_image":…,"ratio":…,"bundle_kb":…}.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import puppeteer from 'puppeteer-core';
+import { ASSETS, fashionFiles, readIdx, writeDeploymentCerts } from '@si/cli';
+import { emit, flags, round } from './_harness.ts';
+
+const { quick } = flags();
+const N = quick ? 8 : 40;
+const cli = fileURLToPath(new URL('../packages/cli/src/cli.ts', import.meta.url));
+const certs = join(mkdtempSync(join(tmpdir(), 'si-bench-web-')), 'certs');
+writeDeploymentCerts(certs);
+const MODEL = ['--model', 'fmnist-resnet', '--spec', `file:${ASSETS.spec6}`, '--batch', '8'];
+const fashion = fashionFiles('test');
+
+function start(args: string[]): { proc: ChildProcess; events: Record<string, unknown>[]; exited: Promise<number>; when(kind: string): Promise<Record<string, unknown>> } {
+  const proc = spawn(process.execPath, [...process.execArgv, cli, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const events: Record<string, unknown>[] = [];
+  const waiting: [string, (e: Record<string, unknown>) => void][] = [];
+  createInterface({ input: proc.stdout! }).on('line', (l) => {
+    try {
+      const e = JSON.parse(l);
+      events.push(e);
+      for (const w of waiting.filter(([k]) => k === e.event)) (w[1](e), waiting.splice(waiting.indexOf(w), 1));
+    } catch { /* not an event */ }
+  });
+  return { proc, events, exited: new Promise((r) => proc.on('close', (c) => r(c ?? 1))), when: (k) => new Promise((r) => { const e = events.find((x) => x.event === k); if (e) r(e); else waiting.push([k, r]); }) };
+}
+const spki = (role: string) => createHash('sha256').update(new X509Certificate(readFileSync(join(certs, `${role}.pem`))).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+
+const common = ['--tls', certs, '--public-clients', '--timeout', '60', ...MODEL];
+const helper = start(['serve', '--role', 'helper', '--listen', '127.0.0.1:0', '--web', '127.0.0.1:0', ...common]);
+const h = await helper.when('listening');
+const server = start(['serve', '--role', 'server', '--listen', '127.0.0.1:0', '--helper', `127.0.0.1:${h.port}`, '--web', '127.0.0.1:0', '--web-helper', `wss://127.0.0.1:${h.webPort}/`, '--weights', `file:${ASSETS.weights6}`, ...common]);
+const s = await server.when('listening');
+
+async function nodeRun(count: number): Promise<{ labels: number[]; online: number }> {
+  const c = start(['client', '--server', `127.0.0.1:${s.port}`, '--helper', `127.0.0.1:${h.port}`, '--ca', join(certs, 'ca.pem'), '--json', ...MODEL, '--images', fashion.images, '--count', String(count)]);
+  if ((await c.exited) !== 0) throw new Error('the Node client failed');
+  const r = c.events.find((e) => e.event === 'report')!;
+  const sec = (k: string) => (r[k] as { seconds: number }).seconds;
+  return { labels: r.labels as number[], online: sec('setup') + sec('preprocess') + sec('online') };
+}
+
+const browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${spki('server')},${spki('helper')}`] });
+const page = await browser.newPage();
+await page.goto(`https://127.0.0.1:${s.webPort}/`, { waitUntil: 'load' });
+await page.waitForFunction(() => (window as unknown as { si?: unknown }).si !== undefined, { timeout: 30_000 });
+const pixels = Array.from(readIdx(fashion.images).data.subarray(0, N * 784));
+const webRun = (count: number) => page.evaluate(async (px: number[]) => (window as unknown as { si: { classify(p: number[]): Promise<{ labels: number[]; seconds: number }> } }).si.classify(px), pixels.slice(0, count * 784));
+
+// Warm-up (JIT, caches), then the measured runs; both clients time from connecting to the last label.
+await nodeRun(8);
+await webRun(8);
+const t0 = performance.now();
+const node = await nodeRun(N);
+const nodeWall = (performance.now() - t0) / 1000;
+const web = await webRun(N);
+await browser.close();
+server.proc.kill('SIGTERM');
+helper.proc.kill('SIGTERM');
+
+const bundle = statSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'web', 'dist', 'page', 'app.js')).size;
+const nodeS = node.online / N, webS = web.seconds / N;
+emit({ bench: 'web', part: 'node', images: N, s_per_image: round(nodeS, 4), process_wall_s: round(nodeWall, 2) });
+emit({ bench: 'web', part: 'browser', images: N, s_per_image: round(webS, 4) });
+emit({ bench: 'web', labels_equal_node: JSON.stringify(web.labels) === JSON.stringify(node.labels), browser_s_per_image: round(webS, 4), node_s_per_image: round(nodeS, 4), ratio: round(webS / nodeS, 2), bundle_kb: Math.round(bundle / 1024) });
