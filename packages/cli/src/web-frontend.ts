@@ -36,7 +36,7 @@ export async function startWebFrontend(o: WebFrontendOptions): Promise<Server> {
   const root = o.page ? pageRoot() : undefined;
   const files = new Map<string, { body: Buffer | string; type: string }>();
   if (root && o.page) {
-    for (const f of ['index.html', 'app.js', 'kernels.wasm']) files.set(`/${f}`, { body: readFileSync(join(root, f)), type: TYPES[f.slice(f.lastIndexOf('.'))]! });
+    for (const f of ['index.html', 'app.js', 'worker.js', 'kernels.wasm']) files.set(`/${f}`, { body: readFileSync(join(root, f)), type: TYPES[f.slice(f.lastIndexOf('.'))]! });
     files.set('/', files.get('/index.html')!);
     files.set('/config.json', { body: JSON.stringify(o.page.config), type: 'application/json' });
     files.set('/spec.txt', { body: o.page.spec ?? '', type: 'text/plain; charset=utf-8' });
@@ -47,7 +47,7 @@ export async function startWebFrontend(o: WebFrontendOptions): Promise<Server> {
     res.writeHead(200, {
       'content-type': f.type, 'cache-control': 'no-store',
       'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin',
-      'content-security-policy': "default-src 'self'; connect-src 'self' wss:; script-src 'self' 'wasm-unsafe-eval'; style-src 'unsafe-inline'; img-src 'self' blob: data:",
+      'content-security-policy': "default-src 'self'; connect-src 'self' wss:; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; style-src 'unsafe-inline'; img-src 'self' blob: data:",
     }).end(f.body);
   });
   const wss = new WebSocketServer({ server, maxPayload: 2 ** 31 });

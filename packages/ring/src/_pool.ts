@@ -1,63 +1,14 @@
 /**
- * Worker threads that run kernel calls on the shared wasm memory, so one synchronous call can use every
- * core. The caller splits a job into ranges; range 0 runs on the calling thread, the others on workers
- * that are ready. Synchronisation is Atomics.wait/notify on a small control block per worker, so the
- * API stays synchronous (Node allows Atomics.wait on the main thread).
+ * The kernel pool on Node: worker_threads on the shared wasm memory (Node allows Atomics.wait on the
+ * main thread). The pool itself is _pool-core.ts.
  * @module
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { kernels, memory, wasmModule, type Kernels } from './_wasm.ts';
+import { memory, wasmModule } from './_wasm.ts';
+import { configurePool, NAMES, WORKER_LOOP } from './_pool-core.ts';
 
-type KernelName = keyof Kernels;
-const NAMES = Object.keys(kernels) as KernelName[];
-
-// Control block (Int32 words): request counter, done counter, status, ready flag, function id, argc, args.
-const SEQ = 0, DONE = 1, STATUS = 2, READY = 3, FN = 4, ARGC = 5, ARGS = 8, WORDS = 32;
-
-const WORKER_SRC = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, ctl, names } = workerData;
-const c = new Int32Array(ctl);
-try {
-  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  const fns = names.map((n) => ex[n]);
-  Atomics.store(c, ${READY}, 1);
-  Atomics.notify(c, ${READY});
-  let seq = 0;
-  for (;;) {
-    Atomics.wait(c, ${SEQ}, seq);
-    seq = Atomics.load(c, ${SEQ});
-    try {
-      const argc = c[${ARGC}], a = new Array(argc);
-      for (let i = 0; i < argc; i++) a[i] = c[${ARGS} + i];
-      fns[c[${FN}]](...a);
-      c[${STATUS}] = 0;
-    } catch (e) {
-      c[${STATUS}] = 1;
-    }
-    Atomics.store(c, ${DONE}, seq);
-    Atomics.notify(c, ${DONE});
-  }
-} finally {
-  Atomics.store(c, ${READY}, 2);
-  Atomics.notify(c, ${DONE});
-}
-`;
-
-interface Slot {
-  worker: Worker;
-  ctl: Int32Array;
-}
-
-const slots: Slot[] = [];
-let offloaded = 0;
-
-/** Number of kernel jobs that ran on worker threads since the process started (for tests and benches). */
-export function workerJobCount(): number {
-  return offloaded;
-}
-let threads = defaultThreads();
+const SRC = `const { workerData } = require('node:worker_threads');\nconst { module, memory, ctl, names } = workerData;\n${WORKER_LOOP}`;
 
 function defaultThreads(): number {
   const env = process.env.SI_THREADS;
@@ -69,85 +20,10 @@ function defaultThreads(): number {
   return Math.max(1, Math.min(availableParallelism(), 8));
 }
 
-/** Number of threads kernel calls may use (the calling thread included). */
-export function getThreads(): number {
-  return threads;
-}
+configurePool({
+  spawn: (ctl) => new Worker(SRC, { eval: true, workerData: { module: wasmModule, memory, ctl, names: NAMES } }).unref(),
+  readyWaitMs: 5000,
+  maxThreads: 64,
+}, defaultThreads());
 
-/**
- * Sets how many threads large kernels use (1 = only the calling thread). Default: SI_THREADS, else the
- * number of cores (at most 8). Parties sharing one machine should split the cores between them.
- */
-export function setThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new RangeError(`"threads" expected an integer in [1, 64], got ${n}`);
-  threads = n;
-}
-
-function ensureWorkers(count: number): void {
-  while (slots.length < count) {
-    const sab = new SharedArrayBuffer(WORDS * 4);
-    const ctl = new Int32Array(sab);
-    const worker = new Worker(WORKER_SRC, {
-      eval: true,
-      workerData: { module: wasmModule, memory, ctl: sab, names: NAMES },
-    });
-    worker.unref();
-    slots.push({ worker, ctl });
-    // Workers start on their own threads; waiting here is safe and keeps the first call parallel.
-    Atomics.wait(ctl, READY, 0, 5000);
-  }
-}
-
-/** One kernel call over a sub-range: [kernel name, ...i32 args]. */
-export type Job = [KernelName, ...number[]];
-
-/**
- * Runs jobs in parallel: jobs[0] on this thread, the rest on workers (or here, when workers are not
- * available). Returns when all are done. @throws {Error} when a worker kernel traps.
- */
-export function runJobs(jobs: Job[]): void {
-  if (jobs.length === 0) return;
-  const helpers = Math.min(jobs.length - 1, threads - 1);
-  if (helpers > 0) ensureWorkers(helpers);
-  const sent: { slot: Slot; target: number }[] = [];
-  const here: Job[] = [jobs[0]!];
-  for (let j = 1; j < jobs.length; j++) {
-    const job = jobs[j]!;
-    const slot = j <= helpers ? slots[j - 1]! : undefined;
-    if (slot === undefined || Atomics.load(slot.ctl, READY) !== 1) {
-      here.push(job);
-      continue;
-    }
-    const c = slot.ctl;
-    c[FN] = NAMES.indexOf(job[0]);
-    c[ARGC] = job.length - 1;
-    for (let i = 1; i < job.length; i++) c[ARGS + i - 1] = job[i] as number;
-    const target = Atomics.add(c, SEQ, 1) + 1;
-    Atomics.notify(c, SEQ);
-    sent.push({ slot, target });
-    offloaded++;
-  }
-  try {
-    for (const [name, ...args] of here) (kernels[name] as (...a: number[]) => void)(...args);
-  } finally {
-    // Always wait for the workers: the caller rewinds the arena they are writing into.
-    awaitWorkers(sent);
-  }
-}
-
-function awaitWorkers(sent: { slot: Slot; target: number }[]): void {
-  let failed = false;
-  for (const { slot, target } of sent) {
-    const c = slot.ctl;
-    for (;;) {
-      const d = Atomics.load(c, DONE);
-      if (d === target) break;
-      if (Atomics.load(c, READY) !== 1) throw new Error('@si/ring: a kernel worker thread exited during a call');
-      Atomics.wait(c, DONE, d, 1000);
-    }
-    if (c[STATUS] !== 0) failed = true;
-  }
-  if (failed) throw new Error('@si/ring: a kernel trapped in a worker thread (out-of-bounds memory access)');
-}
-
-export { splitRange } from './_split.ts';
+export { getThreads, setThreads, runJobs, splitRange, workerJobCount, type Job } from './_pool-core.ts';

@@ -15,6 +15,6 @@ export {
 } from './zp.ts';
 export { bitsMsbFirst, bitsMsbFirstK } from './bits.ts';
 export { aint, ashape, ashapeLike, ai64, abytes, afn, shapeSize, resolveShape } from './guards.ts';
-export { getThreads, setThreads } from './_pool.ts';
+export { getThreads, setThreads, workerJobCount } from './_pool.ts';
 export { sgemm, conv2dF32, conv2dBackwardF32, type SgemmOptions } from './f32.ts';
 export { secureRandom } from './random.ts';

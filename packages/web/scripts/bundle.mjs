@@ -1,5 +1,5 @@
-// Bundles the page (src/page.ts) for browsers with esbuild into dist/page/: app.js, index.html and the
-// ring kernels (kernels.wasm). Platform seam: a module X.ts with a sibling X.browser.ts is replaced by it
+// Bundles the page for browsers with esbuild into dist/page/: app.js (the page, src/page.ts), worker.js
+// (the client party, src/worker.ts), index.html and the ring kernels (kernels.wasm). Platform seam: a module X.ts with a sibling X.browser.ts is replaced by it
 // (ring's wasm loader and pool, sharing's crypto, net's index), so no node: module is on the page's path;
 // the build fails if one is.
 import { build } from 'esbuild';
@@ -24,10 +24,10 @@ const browserVariants = {
 };
 
 const result = await build({
-  entryPoints: [join(root, 'src', 'page.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
-  conditions: ['@si/source'], outfile: join(out, 'app.js'), minify: true, sourcemap: false, metafile: true, plugins: [browserVariants], logLevel: 'warning',
+  entryPoints: { app: join(root, 'src', 'page.ts'), worker: join(root, 'src', 'worker.ts') }, bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
+  conditions: ['@si/source'], outdir: out, minify: true, sourcemap: false, metafile: true, plugins: [browserVariants], logLevel: 'warning',
 });
 copyFileSync(join(root, 'page', 'index.html'), join(out, 'index.html'));
 copyFileSync(join(root, '..', 'ring', 'dist', 'kernels.wasm'), join(out, 'kernels.wasm'));
-const kb = Math.round(statSync(join(out, 'app.js')).size / 1024);
-console.log(`@si/web: dist/page/app.js ${kb} KiB, ${Object.keys(result.metafile.inputs).length} modules`);
+const kb = (f) => Math.round(statSync(join(out, f)).size / 1024);
+console.log(`@si/web: dist/page/app.js ${kb('app.js')} KiB, worker.js ${kb('worker.js')} KiB (the client party), ${Object.keys(result.metafile.inputs).length} modules`);

@@ -3,7 +3,7 @@
  * leaves only as shares. Exposes `window.si` (config, classify) for scripted use and the browser test.
  * @module
  */
-import { classifyWithService, type ServiceConfig, type WebProgress, type WebResult } from './client.ts';
+import type { ServiceConfig, WebProgress, WebResult } from './client.ts';
 
 const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -13,10 +13,27 @@ const published = (await (await fetch('./config.json')).json()) as Omit<ServiceC
 const config: ServiceConfig = { ...published, server: published.server ?? `wss://${location.host}/` };
 const specText = config.spec === 'relu' ? null : await (await fetch('./spec.txt')).text();
 
+// The client party runs in a worker (worker.ts): kernels may block there and spread over cores.
+const worker = new Worker('./worker.js', { type: 'module' });
+const calls = new Map<number, { resolve(r: WebResult & { threads: number; workerJobs: number }): void; reject(e: Error): void; onProgress?: (p: WebProgress) => void }>();
+let nextId = 0;
+worker.onmessage = (e: MessageEvent<{ id: number; progress?: WebProgress; result?: WebResult & { threads: number; workerJobs: number }; error?: string }>) => {
+  const call = calls.get(e.data.id);
+  if (!call) return;
+  if (e.data.progress) return call.onProgress?.(e.data.progress);
+  calls.delete(e.data.id);
+  if (e.data.result) call.resolve(e.data.result);
+  else call.reject(new Error(e.data.error ?? 'the client worker failed'));
+};
+
 /** Classifies 28x28 grey images (bytes 0..255, as in the IDX files): the label of each. */
-async function classify(pixels: Uint8Array | number[], onProgress?: (p: WebProgress) => void): Promise<WebResult> {
-  const x = Float32Array.from(pixels, (v) => v / 255);
-  return classifyWithService(config, specText, x, { ...(onProgress ? { onProgress } : {}) });
+function classify(pixels: Uint8Array | number[], onProgress?: (p: WebProgress) => void): Promise<WebResult & { threads: number; workerJobs: number }> {
+  const images = Float32Array.from(pixels, (v) => v / 255);
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    calls.set(id, { resolve, reject, ...(onProgress ? { onProgress } : {}) });
+    worker.postMessage({ id, config, specText, images }, [images.buffer]);
+  });
 }
 
 function canvasPixels(): Uint8Array {
@@ -39,7 +56,7 @@ async function run(): Promise<void> {
       status.textContent = `layers done: ${layers} · sent ${kb(p.sent)} · received ${kb(p.received)}`;
     });
     $('label').textContent = `${r.labels[0]} ${CLASSES[r.labels[0]!] ?? ''}`;
-    status.textContent = `done in ${r.seconds.toFixed(2)} s · sent ${kb(r.sent)} · received ${kb(r.received)} · ${r.rounds} rounds`;
+    status.textContent = `done in ${r.seconds.toFixed(2)} s · sent ${kb(r.sent)} · received ${kb(r.received)} · ${r.rounds} rounds · ${r.threads} thread${r.threads === 1 ? '' : 's'}`;
   } catch (e) {
     status.textContent = `failed: ${(e as Error).message}`;
   } finally {

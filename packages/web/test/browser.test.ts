@@ -9,11 +9,11 @@ import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import puppeteer, { type Browser, type CDPSession } from 'puppeteer-core';
 import { FrameDecoder } from '@si/net';
 // The CLI's helpers by path: @si/cli depends on this package (it serves the page), not the other way.
 import { ASSETS, fashionFiles, readIdx, writeDeploymentCerts } from '../../cli/src/index.ts';
@@ -71,18 +71,22 @@ test('the page classifies 20 test images like the Node client, and sends only it
 
   browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${spki('server')},${spki('helper')}`] });
   const page = await browser.newPage();
-  const cdp = await page.createCDPSession();
-  await cdp.send('Network.enable');
+  // The client party runs in a worker of the page: watch the page's and every worker's network.
   const sockets = new Map<string, string>(); // requestId -> URL
   const sent = new Map<string, Uint8Array[]>();
-  cdp.on('Network.webSocketCreated', (e) => sockets.set(e.requestId, e.url));
-  cdp.on('Network.webSocketFrameSent', (e) => {
-    const f = e.response;
-    assert.is(f.opcode, 2, 'only binary frames leave the page');
-    const list = sent.get(e.requestId) ?? [];
-    list.push(new Uint8Array(Buffer.from(f.payloadData, 'base64')));
-    sent.set(e.requestId, list);
-  });
+  const watch = async (cdp: CDPSession) => {
+    cdp.on('Network.webSocketCreated', (e) => sockets.set(e.requestId, e.url));
+    cdp.on('Network.webSocketFrameSent', (e) => {
+      const f = e.response;
+      assert.is(f.opcode, 2, 'only binary frames leave the page');
+      const list = sent.get(e.requestId) ?? [];
+      list.push(new Uint8Array(Buffer.from(f.payloadData, 'base64')));
+      sent.set(e.requestId, list);
+    });
+    await cdp.send('Network.enable');
+  };
+  const watching: Promise<void>[] = [watch(await page.createCDPSession())];
+  page.on('workercreated', (w) => void watching.push(watch(w.client)));
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`https://127.0.0.1:${s.webPort}/`, { waitUntil: 'load' });
@@ -90,12 +94,17 @@ test('the page classifies 20 test images like the Node client, and sends only it
   assert.equal(errors, []);
   assert.ok(await page.evaluate(() => crossOriginIsolated), 'the page is cross-origin isolated');
 
+  await page.waitForFunction(() => true);
+  await Promise.all(watching);
+  assert.ok(watching.length >= 2, 'the client worker started');
   const pixels = Array.from(readIdx(fashion.images).data.subarray(0, N * 784));
   const web = await page.evaluate(async (px: number[]) => {
-    const r = await (window as unknown as { si: { classify(p: number[]): Promise<{ labels: number[]; sent: number; received: number; seconds: number }> } }).si.classify(px);
+    const r = await (window as unknown as { si: { classify(p: number[]): Promise<{ labels: number[]; sent: number; received: number; seconds: number; threads: number; workerJobs: number }> } }).si.classify(px);
     return r;
   }, pixels);
   assert.equal(web.labels, nodeReport.labels, 'the browser and the Node client learn the same labels');
+  // The client runs in a worker of the isolated page, its kernels spread over nested workers.
+  if (availableParallelism() >= 2) assert.ok(web.threads >= 2 && web.workerJobs > 0, `threads ${web.threads}, jobs on workers ${web.workerJobs}`);
   assert.is(web.sent, (nodeReport.setup as { sent: number }).sent + (nodeReport.preprocess as { sent: number }).sent + (nodeReport.online as { sent: number }).sent, 'the same bytes as the Node client');
 
   // Every frame the page sent, parsed: hellos and control frames aside, the payloads are the ledger's bytes.
@@ -108,7 +117,8 @@ test('the page classifies 20 test images like the Node client, and sends only it
       if (!['si-hello', 'si-bye', 'si-abort', 'si-alive'].includes(f.tag)) payload += f.payload.length;
     }
   }
-  assert.ok(frames > 10);
+  assert.ok(frames > 10, `${frames} frames seen`);
+  assert.is(sockets.size, 2, 'two WebSockets: to the server and to the helper');
   assert.is(payload, web.sent, 'what left the page is exactly the protocol messages the ledger counted');
 
   // The page as a person uses it: the first test image on the drawing pad, the Classify button, the label.
