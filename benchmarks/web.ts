@@ -71,7 +71,8 @@ await browser.close();
 server.proc.kill('SIGTERM');
 helper.proc.kill('SIGTERM');
 
-const bundle = statSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'web', 'dist', 'page', 'app.js')).size;
+const pageDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'web', 'dist', 'page');
+const bundle = ['app.js', 'worker.js'].reduce((n, f) => n + statSync(join(pageDir, f)).size, 0);
 const nodeS = node.online / N, webS = web.seconds / N;
 emit({ bench: 'web', part: 'node', images: N, s_per_image: round(nodeS, 4), process_wall_s: round(nodeWall, 2) });
 emit({ bench: 'web', part: 'browser', images: N, s_per_image: round(webS, 4) });
