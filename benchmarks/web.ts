@@ -3,7 +3,8 @@
 // processes, public clients, --web), 40 Fashion-MNIST test images (8 with --quick) at batch 8, classified
 // once by `si client` (Node) and once by the page in Debian's chromium (headless, puppeteer-core); a warm-up
 // session of 8 images each first. Prints seconds per image of each, their ratio, the page's bundle size,
-// and whether the labels agree.
+// and whether the labels agree; and the PRF's keystream throughput in the page, noble (used) against
+// WebCrypto's AES-CTR (asynchronous only).
 // Ends with {"bench":"web","labels_equal_node":…,"browser_s_per_image":…,"node_s_per_image":…,"ratio":…,"bundle_kb":…}.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
@@ -67,6 +68,7 @@ const t0 = performance.now();
 const node = await nodeRun(N);
 const nodeWall = (performance.now() - t0) / 1000;
 const web = await webRun(N);
+const prf = await page.evaluate(() => (window as unknown as { si: { prfThroughput(): Promise<{ noble_mb_s: number; webcrypto_mb_s: number }> } }).si.prfThroughput());
 await browser.close();
 server.proc.kill('SIGTERM');
 helper.proc.kill('SIGTERM');
@@ -76,4 +78,5 @@ const bundle = ['app.js', 'worker.js'].reduce((n, f) => n + statSync(join(pageDi
 const nodeS = node.online / N, webS = web.seconds / N;
 emit({ bench: 'web', part: 'node', images: N, s_per_image: round(nodeS, 4), process_wall_s: round(nodeWall, 2) });
 emit({ bench: 'web', part: 'browser', images: N, s_per_image: round(webS, 4) });
+emit({ bench: 'web', part: 'prf', keystream_bytes: 1 << 24, ...prf });
 emit({ bench: 'web', labels_equal_node: JSON.stringify(web.labels) === JSON.stringify(node.labels), browser_s_per_image: round(webS, 4), node_s_per_image: round(nodeS, 4), ratio: round(webS / nodeS, 2), bundle_kb: Math.round(bundle / 1024) });

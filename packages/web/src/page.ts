@@ -90,8 +90,17 @@ function setupPad(): void {
   $('go').onclick = () => void run();
 }
 
-/** For scripts and the browser test: the service's parameters, and classify(pixels). */
-(window as unknown as { si: unknown }).si = { config, classify, canvasPixels };
+/** The PRF's keystream throughput in this browser: noble (what the client uses) and WebCrypto. */
+function prfThroughput(bytes = 1 << 24): Promise<{ noble_mb_s: number; webcrypto_mb_s: number }> {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    calls.set(id, { resolve: resolve as never, reject });
+    worker.postMessage({ id, prfBytes: bytes });
+  });
+}
+
+/** For scripts and the browser test: the service's parameters, classify(pixels), prfThroughput(). */
+(window as unknown as { si: unknown }).si = { config, classify, canvasPixels, prfThroughput };
 setupPad();
 $('model').textContent = `${config.model}, ${config.spec === 'relu' ? 'all ReLUs' : 'patch spec ' + config.spec.slice(0, 12) + '…'}, ${config.mode}, reveal ${config.reveal}`;
 $('status').textContent = `ready (${crossOriginIsolated ? 'cross-origin isolated' : 'not isolated'})`;
