@@ -1,16 +1,27 @@
 // Shared bench helpers: flags, timing on a noisy machine, JSON-line output.
 import seedrandom from 'seedrandom';
 
-/** Command-line flags (a bare `--` from `pnpm x -- --quick` is ignored). */
-export function flags(extra: readonly string[] = []): { quick: boolean; seed: string; has(flag: string): boolean } {
+/**
+ * Command-line flags (a bare `--` from `pnpm x -- --quick` is ignored). `extra` are further boolean flags;
+ * `valued` flags take the next argument (`--profile wan`), read with value().
+ */
+export function flags(extra: readonly string[] = [], valued: readonly string[] = []): { quick: boolean; seed: string; has(flag: string): boolean; value(flag: string): string | undefined } {
   const argv = process.argv.slice(2).filter((a) => a !== '--');
-  const unknown = argv.filter((a) => a !== '--quick' && !a.startsWith('--seed=') && !extra.includes(a));
+  const values = new Map<string, string>();
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (valued.includes(argv[i]!)) {
+      if (argv[i + 1] === undefined) (console.error(`${argv[i]} needs a value`), process.exit(2));
+      values.set(argv[i]!, argv[++i]!);
+    } else rest.push(argv[i]!);
+  }
+  const unknown = rest.filter((a) => a !== '--quick' && !a.startsWith('--seed=') && !extra.includes(a));
   if (unknown.length > 0) {
-    console.error(`unknown arguments: ${unknown.join(' ')} (known: --quick, --seed=S${extra.map((e) => `, ${e}`).join('')})`);
+    console.error(`unknown arguments: ${unknown.join(' ')} (known: --quick, --seed=S${[...extra, ...valued.map((v) => `${v} V`)].map((e) => `, ${e}`).join('')})`);
     process.exit(2);
   }
-  const seed = argv.find((a) => a.startsWith('--seed='))?.slice(7) ?? 'bench';
-  return { quick: argv.includes('--quick'), seed, has: (f) => argv.includes(f) };
+  const seed = rest.find((a) => a.startsWith('--seed='))?.slice(7) ?? 'bench';
+  return { quick: rest.includes('--quick'), seed, has: (f) => rest.includes(f), value: (f) => values.get(f) };
 }
 
 /** Prints one JSON object per line. */

@@ -40,6 +40,10 @@ const SKIP = [
   [/^pnpm changeset:version$/, 'bumps versions in the working tree (release:check runs it in a copy)'],
   [/[<…]|\.\.\./, 'a placeholder, not a command'],
   [/^pnpm si$/, 'a placeholder, not a command'],
+  // Services run until stopped, and the certificates would land in the checkout: the README's "Serve a
+  // model" commands run in packages/cli/test/serve.test.ts with the same flags (temporary certificates,
+  // free ports), and the browser ones in packages/web/test/browser.test.ts.
+  [/^pnpm si (certs|serve|client)\b/, 'run by packages/cli/test/serve.test.ts (and web/test/browser.test.ts) with the same flags'],
 ];
 
 /** Quick variants of long commands (the same script and flags, less work). */

@@ -79,7 +79,7 @@ interface SessionOpts {
 function sessionOptions(c: Command): Command {
   return c
     .requiredOption('--model <name>', `architecture (${Object.keys(MODELS).join(', ')})`)
-    .option('--spec <spec>', 'patch spec: relu, file:PATH or knapsack:FRACTION[:SEED]', 'relu')
+    .option('--spec <spec>', 'patch spec: relu, file:PATH, knapsack:FRACTION[:SEED] (synthetic distortions) or paperlike:FRACTION[:SEED] (synthetic, calibrated to the paper\'s identity fraction)', 'relu')
     .option('--mode <mode>', 'comparison: full, small16, paper16, small:D:K or paper:D:K', 'small16')
     .option('--reveal <what>', 'what the client learns: label (the top-1 class only), topk:K (the K best classes) or logits', 'label')
     .option('--frac-bits <f>', 'fractional bits of the fixed-point encoding', int('--frac-bits', 4), 12)
@@ -365,7 +365,7 @@ program.command('check')
   .description('run the fixed-point model on calibration images and report, per comparing layer, the values outside the mode\'s exact sign window and the predicted sign-error rate')
   .requiredOption('--model <name>', `architecture (${Object.keys(MODELS).join(', ')})`)
   .requiredOption('--weights <source>', 'file:PATH (safetensors) or synthetic:SEED')
-  .option('--spec <spec>', 'patch spec: relu, file:PATH or knapsack:FRACTION[:SEED]', 'relu')
+  .option('--spec <spec>', 'patch spec: relu, file:PATH, knapsack:FRACTION[:SEED] (synthetic distortions) or paperlike:FRACTION[:SEED] (synthetic, calibrated to the paper\'s identity fraction)', 'relu')
   .option('--mode <mode>', 'comparison: full, small16, paper16, small:D:K or paper:D:K', 'small16')
   .option('--frac-bits <f>', 'fractional bits of the fixed-point encoding', int('--frac-bits', 4), 12)
   .option('--images <path>', 'calibration images: a directory or glob of PNG/JPEG, or an IDX file (default: the Fashion-MNIST test split)')

@@ -13,7 +13,7 @@ export { agree, parseMode, specDigest, SessionError, type PublicParams } from '.
 export { writeDeploymentCerts, readCredentials, readDeployment, type CertOptions, type DeploymentFile } from './certs.ts';
 export { plaintextPredictions } from './check.ts';
 export { windowCheck, formatWindowCheck, layersAbove, type WindowCheck, type WindowCheckLayer, type WindowCheckOptions } from './window-check.ts';
-export { MODELS, graphOf, loadManifest, loadWeights, loadSpec, syntheticWeights, syntheticSpec, syntheticDistortions, type SyntheticGroup } from './models.ts';
+export { MODELS, graphOf, loadManifest, loadWeights, loadSpec, syntheticWeights, syntheticSpec, syntheticDistortions, PAPER_IDENTITY_WEIGHT, type SyntheticGroup } from './models.ts';
 export { readIdx, idxImages, idxLabels, randomImages, DataError } from './data.ts';
 export { Progress, fmtBytes, fmtSeconds } from './progress.ts';
 export { ensureFashion, loadFashion, fashionDir, fashionFiles, CLASS_NAMES, DEBIAN_DIR, DEBIAN_PACKAGE, type Dataset, type Split } from './fashion.ts';

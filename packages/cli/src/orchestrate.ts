@@ -46,6 +46,11 @@ export interface LocalOptions {
   threads?: number;
   /** Every event a party prints (listening, connected, setup, batch). */
   onEvent?(role: Role, event: Record<string, unknown>): void;
+  /**
+   * Where `from` dials `to`, given the port `to` listens on (default: that port). Benchmarks put shaped
+   * relays between the parties this way (benchmarks/_shaper.ts).
+   */
+  route?(from: Role, to: 'server' | 'helper', port: number): Promise<number>;
 }
 
 export interface LayerTotals {
@@ -244,17 +249,20 @@ export async function runLocal(o: LocalOptions): Promise<SessionReport> {
     // When a party fails, the error is the first failure's (the others were stopped because of it).
     const firstFailure = async (e: unknown): Promise<never> => {
       await Promise.all(children.map((c) => c.exited));
-      const failed = children.filter((c) => c.error !== undefined).sort((a, b) => a.failedAt! - b.failedAt!);
+      // The parties stopped because another failed say only that: name the ones that failed on their own.
+      const all = children.filter((c) => c.error !== undefined).sort((a, b) => a.failedAt! - b.failedAt!);
+      const failed = all.some((c) => !c.stopped) ? all.filter((c) => !c.stopped) : all;
       if (!failed.length) throw e;
       throw new Error(`secure inference failed: ${failed.map((c) => `${c.role}: ${c.error}`).join('; ')}`);
     };
     const helper = start('helper', [...tls, '--listen', '127.0.0.1:0', ...partyArgs(o, 'helper')], o, onFail);
     children.push(helper);
     const hp = (await helper.until('listening').catch(firstFailure)).port as number;
-    const server = start('server', [...tls, '--listen', '127.0.0.1:0', '--helper', `127.0.0.1:${hp}`, ...partyArgs(o, 'server')], o, onFail);
+    const via = (from: Role, to: 'server' | 'helper', port: number) => (o.route ? o.route(from, to, port) : Promise.resolve(port));
+    const server = start('server', [...tls, '--listen', '127.0.0.1:0', '--helper', `127.0.0.1:${await via('server', 'helper', hp)}`, ...partyArgs(o, 'server')], o, onFail);
     children.push(server);
     const sp = (await server.until('listening').catch(firstFailure)).port as number;
-    const client = start('client', [...tls, '--server', `127.0.0.1:${sp}`, '--helper', `127.0.0.1:${hp}`, ...partyArgs(o, 'client')], o, onFail);
+    const client = start('client', [...tls, '--server', `127.0.0.1:${await via('client', 'server', sp)}`, '--helper', `127.0.0.1:${await via('client', 'helper', hp)}`, ...partyArgs(o, 'client')], o, onFail);
     children.push(client);
     const reports = await Promise.allSettled(children.map((c) => c.until('report')));
     await Promise.all(children.map((c) => c.exited));

@@ -33,7 +33,7 @@ export interface PartyConfig {
   /** Where to listen (server and helper; port 0 picks a free port, reported by onListening). */
   listen?: { host: string; port: number };
   model: string;
-  /** `relu` (default), `file:PATH` or `knapsack:FRACTION[:SEED]`. */
+  /** `relu` (default), `file:PATH`, `knapsack:FRACTION[:SEED]` or `paperlike:FRACTION[:SEED]` (see loadSpec). */
   spec?: string;
   /** Comparison mode (see parseMode); default small16. */
   mode?: string;
