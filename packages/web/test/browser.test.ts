@@ -16,7 +16,9 @@ import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type CDPSession } from 'puppeteer-core';
 import { FrameDecoder } from '@si/net';
 // The CLI's helpers by path: @si/cli depends on this package (it serves the page), not the other way.
-import { ASSETS, fashionFiles, readIdx, writeDeploymentCerts } from '../../cli/src/index.ts';
+import { ASSETS, fashionFiles, graphOf, loadSpec, readIdx, writeDeploymentCerts } from '../../cli/src/index.ts';
+import { classifyCost, parseMode, prepareSecureCost, publicModel, secureForwardCost, setupSecureCost, specDigest } from '@si/models';
+import type { Cost } from '@si/sharing';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const cli = fileURLToPath(new URL('../../cli/src/cli.ts', import.meta.url));
@@ -120,6 +122,16 @@ test('the page classifies 20 test images like the Node client, and sends only it
   assert.ok(frames > 10, `${frames} frames seen`);
   assert.is(sockets.size, 2, 'two WebSockets: to the server and to the helper');
   assert.is(payload, web.sent, 'what left the page is exactly the protocol messages the ledger counted');
+  // And that is what the protocols declare for the client (setup, then per batch of 4: preprocessing, the
+  // network, the label-only argmax), plus the session's own messages: the public parameters (JSON) and
+  // the X25519 key to each peer.
+  const g = graphOf('fmnist-resnet'), m = publicModel(g, 12), spec = loadSpec(g, `file:${ASSETS.spec6}`)!;
+  const fromClient = (c: Cost) => (c.bytes['0>1'] ?? 0) + (c.bytes['0>2'] ?? 0);
+  const all = (costs: Map<string, Cost>) => [...costs.values()].reduce((n, c) => n + fromClient(c), 0);
+  let declared = all(setupSecureCost(g));
+  for (let b = 0; b < N / 4; b++) declared += all(await prepareSecureCost(m, 4)) + all(await secureForwardCost(m, 4, { spec: spec.layers, mode: parseMode('small16'), prepared: true })) + fromClient(classifyCost(m, 4, { kind: 'label' }));
+  const params = JSON.stringify({ model: 'fmnist-resnet', spec: specDigest(spec), mode: 'small16', reveal: 'label', fracBits: 12, batch: 4, preprocess: true, images: N });
+  assert.is(web.sent, declared + 2 * (32 + params.length), 'the page sent exactly the declared protocol bytes');
 
   // The page as a person uses it: the first test image on the drawing pad, the Classify button, the label.
   await page.evaluate((px: number[]) => {
