@@ -34,6 +34,7 @@ export interface WebResult {
   labels: number[];
   sent: number;
   received: number;
+  /** From the parameters' agreement to the last label (connecting and the key agreement apart). */
   seconds: number;
   rounds: number;
 }
@@ -55,7 +56,6 @@ export async function classifyWithService(config: ServiceConfig, specText: strin
   const ledger = new Ledger();
   const link = { ledger, timeoutMs: o.timeoutMs ?? 120_000 };
   const ws = o.WebSocket ? { WebSocket: o.WebSocket } : {};
-  const t0 = performance.now();
   const s = await connectWebSocket({ url: config.server, self: 'client', peer: 'server', session: 'new', link, ...ws });
   const links = new Map<PartyId, Link>([[SERVER, s.link]]);
   try {
@@ -66,6 +66,8 @@ export async function classifyWithService(config: ServiceConfig, specText: strin
     throw e;
   }
   const p = await startParty(CLIENT, links, ledger, 30_000);
+  // Timed like the Node client's report: from the agreement on (connecting and the key agreement apart).
+  const t0 = performance.now();
   const report = () => ({ sent: ledger.totals().sent, received: ledger.totals().received });
   try {
     const mine: PublicParams = { model: config.model, spec: specDigest(spec), mode: config.mode, reveal: config.reveal, fracBits: config.fracBits, batch: config.batch, preprocess: config.preprocess };
