@@ -52,6 +52,7 @@ function addCounter(iv: Uint8Array, blocks: number): Uint8Array {
   return out;
 }
 
+/** As crypto.ts: the keystream from `iv`, read in order, at most 64 KiB per call. */
 export function aesCtrKeystream(key: AesKey, iv: Uint8Array): (n: number) => Uint8Array {
   let pos = 0;
   return (n) => {

@@ -36,8 +36,16 @@ export function aesKey(key: Uint8Array): AesKey {
   return createSecretKey(key);
 }
 
-/** The AES-128-CTR keystream from `iv` (a 128-bit big-endian counter), read in order. */
+const ZERO = new Uint8Array(1 << 16);
+
+/**
+ * The AES-128-CTR keystream from `iv` (a 128-bit big-endian counter), read in order, at most 64 KiB per
+ * call; the bytes returned are valid until the next call.
+ */
 export function aesCtrKeystream(key: AesKey, iv: Uint8Array): (n: number) => Uint8Array {
   const cipher = createCipheriv('aes-128-ctr', key, iv);
-  return (n) => new Uint8Array(cipher.update(new Uint8Array(n)));
+  return (n) => {
+    if (n > ZERO.length) throw new RangeError(`keystream pieces are at most ${ZERO.length} bytes, asked for ${n}`);
+    return cipher.update(ZERO.subarray(0, n));
+  };
 }

@@ -28,7 +28,7 @@ test('AES-128-CTR keystreams are equal, read in pieces of any size, across count
   for (const iv of ivs) {
     const key = randomBytes(16);
     const a = node.aesCtrKeystream(node.aesKey(key), iv), b = web.aesCtrKeystream(web.aesKey(key), iv);
-    for (const n of [1, 15, 17, 16, 0, 100_003, 5]) assert.equal(a(n), b(n), `piece of ${n} bytes`);
+    for (const n of [1, 15, 17, 16, 0, 65_536, 40_003, 5]) assert.equal(new Uint8Array(a(n)), b(n), `piece of ${n} bytes`);
   }
 });
 
