@@ -3,7 +3,7 @@
 // processes, public clients, --web), 40 Fashion-MNIST test images (8 with --quick) at batch 8, classified
 // once by `si client` (Node) and once by the page in Debian's chromium (headless, puppeteer-core); a warm-up
 // session of 8 images each first. Prints seconds per image of each, their ratio, the page's bundle size,
-// and whether the labels agree; and the PRF's keystream throughput in the page, noble (used) against
+// and whether the labels agree; and the PRF's keystream throughput in the page, the wasm AES (used) against
 // WebCrypto's AES-CTR (asynchronous only).
 // Ends with {"bench":"web","labels_equal_node":…,"browser_s_per_image":…,"node_s_per_image":…,"ratio":…,"bundle_kb":…}.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -68,7 +68,7 @@ const t0 = performance.now();
 const node = await nodeRun(N);
 const nodeWall = (performance.now() - t0) / 1000;
 const web = await webRun(N);
-const prf = await page.evaluate(() => (window as unknown as { si: { prfThroughput(): Promise<{ noble_mb_s: number; webcrypto_mb_s: number }> } }).si.prfThroughput());
+const prf = await page.evaluate(() => (window as unknown as { si: { prfThroughput(): Promise<{ wasm_aes_mb_s: number; webcrypto_mb_s: number }> } }).si.prfThroughput());
 await browser.close();
 server.proc.kill('SIGTERM');
 helper.proc.kill('SIGTERM');

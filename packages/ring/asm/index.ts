@@ -4,3 +4,4 @@ export * from './patch';
 export * from './gemm';
 export * from './zp';
 export * from './f32';
+export * from './aes';

@@ -43,6 +43,7 @@ export interface Kernels {
   col2imF32(dx: number, col: number, prm: number, c0: number, c1: number): void;
   depthwiseF32(out: number, x: number, w: number, prm: number, r0: number, r1: number): void;
   depthwiseBackwardF32(dx: number, dw: number, dy: number, x: number, w: number, prm: number, g0: number, g1: number): void;
+  aesCtr128(out: number, blocks: number, rk: number, te: number, ctr: number): void;
 }
 
 const PAGE = 65536;

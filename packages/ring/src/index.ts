@@ -18,3 +18,4 @@ export { aint, ashape, ashapeLike, ai64, abytes, afn, shapeSize, resolveShape } 
 export { getThreads, setThreads, workerJobCount } from './_pool.ts';
 export { sgemm, conv2dF32, conv2dBackwardF32, type SgemmOptions } from './f32.ts';
 export { secureRandom } from './random.ts';
+export { aesCtrStream } from './aes.ts';

@@ -1,10 +1,11 @@
 /**
- * crypto.ts for browsers: X25519 (@noble/curves), HKDF and SHA-256 (@noble/hashes), AES-128-CTR
- * (@noble/ciphers), synchronous like node:crypto (WebCrypto's are asynchronous, and the PRF streams are
- * read inside synchronous protocol steps). The same bytes as crypto.ts (test/crypto.test.ts).
+ * crypto.ts for browsers: X25519 (@noble/curves), HKDF and SHA-256 (@noble/hashes), AES-128-CTR on the
+ * ring's wasm kernels (T-tables: about twice noble's JS AES), synchronous like node:crypto (WebCrypto's
+ * are asynchronous, and the PRF streams are read inside synchronous protocol steps). The same bytes as
+ * crypto.ts (test/crypto.test.ts).
  * @module
  */
-import { ctr } from '@noble/ciphers/aes.js';
+import { aesCtrStream } from '@si/ring';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
@@ -40,26 +41,7 @@ export function aesKey(key: Uint8Array): AesKey {
   return new AesKey(key);
 }
 
-/** Adds `blocks` to a 128-bit big-endian counter. */
-function addCounter(iv: Uint8Array, blocks: number): Uint8Array {
-  const out = Uint8Array.from(iv);
-  let carry = blocks;
-  for (let i = 15; i >= 0 && carry > 0; i--) {
-    const v = out[i]! + (carry % 256);
-    out[i] = v & 255;
-    carry = Math.floor(carry / 256) + (v >> 8);
-  }
-  return out;
-}
-
 /** As crypto.ts: the keystream from `iv`, read in order, at most 64 KiB per call. */
 export function aesCtrKeystream(key: AesKey, iv: Uint8Array): (n: number) => Uint8Array {
-  let pos = 0;
-  return (n) => {
-    // From block floor(pos / 16) on, dropping the bytes of that block already read.
-    const skip = pos % 16, first = (pos - skip) / 16;
-    const stream = ctr(AesKey.bytes(key), addCounter(iv, first)).encrypt(new Uint8Array(Math.ceil((skip + n) / 16) * 16));
-    pos += n;
-    return stream.subarray(skip, skip + n);
-  };
+  return aesCtrStream(AesKey.bytes(key), iv);
 }

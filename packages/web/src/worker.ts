@@ -18,19 +18,19 @@ interface Request {
 const post = (m: unknown) => (self as unknown as { postMessage(m: unknown): void }).postMessage(m);
 
 /**
- * Keystream throughput (MB/s) of the PRF as the client runs it (AES-128-CTR on noble, synchronous) and of
+ * Keystream throughput (MB/s) of the PRF as the client runs it (AES-128-CTR on the wasm kernels, synchronous) and of
  * WebCrypto's AES-CTR (asynchronous, so the protocol's synchronous draws cannot use it), on `bytes`.
  */
-async function prfThroughput(bytes: number): Promise<{ noble_mb_s: number; webcrypto_mb_s: number }> {
+async function prfThroughput(bytes: number): Promise<{ wasm_aes_mb_s: number; webcrypto_mb_s: number }> {
   const key = crypto.getRandomValues(new Uint8Array(16));
   let t = performance.now();
   new PrfStream(key, 'bench').bytes('bench', bytes);
-  const noble = bytes / 1e6 / ((performance.now() - t) / 1000);
+  const wasm = bytes / 1e6 / ((performance.now() - t) / 1000);
   const k = await crypto.subtle.importKey('raw', key, 'AES-CTR', false, ['encrypt']);
   t = performance.now();
   await crypto.subtle.encrypt({ name: 'AES-CTR', counter: new Uint8Array(16), length: 64 }, k, new Uint8Array(bytes));
   const web = bytes / 1e6 / ((performance.now() - t) / 1000);
-  return { noble_mb_s: Math.round(noble), webcrypto_mb_s: Math.round(web) };
+  return { wasm_aes_mb_s: Math.round(wasm), webcrypto_mb_s: Math.round(web) };
 }
 
 self.onmessage = async (e: MessageEvent<Request & { prfBytes?: number }>) => {
