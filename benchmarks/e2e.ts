@@ -77,8 +77,10 @@ async function measure(r: Row, profile?: Profile) {
   }
 }
 
+// --quick with --profile: only the rows the shaped runs are compared with (the 6% small-ring ones).
+const loopbackRows = quick && profiles.length ? rows.filter((x) => x.spec === 'paperlike:0.06' && x.mode === 'small16') : rows;
 const out: Record<string, Record<string, number>> = {};
-for (const r of rows) {
+for (const r of loopbackRows) {
   const { rep, n, bytes, seconds, row } = await measure(r);
   const p = paperFor(r);
   emit({
@@ -101,7 +103,7 @@ for (const profile of profiles) {
 }
 
 const summary: Record<string, number | boolean> = { quick };
-for (const m of quick ? ['r18'] : ['r18', 'r50']) {
+for (const m of loopbackRows === rows ? (quick ? ['r18'] : ['r18', 'r50']) : []) {
   for (const s of ['6pct', '6pct_synthetic', 'full']) {
     const row = out[`${m}_${s}_small16`]!;
     summary[`${m}_${s}_bytes`] = row.bytes_per_image!;
