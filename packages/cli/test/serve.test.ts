@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +124,15 @@ test('a client that sends garbage ends only its own session', async () => {
   socket.write(Buffer.from('this is not a frame of any kind, just bytes'.repeat(20)));
   const failed = await main.server.when((e) => e.event === 'session-failed' && /malformed|frame/i.test(String(e.error)));
   socket.destroy();
+  // One that says hello and resets the connection at once, while the server is still opening the helper link.
+  for (let i = 0; i < 3; i++) {
+    const raw = net.connect({ host: '127.0.0.1', port: main.sp });
+    await new Promise((r) => raw.once('connect', r));
+    const s2 = tls.connect({ socket: raw, ca: readFileSync(join(certs, 'ca.pem')), cert: readFileSync(join(certs, 'client.pem')), key: readFileSync(join(certs, 'client.key')), checkServerIdentity: () => undefined });
+    await new Promise((r) => s2.once('secureConnect', r));
+    s2.write(Buffer.concat([encodeHeader('si-hello', [], hello.length), hello]));
+    raw.resetAndDestroy();
+  }
   await main.helper.when((e) => e.event === 'session-failed' && e.session === failed.session);
   assert.is((await labelsOf(good)).length, 6);
 });

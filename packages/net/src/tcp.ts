@@ -107,6 +107,10 @@ function readHello(socket: net.Socket, who: string, timeoutMs: number): Promise<
       socket.off('data', onData);
       socket.off('close', onClose);
       socket.off('error', onError);
+      // Until a link's transport takes the socket (it listens for errors itself), an error such as a
+      // reset by the peer must not go unheard: Node would throw it and end the whole process. The 'close'
+      // that follows it is what the parked peer, or the transport, acts on.
+      socket.on('error', () => undefined);
       socket.pause();
       if (err) reject(err);
       else resolve(value!);
