@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeDeploymentCerts } from '@si/cli';
 import { encodeFixed } from '@si/ring';
 import { localParties, measuredCost, reveal, shareInput, totalBytes } from '@si/sharing';
-import { argmax, drelu, dreluCost, dreluSecureNN, researchDreluBits, topk, type DreluMode } from '@si/relu-protocols';
+import { argmaxShallow, drelu, dreluCost, dreluSecureNN, researchDreluBits, shallowGroup, topk, type DreluMode } from '@si/relu-protocols';
 import { classifyCost, fmnistResNet, prepareSecureCost, publicModel, resnet18Cifar, resnet50, secureForwardCost, type Reveal } from '@si/models';
 import { sequential, type Cost } from '@si/sharing';
 import { emit, flags, round } from './_harness.ts';
@@ -111,7 +111,7 @@ for (const [name, make] of OUTPUTS) {
     const ls = outParties.map((p) => shareInput(p, 0, [B, classes], p.id === 0 ? logits : undefined));
     const t0 = performance.now();
     await Promise.all(outParties.map((p) => p.scope(label, async (q) => q.scope('output', async (o) => {
-      const y = what.kind === 'label' ? (await argmax(o, ls[p.id]!, 1)).index : await topk(o, ls[p.id]!, (what as { k: number }).k);
+      const y = what.kind === 'label' ? (await argmaxShallow(o, ls[p.id]!, 1, shallowGroup(classes))).index : await topk(o, ls[p.id]!, (what as { k: number }).k);
       return reveal(o, y, 'client');
     }))));
     const seconds = (performance.now() - t0) / 1000;

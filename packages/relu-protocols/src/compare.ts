@@ -17,6 +17,7 @@ import {
   type Tolerance,
 } from '@si/sharing';
 import { mulBit, mulBitCost } from './bit.ts';
+import { columnsOf, repeat } from './_columns.ts';
 import { RingTensor as RT } from '@si/ring';
 import { compareCost, differenceDomain, drelu, dreluCost, FULL, isNonNegative, signTest, windowOf, windowsOf, type DreluMode } from './drelu.ts';
 
@@ -77,19 +78,6 @@ export const gt = protocol(async (p: Party, x: Shared, y: Shared, mode: DreluMod
   examples: PAIR_EXAMPLES,
 });
 
-/** Moves `axis` last and views the result as [M, n]. */
-function columnsOf(x: Shared, axis: number): { cols: Shared[]; outShape: number[] } {
-  const nd = x.shape.length;
-  if (!(Number.isInteger(axis) && axis >= 0 && axis < nd)) throw new RangeError(`"axis" expected an integer in [0, ${nd - 1}], got ${axis}`);
-  const n = x.shape[axis]!;
-  if (n === 0) throw new RangeError(`axis ${axis} of [${x.shape.join(',')}] is empty`);
-  const outShape = x.shape.filter((_, i) => i !== axis);
-  const perm = [...outShape.keys()].map((i) => (i < axis ? i : i + 1)).concat(axis);
-  const M = shapeSize(outShape);
-  const flat = x.map((s) => s.transpose(perm).reshape([M, n]), [M, n]);
-  return { cols: [...Array(n).keys()].map((t) => slice(flat, 1, t, t + 1).reshape([M])), outShape };
-}
-
 /** Level sizes of the tree: pairs per level for n candidates. */
 function levels(n: number): number[] {
   const out: number[] = [];
@@ -123,12 +111,6 @@ async function reduceTree(p: Party, x: Shared, axis: number, mode: DreluMode, wi
     if (idx) idx = take(idx, 1);
   }
   return { value: vals[0]!.reshape(outShape), index: idx && idx[0]!.reshape(outShape), shape: outShape };
-}
-
-function repeat(b: Uint8Array, times: number): Uint8Array {
-  const out = new Uint8Array(b.length * times);
-  for (let t = 0; t < times; t++) out.set(b, t * b.length);
-  return out;
 }
 
 /** Declared cost of max (withIndex false) or argmax over an axis of a tensor of shape `shape`. */

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkView, closeAll, TRANSPORTS, type AnyProtocol, type Trio } from '@si/sharing/testing';
-import { argmax, clip, computeMsb, drelu, dreluSecureNN, ge, gt, max, maxpool, msb, mulBit, privateCompare, relu, select, shareConvert, signTest, topk } from '../src/index.ts';
+import { argmax, argmaxShallow, clip, computeMsb, drelu, dreluSecureNN, ge, gt, max, maxpool, msb, mulBit, privateCompare, relu, select, shareConvert, signTest, topk } from '../src/index.ts';
 
 /**
  * Which messages are uniform bytes: not the Z_67 digits of PrivateCompare ("d") or the dealer's Z_67 bit
@@ -16,7 +16,7 @@ function uniformTag(tag: string, params: unknown): boolean {
   return true;
 }
 
-const RECORDS: AnyProtocol[] = [privateCompare, signTest, drelu, msb, relu, mulBit, select, ge, gt, max, argmax, topk, clip, maxpool, shareConvert, computeMsb, dreluSecureNN];
+const RECORDS: AnyProtocol[] = [privateCompare, signTest, drelu, msb, relu, mulBit, select, ge, gt, max, argmax, argmaxShallow, topk, clip, maxpool, shareConvert, computeMsb, dreluSecureNN];
 
 test('every protocol (DReLU in every mode among its examples): no received message depends on the inputs', async () => {
   const ps = (await TRANSPORTS[0]![1]()) as Trio;

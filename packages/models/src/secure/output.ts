@@ -3,8 +3,11 @@
  * modes opens part of it to the client, and nothing to the server or the helper:
  *
  * - `label` (the default): the index of the largest output per image (per pixel for a segmentation
- *   network, output [N, classes, H, W]), from a secure argmax tree in full mode. The output layer is not
- *   truncated (argmax does not depend on the scale), so no share-dependent rounding exists at all.
+ *   network, output [N, classes, H, W]), from a secure argmax in full mode: for a classifier the shallow
+ *   one (round-robin groups, two levels of 6 rounds up to 1024 classes, argmaxShallow), for a segmentation
+ *   network the binary tree (3 rounds per level; its thousands of pixels make the groups' extra
+ *   comparisons cost more than rounds). The output layer is not truncated (argmax does not depend on the
+ *   scale), so no share-dependent rounding exists at all.
  * - `topk:K`: the K largest classes per image, largest first (classifiers only).
  * - `logits`: the outputs at f bits. The output layer's truncation uses a helper-dealt pair (r, r >> f)
  *   (truncateDealt), so its one-unit rounding does not depend on a share the client holds.
@@ -15,7 +18,7 @@
 import type { NdArray } from 'ndarray';
 import { decodeNdarray, RingTensor, shapeSize } from '@si/ring';
 import { CLIENT, reveal, revealCost, sequential, truncateDealt, truncateDealtCost, type Cost, type Party, type Shared } from '@si/sharing';
-import { argmax, topk, topkCost, treeCost, FULL } from '@si/relu-protocols';
+import { argmax, argmaxShallow, shallowCost, shallowGroup, topk, topkCost, treeCost, FULL } from '@si/relu-protocols';
 import type { FixedModel } from './compile.ts';
 import { fixedForward, secureForward, type RunOptions, type SecureModel } from './executor.ts';
 
@@ -84,7 +87,7 @@ export async function secureClassify(p: Party, sm: SecureModel, x: Shared, what:
       const t = toInt32(top!);
       return { labels: t.filter((_, i) => i % what.k === 0), labelShape: [shape[0]!], topk: t };
     }
-    const { index } = await argmax(q, y, 1, FULL);
+    const { index } = shape.length === 2 ? await argmaxShallow(q, y, 1, shallowGroup(shape[1]!)) : await argmax(q, y, 1, FULL);
     const labels = await reveal(q, index, 'client');
     return p.id === CLIENT ? { labels: toInt32(labels!), labelShape: labels!.shape.slice() } : null;
   });
@@ -138,5 +141,6 @@ export function classifyCost(m: FixedModel, N: number, what: Reveal): Cost {
   const n = shapeSize(shape);
   if (what.kind === 'logits') return sequential(truncateDealtCost(n), revealCost(n, 'client'));
   if (what.kind === 'topk') return sequential(topkCost(N, shape[1]!, what.k), revealCost(N * what.k, 'client'));
-  return sequential(treeCost(shape, 1, FULL, true), revealCost(n / shape[1]!, 'client'));
+  const pick = shape.length === 2 ? shallowCost(shape, 1, shallowGroup(shape[1]!)) : treeCost(shape, 1, FULL, true);
+  return sequential(pick, revealCost(n / shape[1]!, 'client'));
 }
