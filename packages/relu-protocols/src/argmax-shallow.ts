@@ -10,15 +10,15 @@
  * winner is the one candidate with s_i = g - 1, and a second sign test gives e_i = [s_i - (g - 1) >= 0]
  * on small exact windows (d = 0), with the products e_i * x_i and e_i * index_i riding along in its rounds
  * (signTest's product). The group's maximum and its index are the sums over i. A level costs 6 rounds
- * and g(g-1)/2 comparisons per group: with g = ceil(sqrt(n)), two levels (12 rounds) for n <= 1024
- * classes at about sqrt(n)/2 times the tree's comparisons; with g >= n, one level (6 rounds).
+ * and g(g-1)/2 comparisons per group, about g/2 per candidate: with g = 10 (shallowGroup), 12 rounds for
+ * 100 classes and 18 for 1000 at about 5 times the tree's comparisons; with g >= n, one level.
  *
  * Full mode only: in a truncated window a difference within 2^d of 0 may read either way, the b's need
  * not be an order, and a group could have no winner (a wrong answer, not a near one).
  * @module
  */
 import { RingTensor, shapeSize } from '@si/ring';
-import { add, concat, fromPublic, protocol, sequential, Shared, slice, sub, type Cost, type Party } from '@si/sharing';
+import { concat, fromPublic, gather, HELPER, protocol, sequential, SERVER, Shared, sub, type Cost, type Party } from '@si/sharing';
 import { columnsOf, repeat } from './_columns.ts';
 import { compareCost, differenceDomain, drelu, dreluCost, FULL, signTest, windowOf, windowsOf, type DreluMode } from './drelu.ts';
 
@@ -32,8 +32,13 @@ function groupsOf(n: number, g: number): [number, number][] {
 /** Exact windows for scores in [-(g - 1), 0]: no dropped bits, whole bytes (8 bits up to g = 128). */
 const scoreMode = (g: number): DreluMode => ({ mode: 'small-ring', dropLowBits: 0, keepBits: g <= 128 ? 8 : g <= 32768 ? 16 : 32 });
 
-/** The group size for n candidates that gives two levels (one when n <= 32). */
-export const shallowGroup = (n: number): number => (n <= 32 ? n : Math.ceil(Math.sqrt(n)));
+/**
+ * The group size for n candidates: one level up to 16, else groups of 10 (levels: ceil(log10 n), e.g. two
+ * for 100 classes and three for 1000, at about 5 times the tree's comparisons). Larger groups save more
+ * rounds (32 gives two levels for 1000) but their comparisons grow as g/2 per candidate: 3 MB per image
+ * and 3-4 times the tree's time at 1000 classes, where groups of 10 cost 0.85 MB and about the tree's time.
+ */
+export const shallowGroup = (n: number): number => (n <= 16 ? n : 10);
 
 interface Level {
   groups: [number, number][];
@@ -54,52 +59,79 @@ function checkGroup(g: number): void {
   if (!(Number.isInteger(g) && g >= 2)) throw new RangeError(`"group" expected an integer >= 2, got ${g}`);
 }
 
+/** Flat indices of rows `rows` (each M long) of a [n, M] tensor, in order. */
+function rowIndex(rows: readonly number[], M: number): Int32Array {
+  const out = new Int32Array(rows.length * M);
+  rows.forEach((r, k) => {
+    for (let m = 0; m < M; m++) out[k * M + m] = r * M + m;
+  });
+  return out;
+}
+
+/** Candidates [n, M] (row t: candidate t of every one of the M reductions) of x along `axis`. */
+function candidates(x: Shared, axis: number): { rows: Shared; n: number; M: number; outShape: number[] } {
+  const { cols, outShape } = columnsOf(x, axis);
+  const M = shapeSize(outShape);
+  return { rows: concat(cols, 0).reshape([cols.length, M]), n: cols.length, M, outShape };
+}
+
 async function shallowRun(p: Party, x: Shared, axis: number, g: number): Promise<{ index: Shared; value: Shared }> {
   checkGroup(g);
   return p.scope('argmax-shallow', async (q) => {
-    const { cols, outShape } = columnsOf(x, axis);
-    const M = shapeSize(outShape);
-    let vals = cols, idx = cols.map((_, t) => fromPublic(q, [M], t));
-    for (let level = 0; vals.length > 1; level++) {
-      const L = levelOf(vals.length, g);
+    const { rows, n, M, outShape } = candidates(x, axis);
+    const helper = q.id === HELPER;
+    let vals = rows;
+    let idx = fromPublic(q, [n, M], RingTensor.from(Array.from({ length: n * M }, (_, i) => Math.floor(i / M)), [n, M]));
+    for (let level = 0; vals.shape[0]! > 1; level++) {
+      const L = levelOf(vals.shape[0]!, g);
       // 1. Every pair of every group: b_ij = [x_i - x_j >= 0], as arithmetic shares.
-      const diff = concat(L.pairs.map(([i, j]) => sub(q, vals[i]!, vals[j]!)), 0);
+      const diff = sub(q, gather(vals, rowIndex(L.pairs.map(([i]) => i), M)), gather(vals, rowIndex(L.pairs.map(([, j]) => j), M)));
       const b = (await q.scope(`level${level}-pairs`, (s) => drelu(s, diff, FULL))).toShared(q);
-      const bit = (k: number) => slice(b, 0, k * M, (k + 1) * M);
-      // 2. Scores minus (g - 1): sum_{j > i} b_ij + sum_{j < i} (1 - b_ji) - (size - 1).
-      const score = vals.map((_, i) => fromPublic(q, [M], 0));
-      L.pairs.forEach(([i, j], k) => {
-        score[i] = add(q, score[i]!, bit(k));
-        score[j] = sub(q, score[j]!, bit(k));
-      });
+      // 2. Scores minus (g - 1): sum_{j > i} b_ij + sum_{j < i} (1 - b_ji) - (size - 1); the constant at the server.
       const member: number[] = [];
-      for (const [s, size] of L.groups) if (size > 1) for (let i = 0; i < size; i++) member.push(s + i), (score[s + i] = add(q, score[s + i]!, fromPublic(q, [M], i - (size - 1))));
+      for (const [s, size] of L.groups) if (size > 1) for (let i = 0; i < size; i++) member.push(s + i);
+      let scores = new Shared([member.length * M], null);
+      if (!helper) {
+        const score = new BigInt64Array(vals.shape[0]! * M), bd = b.share!.data;
+        L.pairs.forEach(([i, j], k) => {
+          for (let m = 0; m < M; m++) (score[i * M + m]! += bd[k * M + m]!), (score[j * M + m]! -= bd[k * M + m]!);
+        });
+        if (q.id === SERVER) for (const [s, size] of L.groups) for (let i = 0; i < size; i++) for (let m = 0; m < M; m++) score[(s + i) * M + m]! += BigInt(i - (size - 1));
+        scores = gather(new Shared([score.length], new RingTensor(score, [score.length])), rowIndex(member, M));
+      }
       // 3. e_i = [score >= 0] (one winner per group), times the value and the index in the same rounds.
-      const scores = concat(member.map((i) => score[i]!), 0);
-      const n2 = member.length * M;
+      const n2 = member.length * M, at = rowIndex(member, M);
       const { product } = await q.scope(`level${level}-pick`, (s) => signTest(s, windowsOf(s, scores, scoreMode(g)), [n2], {
-        x: concat([...member.map((i) => vals[i]!), ...member.map((i) => idx[i]!)], 0),
+        x: concat([gather(vals, at), gather(idx, at)], 0),
         expand: { bytes: (u) => repeat(u, 2), ring: (t) => RingTensor.concat([t.reshape([n2]), t.reshape([n2])], 0) },
       }));
-      const nextVals: Shared[] = [], nextIdx: Shared[] = [];
-      let at = 0;
-      for (const [s, size] of L.groups) {
-        if (size === 1) {
-          nextVals.push(vals[s]!), nextIdx.push(idx[s]!);
-          continue;
-        }
-        let v = slice(product!, 0, at * M, (at + 1) * M), t = slice(product!, 0, n2 + at * M, n2 + (at + 1) * M);
-        for (let i = 1; i < size; i++) {
-          v = add(q, v, slice(product!, 0, (at + i) * M, (at + i + 1) * M));
-          t = add(q, t, slice(product!, 0, n2 + (at + i) * M, n2 + (at + i + 1) * M));
-        }
-        nextVals.push(v), nextIdx.push(t);
-        at += size;
-      }
-      vals = nextVals, idx = nextIdx;
+      // 4. Each group's winner: the sum of its products (a lone candidate passes).
+      ({ vals, idx } = winners(q, L, vals, idx, product!, M));
     }
-    return { index: idx[0]!.reshape(outShape), value: vals[0]!.reshape(outShape) };
+    return { index: idx.reshape(outShape), value: vals.reshape(outShape) };
   });
+}
+
+/** The next level's candidates [groups, M]: per group the sum of its members' products, or the lone candidate. */
+function winners(p: Party, L: Level, vals: Shared, idx: Shared, product: Shared, M: number): { vals: Shared; idx: Shared } {
+  const G = L.groups.length;
+  if (p.id === HELPER) return { vals: new Shared([G, M], null), idx: new Shared([G, M], null) };
+  const v = new BigInt64Array(G * M), t = new BigInt64Array(G * M);
+  const pd = product.share!.data, vd = vals.share!.data, td = idx.share!.data, n2 = L.members * M;
+  let at = 0;
+  L.groups.forEach(([s, size], gi) => {
+    for (let m = 0; m < M; m++) {
+      if (size === 1) {
+        v[gi * M + m] = vd[s * M + m]!, t[gi * M + m] = td[s * M + m]!;
+        continue;
+      }
+      let a = 0n, c = 0n;
+      for (let i = 0; i < size; i++) (a += pd[(at + i) * M + m]!), (c += pd[n2 + (at + i) * M + m]!);
+      v[gi * M + m] = a, t[gi * M + m] = c;
+    }
+    if (size > 1) at += size;
+  });
+  return { vals: new Shared([G, M], new RingTensor(v, [G, M])), idx: new Shared([G, M], new RingTensor(t, [G, M])) };
 }
 
 /** Declared cost of argmaxShallow over `axis` of `shape` with groups of up to g. */
@@ -137,7 +169,7 @@ interface ShallowParams {
 /**
  * The index of the (first) maximum over `axis` and the maximum, both shared (the axis removed), in a
  * scope 'argmax-shallow': levels of round-robin groups of up to `group` candidates, 6 rounds each, full
- * mode (exact for differences below 2^62). `shallowGroup(n)` gives two levels.
+ * mode (exact for differences below 2^62). `shallowGroup(n)` is the default group size.
  * @throws {RangeError} for a group below 2 or a bad axis
  */
 export const argmaxShallow = protocol(shallowRun, {

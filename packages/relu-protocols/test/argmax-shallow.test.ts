@@ -31,8 +31,8 @@ test('ties go to the first maximum, as the tree and NumPy: all equal, two equal 
   }
 });
 
-test('rounds: 6 per level, two levels up to 1024 classes (tree: 3 per level of log2 n); bytes stated', () => {
-  for (const [n, shallowRounds, treeRounds] of [[10, 6, 12], [100, 12, 21], [1000, 12, 30], [1024, 12, 30]] as const) {
+test('rounds: 6 per level, ceil(log10 n) levels (tree: 3 per level of log2 n)', () => {
+  for (const [n, shallowRounds, treeRounds] of [[10, 6, 12], [16, 6, 12], [100, 12, 21], [150, 18, 24], [1000, 18, 30]] as const) {
     const s = shallowCost([8, n], 1, shallowGroup(n)), t = treeCost([8, n], 1, FULL, true);
     assert.is(s.rounds, shallowRounds, `n=${n}`);
     assert.is(t.rounds, treeRounds, `n=${n} tree`);

@@ -4,7 +4,7 @@
  *
  * - `label` (the default): the index of the largest output per image (per pixel for a segmentation
  *   network, output [N, classes, H, W]), from a secure argmax in full mode: for a classifier the shallow
- *   one (round-robin groups, two levels of 6 rounds up to 1024 classes, argmaxShallow), for a segmentation
+ *   one (round-robin groups of 10, 6 rounds per level: 12 for 100 classes, 18 for 1000; argmaxShallow), for a segmentation
  *   network the binary tree (3 rounds per level; its thousands of pixels make the groups' extra
  *   comparisons cost more than rounds). The output layer is not truncated (argmax does not depend on the
  *   scale), so no share-dependent rounding exists at all.
