@@ -4,7 +4,7 @@ import { checkView, closeAll, TRANSPORTS, type Trio } from '@si/sharing/testing'
 import { patchClip, patchRelu } from '../src/index.ts';
 
 // The sign test's k-bit values ("z") fill their bytes only in small-ring modes with 8 | k (see the same
-// rule in @si/relu-protocols' view test); PrivateCompare's Z_67 digits never do.
+// rule in @si/relu-protocols' view test); PrivateCompare's Z_p digits never do.
 const uniform = (tag: string, o: { mode: { mode: string; keepBits?: number } }) =>
   tag !== 'd' && !tag.endsWith('zpbits') && !(tag === 'z' && o.mode.mode !== 'full' && (o.mode.mode === 'paper' || o.mode.keepBits! % 8 !== 0));
 

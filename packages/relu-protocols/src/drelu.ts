@@ -2,9 +2,9 @@
  * DReLU(x) = 1 - MSB(x) (so DReLU(0) = 1), and ReLU(x) = x * DReLU(x), by a masked comparison against
  * the helper's mask instead of SecureNN's ShareConvert + ComputeMSB:
  *
- *   1. The dealer gives P0 and P1 shares of a random k-bit r = r0 + r1 (the helper knows r) and Z_67 shares
- *      of the bits of its low k-1 bits. P0 and P1 open z = t + r mod 2^k to each other (t is the k-bit
- *      window of x).
+ *   1. The dealer gives P0 and P1 shares of a random k-bit r = r0 + r1 (the helper knows r) and Z_p shares
+ *      of the bits of its low k-1 bits (p = pcPrime(k - 1): 17 at k = 16, 67 at k = 64). P0 and P1 open
+ *      z = t + r mod 2^k to each other (t is the k-bit window of x).
  *   2. With z = (z_h, z_l) and r = (r_h, r_l) split into the top bit and the k-1 low bits,
  *        MSB(t) = z_h XOR r_h XOR [r_l > z_l]   (a borrow from the low bits flips the top bit),
  *      and PrivateCompare gives P2 beta' = beta XOR [r_l > z_l] for a random beta common to P0 and P1.
@@ -34,7 +34,7 @@
  * k from the activation range. (Plus local truncation's wrap error, probability about |x| / 2^64.)
  * @module
  */
-import { aint, packedZpBytes, reduceK, RingTensor, shapeSize, splitTopBits, words as ringWords } from '@si/ring';
+import { aint, packedZpBytes, pcPrime, reduceK, RingTensor, shapeSize, splitTopBits, words as ringWords } from '@si/ring';
 import {
   bitsToRing, CLIENT, dealer, HELPER, messages, NO_COST, protocol, RING64, SERVER, Shared, SharedBit, truncateShare, wordsGroup, type Cost, type Domain, type Party, type ShareGroup,
 } from '@si/sharing';
@@ -153,7 +153,7 @@ function signTestRun(p: Party, w: Windows, shape: readonly number[], product?: P
     const d = dealer(q);
     const r = d.randomIn(groupOf(k), n); // the helper: r; P_j: r_j
     const rSplit = q.id === HELPER ? splitBits(r, k) : null;
-    const rbits = d.zpBits(n * m, () => rSplit!.low);
+    const rbits = d.zpBits(n * m, () => rSplit!.low, pcPrime(m));
     const mask = product ? d.random(pShape) : null; // m = m0 + m1
     const beta = d.commonBits(n);
     let betaPrime: Uint8Array | null = null, zSplit: { top: Uint8Array; low: Uint8Array } | null = null, theirs: Uint8Array | null = null, wMine: RingTensor | null = null;
@@ -189,12 +189,12 @@ function signTestRun(p: Party, w: Windows, shape: readonly number[], product?: P
 /** Bytes of the sign test on n windows of k bits (zBytes each on the wire), plus a product on `pixels` elements. */
 export function compareCost(n: number, k: number, zBytes: number, pixels = 0): Cost {
   if (n === 0) return NO_COST;
-  const pc = packedZpBytes(n * (k - 1));
+  const pc = packedZpBytes(n * (k - 1), pcPrime(k - 1));
   const z = n * zBytes + 8 * pixels;
   return messages([
     ['0>1', z], // 0: z (and w = x + m) from P0
     ['1>0', z], // 1: ... and from P1
-    ['2>1', pc], // 2: P1's Z_67 shares of r's bits
+    ['2>1', pc], // 2: P1's Z_p shares of r's bits
     ['0>2', pc, 1], // 3: P0's PrivateCompare vector, once it has z
     ['1>2', pc, 0, 2], // 4: P1's, once it has z and its bit shares
     ['2>1', 8 * n, 3, 4], // 5: P1's share of v, once the helper has both vectors

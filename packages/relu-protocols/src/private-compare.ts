@@ -1,5 +1,5 @@
 /**
- * PrivateCompare (SecureNN, Algorithm 3) over Z_67: P0 and P1 hold Z_67 shares of the m bits of a secret
+ * PrivateCompare (SecureNN, Algorithm 3) over Z_p: P0 and P1 hold Z_p shares of the m bits of a secret
  * x (most significant first), a public m-bit r and a common random bit beta; the helper P2 learns
  * beta' = beta XOR (x > r) and nothing else.
  *
@@ -13,11 +13,13 @@
  * **independently per element**; P2 adds the two vectors and looks for a zero. The additive mask rho
  * makes each party's vector uniform on its own (P2 may know the bit shares: it deals them), and the
  * per-element permutation hides where the zero is (one permutation per call, as in the research code,
- * leaks the first differing bit). Digits travel 7 bits each. The digit formula, masking and packing run in
- * @si/ring's WebAssembly (zpCompareDigits), with the masks from the streams chosen here.
+ * leaks the first differing bit). The prime is pcPrime(m), the smallest above m + 1: every c_b lies in
+ * [0, m + 1], so it is 0 mod p only when it is 0 (SecureNN's 67 serves m = 64; m = 15 needs only 17, whose
+ * digits travel in 5 bits instead of 7). The digit formula, masking and packing run in @si/ring's
+ * WebAssembly (zpCompareDigits), with the masks from the streams chosen here.
  * @module
  */
-import { bitsMsbFirst, packedZpBytes, RingTensor, zpCompareDigits, zpFindZero, type ByteSource } from '@si/ring';
+import { bitsMsbFirst, packedZpBytes, pcPrime, RingTensor, zpCompareDigits, zpFindZero, type ByteSource } from '@si/ring';
 import { CLIENT, dealCost, dealer, HELPER, messages, protocol, SERVER, sequential, type Cost, type Keystream, type Party } from '@si/sharing';
 
 /** A keystream as a byte source for @si/ring's samplers. */
@@ -25,7 +27,7 @@ const source = (ks: Keystream) => (out: Uint8Array): void => void ks.fill(out);
 
 /** What P0 and P1 bring (P2 brings nothing). */
 export interface PcInput {
-  /** This party's Z_67 shares of x's bits, n rows of m digits, MSB first (or 7-bit packed, as the dealer delivers P1's). */
+  /** This party's Z_p shares (p = pcPrime(m)) of x's bits, n rows of m digits, MSB first (or packed, as the dealer delivers P1's). */
   x: Uint8Array | { packed: Uint8Array };
   /** The public r's bits, n rows of m bits, MSB first. */
   r: Uint8Array;
@@ -38,23 +40,23 @@ async function privateCompareRun(p: Party, n: number, m: number, input?: PcInput
   return p.scope('pc', async (q) => {
     const d = dealer(q);
     const streams = [d.commonStream(), d.commonStream(), d.commonStream(), d.commonStream()];
-    const bytes = packedZpBytes(n * m);
+    const p = pcPrime(m), bytes = packedZpBytes(n * m, p);
     if (q.id === HELPER) {
       const [d0, d1] = await Promise.all([q.link(CLIENT).recv('d', bytes), q.link(SERVER).recv('d', bytes)]);
-      return zpFindZero(d0, d1, n, m);
+      return zpFindZero(d0, d1, n, m, p);
     }
     if (input === undefined) throw new Error(`${q.role} must bring its bit shares, r and beta to PrivateCompare`);
     // The masks s (non-zero), rho and the per-element permutations, and the digits u of the third branch,
     // from four streams P0 and P1 share.
     const [s, rho, perm, u] = (streams as Keystream[]).map(source) as [ByteSource, ByteSource, ByteSource, ByteSource];
-    q.link(HELPER).send('d', zpCompareDigits(input.x, input.r, input.beta, { s, rho, perm, u }, n, m, q.id as 0 | 1));
+    q.link(HELPER).send('d', zpCompareDigits(input.x, input.r, input.beta, { s, rho, perm, u }, n, m, q.id as 0 | 1, p));
     return null;
   });
 }
 
-/** P0 and P1 each send n*m digits at 7 bits to P2; one round. */
+/** P0 and P1 each send n*m digits of Z_pcPrime(m) to P2; one round. */
 export function privateCompareCost(n: number, m: number): Cost {
-  const b = packedZpBytes(n * m);
+  const b = packedZpBytes(n * m, pcPrime(m));
   return messages([['0>2', b], ['1>2', b]]);
 }
 
@@ -79,13 +81,13 @@ export const privateCompare = protocol(privateCompareRun, {
     { shape: [o.n], as: 'public', domain: [[0n, 1n]] },
   ],
   async run(p, [x, r, beta], o) {
-    const digits = await dealer(p).zpBits(o.n * o.m, () => bitsOf(x as RingTensor, o.m));
+    const digits = await dealer(p).zpBits(o.n * o.m, () => bitsOf(x as RingTensor, o.m), pcPrime(o.m));
     const betaBits = Uint8Array.from((beta as RingTensor).data, Number);
     const out = await privateCompareRun(p, o.n, o.m, p.id === HELPER ? undefined : { x: digits!, r: bitsOf(r as RingTensor, o.m), beta: betaBits });
     return out && RingTensor.from(out);
   },
   clear: ([x, r, beta]) => RingTensor.from(Array.from(x!.data, (v, i) => Number(beta!.data[i]!) ^ (BigInt.asUintN(64, v) > BigInt.asUintN(64, r!.data[i]!) ? 1 : 0))),
-  cost: (o) => sequential(dealCost.zpBits(o.n * o.m), privateCompareCost(o.n, o.m)),
+  cost: (o) => sequential(dealCost.zpBits(o.n * o.m, pcPrime(o.m)), privateCompareCost(o.n, o.m)),
   output: 'helper',
   examples: [{ n: 200, m: 15 }, { n: 64, m: 1 }, { n: 50, m: 63 }, { n: 3, m: 4 }],
 });

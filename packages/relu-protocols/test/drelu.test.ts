@@ -41,6 +41,8 @@ test('declared bits per DReLU meet the targets (research code: 1664 at k=16, 396
   const small = bitsPerElement(dreluCost(n, { mode: 'small-ring', dropLowBits: 4, keepBits: 16 }), n);
   const full = bitsPerElement(dreluCost(n, { mode: 'full' }), n);
   assert.ok(small <= 1024, `small-ring k=16: ${small}`);
+  // z both ways (2 x 16 bits), three vectors of 15 Z_17 digits at 5 bits, the helper's 64-bit share of v.
+  assert.is(small, 2 * 16 + 3 * 15 * 5 + 64);
   assert.ok(full <= 3400, `full: ${full}`);
   assert.throws(() => dreluCost(1, { mode: 'small-ring', dropLowBits: 0, keepBits: 40 }), /"keepBits" expected an integer in \[2, 32\]/);
   assert.throws(() => dreluCost(1, { mode: 'fast' } as unknown as DreluMode), /"mode" expected 'full', 'small-ring' or 'paper'/);

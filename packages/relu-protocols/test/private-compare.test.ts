@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import seedrandom from 'seedrandom';
-import { subZp, unpackZp7 } from '@si/ring';
+import { pcPrime, subZp, unpackZp } from '@si/ring';
 import { measuredCost } from '@si/sharing';
 import { closeAll, expectCost, scoped, TestData, TRANSPORTS, type Trio } from '@si/sharing/testing';
 import { privateCompare, privateCompareCost } from '../src/index.ts';
@@ -23,15 +23,16 @@ function cases(seed: string, n: number, m: number): { x: Uint8Array; r: Uint8Arr
   return { x, r, beta };
 }
 
-test('PrivateCompare equals beta XOR (x > r) in every branch (r all ones, zero, equal, last bit) and width; ledger == declared', async () => {
+test('PrivateCompare over Z_pcPrime(m) equals beta XOR (x > r) in every branch (r all ones, zero, equal, last bit) and width; ledger == declared', async () => {
   const ps = (await TRANSPORTS[0]![1]()) as Trio;
   try {
-    for (const m of [1, 2, 15, 63, 64]) {
+    for (const m of [1, 2, 8, 15, 31, 63, 64]) {
       const n = 200;
       const { x, r, beta } = cases(`pc${m}`, n, m);
       const data = new TestData(`shares${m}`);
-      const x0 = data.inDomain([n * m], [[0n, 66n]]);
-      const d0 = Uint8Array.from(x0.data, Number), d1 = subZp(x, d0);
+      const p = pcPrime(m);
+      const x0 = data.inDomain([n * m], [[0n, BigInt(p - 1)]]);
+      const d0 = Uint8Array.from(x0.data, Number), d1 = subZp(x, d0, p);
       const label = `pc${m}`;
       const out = await scoped(ps, label, (p) => privateCompare(p, n, m, p.id === 2 ? undefined : { x: p.id === 0 ? d0 : d1, r, beta }));
       assert.is(out[0], null);
@@ -54,7 +55,7 @@ test('what the helper receives: each vector alone is uniform, and the zero moves
   const ps = await TRANSPORTS[0]![1]();
   try {
     // The same comparison for every element (x = 10000000b > r = 0, decided at the top bit).
-    const n = 2000, m = 8;
+    const n = 2000, m = 8, p = pcPrime(m);
     const x = new Uint8Array(n * m), r = new Uint8Array(n * m), beta = new Uint8Array(n);
     for (let i = 0; i < n; i++) x[i * m] = 1;
     const x0 = new Uint8Array(n * m), x1 = x.slice(); // P0's shares all zero: the worst case for P0's vector
@@ -62,21 +63,22 @@ test('what the helper receives: each vector alone is uniform, and the zero moves
     for (const party of [ps[0], ps[1]]) {
       const link = party.link(2).link;
       const send = link.send.bind(link);
-      link.send = (tag, payload, scope) => (seen.push(unpackZp7(payload as Uint8Array, n * m)), send(tag, payload, scope));
+      link.send = (tag, payload, scope) => (seen.push(unpackZp(payload as Uint8Array, n * m, p)), send(tag, payload, scope));
     }
     const out = await scoped(ps as Trio, 'pcsec', (p) => privateCompare(p, n, m, p.id === 2 ? undefined : { x: p.id === 0 ? x0 : x1, r, beta }));
     assert.ok(out[2]!.every((b) => b === 1));
     const [d0, d1] = seen as [Uint8Array, Uint8Array];
-    // Alone, P0's digits are uniform on Z_67 (the additive mask), zeros included.
-    const counts = new Array(67).fill(0);
+    // Alone, P0's digits are uniform on Z_p (the additive mask; p = 11 for m = 8), zeros included.
+    assert.is(p, 11);
+    const counts = new Array(p).fill(0);
     for (const v of d0) counts[v]++;
-    const expect = (n * m) / 67;
+    const expect = (n * m) / p;
     assert.ok(counts.every((c) => c > expect * 0.5 && c < expect * 1.5), `P0 digit counts ${Math.min(...counts)}..${Math.max(...counts)}`);
     // Together they have exactly one zero per element, at a position that is uniform over 0..m-1.
     const where = new Array(m).fill(0);
     for (let i = 0; i < n; i++) {
       let zeros = 0;
-      for (let b = 0; b < m; b++) if ((d0[i * m + b]! + d1[i * m + b]!) % 67 === 0) (zeros++, where[b]++);
+      for (let b = 0; b < m; b++) if ((d0[i * m + b]! + d1[i * m + b]!) % p === 0) (zeros++, where[b]++);
       assert.is(zeros, 1);
     }
     assert.ok(where.every((c) => c > (n / m) * 0.6 && c < (n / m) * 1.4), `zero positions ${where.join(',')}`);

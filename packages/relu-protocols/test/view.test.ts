@@ -4,7 +4,7 @@ import { checkView, closeAll, TRANSPORTS, type AnyProtocol, type Trio } from '@s
 import { argmax, argmaxShallow, clip, computeMsb, drelu, dreluSecureNN, ge, gt, max, maxpool, msb, mulBit, privateCompare, relu, select, shareConvert, signTest, topk } from '../src/index.ts';
 
 /**
- * Which messages are uniform bytes: not the Z_67 digits of PrivateCompare ("d") or the dealer's Z_67 bit
+ * Which messages are uniform bytes: not the Z_p digits of PrivateCompare ("d") or the dealer's Z_p bit
  * shares ("…zpbits"), and not the sign test's k-bit values ("z") when they do not fill their bytes (paper
  * mode puts k bits at the top of a 64-bit word; small-ring with 8 ∤ k leaves high bits zero). Those are
  * still compared between the two inputs.

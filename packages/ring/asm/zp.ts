@@ -1,31 +1,26 @@
-// Z_67 digit kernels for PrivateCompare: rejection sampling from PRF bytes, per-element permutations,
-// the masked comparison digits, zero search, and 7-bit packing. Digits are bytes in [0, 67).
+// Z_p digit kernels for PrivateCompare (p prime, 3 <= p <= 67): rejection sampling from PRF bytes,
+// per-element permutations, the masked comparison digits, zero search, and packing at `bits` per digit.
+// Digits are bytes in [0, p).
 
-const P: i32 = 67;
+/** floor(b / q) for b < 256 and 2 <= q <= 67: (b * ceil(2^16 / q)) >> 16 (exact: the error b / 2^16 < 1 / q). */
+// @ts-ignore: decorator
+@inline function div8(b: i32, inv16: i32): i32 {
+  return (b * inv16) >>> 16;
+}
 
 /**
- * Uniform digits by rejection: byte b < 201 gives b % 67 (nonZero = 0), or b < 198 gives 1 + b % 66
- * (nonZero = 1). Reads src[0..srcLen), writes at most `want` digits; returns how many it wrote.
+ * Uniform digits by rejection: with q = p (nonZero = 0) a byte b < 256 - 256 % q gives b % q; with
+ * q = p - 1 (nonZero = 1) it gives 1 + b % q. Reads src[0..srcLen), writes at most `want` digits;
+ * returns how many it wrote.
  */
-export function zpSample(src: usize, srcLen: i32, out: usize, want: i32, nonZero: i32): i32 {
+export function zpSample(src: usize, srcLen: i32, out: usize, want: i32, nonZero: i32, p: i32): i32 {
   // Branch-free: every byte is written at out[o]; o advances only when the byte is accepted.
-  let o = 0, i = 0;
-  if (nonZero) {
-    for (; i < srcLen && o < want; i++) {
-      const b = <i32>load<u8>(src + i);
-      let v = b - select(66, 0, b >= 66);
-      v -= select(66, 0, v >= 66);
-      store<u8>(out + o, <u8>(v + 1));
-      o += <i32>(b < 198);
-    }
-  } else {
-    for (; i < srcLen && o < want; i++) {
-      const b = <i32>load<u8>(src + i);
-      let v = b - select(P, 0, b >= P);
-      v -= select(P, 0, v >= P);
-      store<u8>(out + o, <u8>v);
-      o += <i32>(b < 201);
-    }
+  const q = nonZero ? p - 1 : p, limit = 256 - (256 % q), inv = (65536 + q - 1) / q;
+  let o = 0;
+  for (let i = 0; i < srcLen && o < want; i++) {
+    const b = <i32>load<u8>(src + i);
+    store<u8>(out + o, <u8>(b - q * div8(b, inv) + nonZero));
+    o += <i32>(b < limit);
   }
   return o;
 }
@@ -64,7 +59,8 @@ export function zpPermutations(src: usize, srcLen: i32, out: usize, n: i32, m: i
  * consumed in order).
  */
 export function zpCompareDigits(x: usize, r: usize, beta: usize, s: usize, rho: usize, perm: usize, u: usize,
-                                out: usize, n: i32, m: i32, j: i32): void {
+                                out: usize, n: i32, m: i32, j: i32, P: i32): void {
+  const inv20 = ((1 << 20) + P - 1) / P;
   let ui: usize = 0;
   for (let i = 0; i < n; i++) {
     const o = <usize>(i * m);
@@ -75,7 +71,7 @@ export function zpCompareDigits(x: usize, r: usize, beta: usize, s: usize, rho: 
       for (let b = 0; b < m; b++) {
         const ub = <i32>load<u8>(u + ui + b);
         const c = j == 0 ? (b == 0 ? ub : (ub + 1 == P ? 0 : ub + 1)) : (ub == 0 ? 0 : P - ub);
-        place(out, o, perm, s, rho, b, c, j);
+        place(out, o, perm, s, rho, b, c, j, P, inv20);
       }
       ui += <usize>m;
       continue;
@@ -99,7 +95,7 @@ export function zpCompareDigits(x: usize, r: usize, beta: usize, s: usize, rho: 
       c += select(P, 0, c < 0);
       c -= select(P, 0, c >= P);
       c -= select(P, 0, c >= P);
-      place(out, o, perm, s, rho, b, c, j);
+      place(out, o, perm, s, rho, b, c, j, P, inv20);
       sum += tb ? j + P - xb : xb;
       if (sum >= P) sum -= P;
     }
@@ -107,9 +103,9 @@ export function zpCompareDigits(x: usize, r: usize, beta: usize, s: usize, rho: 
 }
 
 // @ts-ignore: decorator
-@inline function place(out: usize, o: usize, perm: usize, s: usize, rho: usize, b: i32, c: i32, j: i32): void {
-  const x = <i32>load<u8>(s + o + b) * c; // < 67 * 67
-  const sc = x - P * ((x * 15651) >>> 20); // floor(x / 67) for x < 4489 (15651 = ceil(2^20 / 67))
+@inline function place(out: usize, o: usize, perm: usize, s: usize, rho: usize, b: i32, c: i32, j: i32, P: i32, inv20: i32): void {
+  const x = <i32>load<u8>(s + o + b) * c; // < p * p
+  const sc = x - P * ((x * inv20) >>> 20); // x mod p: floor(x / p) = (x * ceil(2^20 / p)) >> 20, exact for x < p^2 while p^3 < 2^20
   const rb = <i32>load<u8>(rho + o + b);
   let d = j == 0 ? sc + rb : sc - rb;
   if (d >= P) d -= P;
@@ -117,8 +113,8 @@ export function zpCompareDigits(x: usize, r: usize, beta: usize, s: usize, rho: 
   store<u8>(out + o + <usize>load<u8>(perm + o + b), <u8>d);
 }
 
-/** out[i] = 1 iff some position b has d0 + d1 = 0 (mod 67). */
-export function zpFindZero(d0: usize, d1: usize, out: usize, n: i32, m: i32): void {
+/** out[i] = 1 iff some position b has d0 + d1 = 0 (mod p). */
+export function zpFindZero(d0: usize, d1: usize, out: usize, n: i32, m: i32, P: i32): void {
   for (let i = 0; i < n; i++) {
     const o = <usize>(i * m);
     let z: u8 = 0;
@@ -130,8 +126,8 @@ export function zpFindZero(d0: usize, d1: usize, out: usize, n: i32, m: i32): vo
   }
 }
 
-/** (a - b) mod 67, elementwise. */
-export function zpSub(out: usize, a: usize, b: usize, n: i32): void {
+/** (a - b) mod p, elementwise. */
+export function zpSub(out: usize, a: usize, b: usize, n: i32, P: i32): void {
   for (let i = 0; i < n; i++) {
     let v = <i32>load<u8>(a + i) - <i32>load<u8>(b + i);
     if (v < 0) v += P;
@@ -139,33 +135,37 @@ export function zpSub(out: usize, a: usize, b: usize, n: i32): void {
   }
 }
 
-/** Packs n digits at 7 bits each (LSB first) into out (ceil(7n/8) bytes). Returns 0, or 1 + index of a digit >= 67. */
-export function zpPack7(out: usize, d: usize, n: i32): i32 {
+/**
+ * Packs n digits at `bits` bits each (LSB first) into out (ceil(bits * n / 8) bytes). Returns 0, or
+ * 1 + index of a digit >= p.
+ */
+export function zpPack(out: usize, d: usize, n: i32, bits: i32, P: i32): i32 {
   let acc: u32 = 0, nbits = 0, o: usize = 0;
   for (let i = 0; i < n; i++) {
     const v = <u32>load<u8>(d + i);
     if (v >= <u32>P) return i + 1;
     acc |= v << nbits;
-    nbits += 7;
-    if (nbits >= 8) { store<u8>(out + o, <u8>acc); o++; acc >>= 8; nbits -= 8; }
+    nbits += bits;
+    while (nbits >= 8) { store<u8>(out + o, <u8>acc); o++; acc >>= 8; nbits -= 8; }
   }
   if (nbits > 0) store<u8>(out + o, <u8>acc);
   return 0;
 }
 
 /**
- * Unpacks n digits. Returns 0 if well formed, 1 + index of the first digit >= 67, or -1 when the padding
- * bits are not zero.
+ * Unpacks n digits of `bits` bits. Returns 0 if well formed, 1 + index of the first digit >= p, or -1
+ * when the padding bits are not zero.
  */
-export function zpUnpack7(out: usize, src: usize, n: i32): i32 {
+export function zpUnpack(out: usize, src: usize, n: i32, bits: i32, P: i32): i32 {
   let acc: u32 = 0, nbits = 0, s: usize = 0;
+  const mask: u32 = (1 << bits) - 1;
   for (let i = 0; i < n; i++) {
-    if (nbits < 7) { acc |= <u32>load<u8>(src + s) << nbits; s++; nbits += 8; }
-    const v = acc & 0x7f;
+    if (nbits < bits) { acc |= <u32>load<u8>(src + s) << nbits; s++; nbits += 8; }
+    const v = acc & mask;
     if (v >= <u32>P) return i + 1;
     store<u8>(out + i, <u8>v);
-    acc >>= 7;
-    nbits -= 7;
+    acc >>= bits;
+    nbits -= bits;
   }
   return acc != 0 ? -1 : 0;
 }

@@ -25,14 +25,14 @@ export interface Kernels {
   convJob(wg: number, x: number, prm: number, out: number,
     b0: number, b1: number, q0: number, q1: number, scratch: number): void;
   convDepthwiseRange(out: number, x: number, w: number, prm: number, r0: number, r1: number): void;
-  zpSample(src: number, srcLen: number, out: number, want: number, nonZero: number): number;
+  zpSample(src: number, srcLen: number, out: number, want: number, nonZero: number, p: number): number;
   zpPermutations(src: number, srcLen: number, out: number, n: number, m: number, row0: number): number;
   zpCompareDigits(x: number, r: number, beta: number, s: number, rho: number, perm: number, u: number,
-    out: number, n: number, m: number, j: number): void;
-  zpFindZero(d0: number, d1: number, out: number, n: number, m: number): void;
-  zpSub(out: number, a: number, b: number, n: number): void;
-  zpPack7(out: number, d: number, n: number): number;
-  zpUnpack7(out: number, src: number, n: number): number;
+    out: number, n: number, m: number, j: number, p: number): void;
+  zpFindZero(d0: number, d1: number, out: number, n: number, m: number, p: number): void;
+  zpSub(out: number, a: number, b: number, n: number, p: number): void;
+  zpPack(out: number, d: number, n: number, bits: number, p: number): number;
+  zpUnpack(out: number, src: number, n: number, bits: number, p: number): number;
   zpCountThird(r: number, beta: number, n: number, m: number): number;
   bitsOfU32(out: number, v: number, n: number, k: number): void;
   splitTopBits(top: number, low: number, v: number, n: number, k: number): void;

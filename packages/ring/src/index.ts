@@ -1,5 +1,5 @@
 /**
- * @si/ring: tensors over Z_2^64 with WebAssembly kernels, fixed point, Z_2^k and Z_67 helpers.
+ * @si/ring: tensors over Z_2^64 with WebAssembly kernels, fixed point, Z_2^k and Z_p helpers.
  * @module
  */
 export { RingTensor, addInto, subInto, mulInto, negInto, affineInto, shrInto, shrLogicalInto, shlInto, words } from './tensor.ts';
@@ -10,7 +10,7 @@ export { encodeFixed, decodeFixed, DEFAULT_FRAC_BITS } from './fixed.ts';
 export { ringToNdarray, ringFromNdarray, encodeNdarray, decodeNdarray, isWholeRowMajor } from './ndarray.ts';
 export { reduceK, addK, subK, negK, msbK, toSignedK } from './smallring.ts';
 export {
-  ZP, packZp7, unpackZp7, packedZpBytes, addZp, subZp, mulZp, sampleZp, samplePermutations, zpCompareDigits, zpFindZero, zpSubDrawnPacked,
+  ZP, pcPrime, zpDigitBits, packZp, unpackZp, packedZpBytes, addZp, subZp, mulZp, sampleZp, samplePermutations, zpCompareDigits, zpFindZero, zpSubDrawnPacked,
   bitsOfWords, splitTopBits, type ByteSource, type ZpMaskSources,
 } from './zp.ts';
 export { bitsMsbFirst, bitsMsbFirstK } from './bits.ts';

@@ -1,75 +1,99 @@
 /**
- * Z_p digit vectors for PrivateCompare (p = 67): one digit per byte in memory, 7 bits per digit on the
- * wire (67 < 2^7), packed LSB-first. The hot loops (sampling from PRF bytes, per-element permutations,
- * the comparison digits, zero search, packing) run in WebAssembly; the protocols that use them
- * (PrivateCompare and the comparisons built on it) live in @si/relu-protocols.
+ * Z_p digit vectors for PrivateCompare: one digit per byte in memory, ceil(log2 p) bits per digit on the
+ * wire, packed LSB-first. SecureNN fixes p = 67 (64-bit comparisons); an m-bit comparison only needs a
+ * prime above m + 1 (pcPrime: its c_b stay in [0, m + 1], so a zero mod p is a true zero), e.g. 17 and
+ * 5 bits per digit at m = 15 instead of 7. The hot loops (sampling from PRF bytes, per-element
+ * permutations, the comparison digits, zero search, packing) run in WebAssembly; the protocols that use
+ * them (PrivateCompare and the comparisons built on it) live in @si/relu-protocols.
  * @module
  */
 import { abytes, aint } from './guards.ts';
 import { alloc, copyInBytes, copyOutBytes, heap, kernels, scoped } from './_wasm.ts';
 
-/** The PrivateCompare prime (SecureNN): the smallest prime above 64 + 2. */
+/** SecureNN's PrivateCompare prime: the smallest prime above 64 + 1 (the default modulus here). */
 export const ZP = 67;
 
-/** Bytes needed to send n digits at 7 bits each. */
-export const packedZpBytes = (n: number): number => Math.ceil((7 * aint(n, 'n')) / 8);
+const PRIMES = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67];
 
 /**
- * Packs digits (each < 67) at 7 bits per digit.
- * @throws {RangeError} when a digit is not in [0, 67)
+ * The PrivateCompare prime for m-bit comparisons: the smallest prime above m + 1 (at least 3), so no
+ * c_b in [0, m + 1] is a multiple of it but 0. 67 for m = 63 or 64.
+ * @throws {RangeError} for m outside [1, 65]
  */
-export function packZp7(digits: Uint8Array): Uint8Array {
+export function pcPrime(m: number): number {
+  aint(m, 'm', 1, 65);
+  return PRIMES.find((p) => p > m + 1)!;
+}
+
+/** Bits per digit of Z_p on the wire: ceil(log2 p). */
+export const zpDigitBits = (p: number): number => Math.ceil(Math.log2(checkPrime(p)));
+
+function checkPrime(p: number): number {
+  if (!PRIMES.includes(p)) throw new RangeError(`"p" expected a prime in [3, 67], got ${p}`);
+  return p;
+}
+
+/** Bytes needed to send n digits of Z_p. */
+export const packedZpBytes = (n: number, p: number = ZP): number => Math.ceil((zpDigitBits(p) * aint(n, 'n')) / 8);
+
+/**
+ * Packs digits (each < p) at zpDigitBits(p) bits per digit.
+ * @throws {RangeError} when a digit is not in [0, p)
+ */
+export function packZp(digits: Uint8Array, p: number = ZP): Uint8Array {
   abytes(digits, 'digits');
-  const nb = packedZpBytes(digits.length);
+  const nb = packedZpBytes(digits.length, p);
   return scoped(() => {
     const d = copyInBytes(digits), out = alloc(nb);
-    const bad = kernels.zpPack7(out, d, digits.length);
-    if (bad !== 0) throw new RangeError(`"digits[${bad - 1}]" expected a value in [0, ${ZP}), got ${digits[bad - 1]}`);
+    const bad = kernels.zpPack(out, d, digits.length, zpDigitBits(p), p);
+    if (bad !== 0) throw new RangeError(`"digits[${bad - 1}]" expected a value in [0, ${p}), got ${digits[bad - 1]}`);
     return copyOutBytes(out, nb);
   });
 }
 
 /**
- * Unpacks n digits from a 7-bit packed stream.
- * @throws {RangeError} on a wrong length, a digit >= 67 or non-zero padding bits (a malformed message)
+ * Unpacks n digits of Z_p from a packed stream.
+ * @throws {RangeError} on a wrong length, a digit >= p or non-zero padding bits (a malformed message)
  */
-export function unpackZp7(bytes: Uint8Array, n: number): Uint8Array {
-  abytes(bytes, 'bytes', packedZpBytes(n));
+export function unpackZp(bytes: Uint8Array, n: number, p: number = ZP): Uint8Array {
+  abytes(bytes, 'bytes', packedZpBytes(n, p));
   return scoped(() => {
     const src = copyInBytes(bytes), out = alloc(n);
-    const r = kernels.zpUnpack7(out, src, n);
+    const bits = zpDigitBits(p);
+    const r = kernels.zpUnpack(out, src, n, bits, p);
     if (r > 0) {
-      const at = 7 * (r - 1);
-      const v = ((bytes[at >> 3]! | ((bytes[(at >> 3) + 1] ?? 0) << 8)) >> (at & 7)) & 0x7f;
-      throw new RangeError(`packed Z_${ZP} digit ${r - 1} is ${v}, not in [0, ${ZP})`);
+      const at = bits * (r - 1);
+      const v = ((bytes[at >> 3]! | ((bytes[(at >> 3) + 1] ?? 0) << 8)) >> (at & 7)) & ((1 << bits) - 1);
+      throw new RangeError(`packed Z_${p} digit ${r - 1} is ${v}, not in [0, ${p})`);
     }
-    if (r < 0) throw new RangeError('packed Z_67 stream has non-zero padding bits');
+    if (r < 0) throw new RangeError(`packed Z_${p} stream has non-zero padding bits`);
     return copyOutBytes(out, n);
   });
 }
 
-/** (a + b) mod 67, elementwise. */
-export function addZp(a: Uint8Array, b: Uint8Array, out = new Uint8Array(a.length)): Uint8Array {
+/** (a + b) mod p, elementwise. */
+export function addZp(a: Uint8Array, b: Uint8Array, out = new Uint8Array(a.length), p: number = ZP): Uint8Array {
   for (let i = 0; i < a.length; i++) {
     const s = a[i]! + b[i]!;
-    out[i] = s >= ZP ? s - ZP : s;
+    out[i] = s >= p ? s - p : s;
   }
   return out;
 }
 
-/** (a - b) mod 67, elementwise. */
-export function subZp(a: Uint8Array, b: Uint8Array): Uint8Array {
+/** (a - b) mod p, elementwise. */
+export function subZp(a: Uint8Array, b: Uint8Array, p: number = ZP): Uint8Array {
   if (b.length !== a.length) throw new RangeError(`"b" expected ${a.length} digits, got ${b.length}`);
+  checkPrime(p);
   return scoped(() => {
     const pa = copyInBytes(a), pb = copyInBytes(b);
-    kernels.zpSub(pa, pa, pb, a.length);
+    kernels.zpSub(pa, pa, pb, a.length, p);
     return copyOutBytes(pa, a.length);
   });
 }
 
-/** (a * b) mod 67, elementwise. */
-export function mulZp(a: Uint8Array, b: Uint8Array, out = new Uint8Array(a.length)): Uint8Array {
-  for (let i = 0; i < a.length; i++) out[i] = (a[i]! * b[i]!) % ZP;
+/** (a * b) mod p, elementwise. */
+export function mulZp(a: Uint8Array, b: Uint8Array, out = new Uint8Array(a.length), p: number = ZP): Uint8Array {
+  for (let i = 0; i < a.length; i++) out[i] = (a[i]! * b[i]!) % p;
   return out;
 }
 
@@ -88,12 +112,12 @@ function drawInto(src: ByteSource, len: number): number {
  * Rejection sampling into the arena at dst. Reads chunks of ceil(1.3 * missing) + 64 bytes until n digits
  * are out; every reader of the same stream consumes the same chunks, so gets the same digits.
  */
-function sampleInto(dst: number, src: ByteSource, n: number, nonZero: boolean): void {
+function sampleInto(dst: number, src: ByteSource, n: number, nonZero: boolean, p: number): void {
   let have = 0;
   while (have < n) {
     const want = n - have;
     const len = Math.ceil(want * 1.3) + 64;
-    have += scoped(() => kernels.zpSample(drawInto(src, len), len, dst + have, want, nonZero ? 1 : 0));
+    have += scoped(() => kernels.zpSample(drawInto(src, len), len, dst + have, want, nonZero ? 1 : 0, p));
   }
 }
 
@@ -105,12 +129,16 @@ function permutationsInto(dst: number, src: ByteSource, n: number, m: number): v
   }
 }
 
-/** `n` uniform digits in [0, 67) (in [1, 67) with `nonZero`) by rejection sampling on bytes from `src`. */
-export function sampleZp(src: ByteSource, n: number, nonZero = false): Uint8Array {
+/**
+ * `n` uniform digits in [0, p) (in [1, p) with `nonZero`) by rejection sampling on bytes from `src`:
+ * a byte b below 256 - 256 mod q gives b mod q (q = p, or p - 1 and one added).
+ */
+export function sampleZp(src: ByteSource, n: number, nonZero = false, p: number = ZP): Uint8Array {
   aint(n, 'n');
+  checkPrime(p);
   return scoped(() => {
     const dst = alloc(n);
-    sampleInto(dst, src, n, nonZero);
+    sampleInto(dst, src, n, nonZero, p);
     return copyOutBytes(dst, n);
   });
 }
@@ -137,67 +165,70 @@ export interface ZpMaskSources {
   u: ByteSource;
 }
 
-/** Copies digits into the arena, unpacking a 7-bit packed message there. */
-function digitsIn(x: Uint8Array | { packed: Uint8Array }, nm: number): number {
+/** Copies digits into the arena, unpacking a packed message there. */
+function digitsIn(x: Uint8Array | { packed: Uint8Array }, nm: number, p: number): number {
   if (x instanceof Uint8Array) return copyInBytes(abytes(x, 'digits', nm));
-  abytes(x.packed, 'packed', packedZpBytes(nm));
+  abytes(x.packed, 'packed', packedZpBytes(nm, p));
   const X = alloc(nm);
-  if (kernels.zpUnpack7(X, copyInBytes(x.packed), nm) !== 0) throw new RangeError('malformed packed Z_67 digits');
+  if (kernels.zpUnpack(X, copyInBytes(x.packed), nm, zpDigitBits(p), p) !== 0) throw new RangeError(`malformed packed Z_${p} digits`);
   return X;
 }
 
 /**
- * The Z_67 digit vector of one party's PrivateCompare message (WebAssembly; the protocol is in
- * @si/relu-protocols): for each of n elements with m bit-digit shares `x` (MSB first, plain or 7-bit
- * packed), public bits `r` and bit `beta`, the c_b of SecureNN's Algorithm 3 (the branch with beta = 1 and
- * r all ones takes its c from `u`), multiplied by s, masked by +rho (j = 0) or -rho (j = 1) and placed at
- * position perm_b of its row; the masks are sampled from `sources` in the arena, and the result is packed
- * at 7 bits per digit.
+ * The Z_p digit vector of one party's PrivateCompare message (WebAssembly; the protocol is in
+ * @si/relu-protocols): for each of n elements with m bit-digit shares `x` (MSB first, plain or packed),
+ * public bits `r` and bit `beta`, the c_b of SecureNN's Algorithm 3 (the branch with beta = 1 and r all
+ * ones takes its c from `u`), multiplied by s, masked by +rho (j = 0) or -rho (j = 1) and placed at
+ * position perm_b of its row; the masks are sampled from `sources` in the arena, and the result is packed.
  * @param j - 0 for P0, 1 for P1
+ * @param p - the modulus, a prime above m + 1 (default pcPrime(m))
  */
-export function zpCompareDigits(x: Uint8Array | { packed: Uint8Array }, r: Uint8Array, beta: Uint8Array, sources: ZpMaskSources, n: number, m: number, j: 0 | 1): Uint8Array {
+export function zpCompareDigits(x: Uint8Array | { packed: Uint8Array }, r: Uint8Array, beta: Uint8Array, sources: ZpMaskSources, n: number, m: number, j: 0 | 1, p: number = pcPrime(m)): Uint8Array {
   const nm = n * m;
   abytes(r, 'r', nm);
   abytes(beta, 'beta', n);
+  if (checkPrime(p) <= m + 1) throw new RangeError(`"p" must be a prime above m + 1 = ${m + 1}, got ${p}`);
   return scoped(() => {
-    const X = digitsIn(x, nm), R = copyInBytes(r), B = copyInBytes(beta);
+    const X = digitsIn(x, nm, p), R = copyInBytes(r), B = copyInBytes(beta);
     const S = alloc(nm), RHO = alloc(nm), PERM = alloc(nm);
-    sampleInto(S, sources.s, nm, true);
-    sampleInto(RHO, sources.rho, nm, false);
+    sampleInto(S, sources.s, nm, true, p);
+    sampleInto(RHO, sources.rho, nm, false, p);
     permutationsInto(PERM, sources.perm, n, m);
     const third = kernels.zpCountThird(R, B, n, m);
     const U = alloc(Math.max(1, third * m));
-    if (third > 0) sampleInto(U, sources.u, third * m, false);
-    const D = alloc(nm), packed = packedZpBytes(nm), OUT = alloc(packed);
-    kernels.zpCompareDigits(X, R, B, S, RHO, PERM, U, D, n, m, j);
-    kernels.zpPack7(OUT, D, nm);
+    if (third > 0) sampleInto(U, sources.u, third * m, false, p);
+    const D = alloc(nm), packed = packedZpBytes(nm, p), OUT = alloc(packed);
+    kernels.zpCompareDigits(X, R, B, S, RHO, PERM, U, D, n, m, j, p);
+    kernels.zpPack(OUT, D, nm, zpDigitBits(p), p);
     return copyOutBytes(OUT, packed);
   });
 }
 
-/** out[i] = 1 iff some position b of row i has d0 + d1 = 0 (mod 67): n rows of m digits, each vector 7-bit packed. */
-export function zpFindZero(d0: Uint8Array, d1: Uint8Array, n: number, m: number): Uint8Array {
+/** out[i] = 1 iff some position b of row i has d0 + d1 = 0 (mod p): n rows of m digits, each vector packed. */
+export function zpFindZero(d0: Uint8Array, d1: Uint8Array, n: number, m: number, p: number = pcPrime(m)): Uint8Array {
   const nm = n * m;
+  checkPrime(p);
   return scoped(() => {
-    const A = digitsIn({ packed: abytes(d0, 'd0') }, nm), B = digitsIn({ packed: abytes(d1, 'd1') }, nm), OUT = alloc(n);
-    kernels.zpFindZero(A, B, OUT, n, m);
+    const A = digitsIn({ packed: abytes(d0, 'd0') }, nm, p), B = digitsIn({ packed: abytes(d1, 'd1') }, nm, p), OUT = alloc(n);
+    kernels.zpFindZero(A, B, OUT, n, m, p);
     return copyOutBytes(OUT, n);
   });
 }
 
 /**
- * (d - u) mod 67 for digits d and uniform digits u drawn from `src`, packed at 7 bits (in the arena: the
- * other holder of `src` draws the same u, so the two hold additive shares of d).
+ * (d - u) mod p for digits d and uniform digits u drawn from `src`, packed (in the arena: the other
+ * holder of `src` draws the same u, so the two hold additive shares of d).
  */
-export function zpSubDrawnPacked(d: Uint8Array, src: ByteSource): Uint8Array {
+export function zpSubDrawnPacked(d: Uint8Array, src: ByteSource, p: number = ZP): Uint8Array {
   const n = abytes(d, 'd').length;
+  checkPrime(p);
   return scoped(() => {
     const U = alloc(n);
-    sampleInto(U, src, n, false);
+    sampleInto(U, src, n, false, p);
     const D = copyInBytes(d);
-    kernels.zpSub(D, D, U, n);
-    const packed = packedZpBytes(n), OUT = alloc(packed);
-    kernels.zpPack7(OUT, D, n);
+    kernels.zpSub(D, D, U, n, p);
+    const packed = packedZpBytes(n, p), OUT = alloc(packed);
+    kernels.zpPack(OUT, D, n, zpDigitBits(p), p);
     return copyOutBytes(OUT, packed);
   });
 }

@@ -1,33 +1,73 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { addZp, bitsOfWords, zpFindZero, mulZp, packedZpBytes, packZp7, sampleZp, samplePermutations, subZp, unpackZp7, ZP } from '../src/index.ts';
+import { addZp, bitsOfWords, zpFindZero, mulZp, packedZpBytes, packZp, pcPrime, sampleZp, samplePermutations, subZp, unpackZp, zpDigitBits, ZP } from '../src/index.ts';
 import { rng } from './_helpers.ts';
 
 const r = rng('zp');
 
-test('7-bit packing round-trips for every length and uses ceil(7n/8) bytes', () => {
-  for (let n = 0; n < 70; n++) {
-    const d = Uint8Array.from({ length: n }, () => Math.floor(r() * ZP));
-    const p = packZp7(d);
-    assert.is(p.length, Math.ceil((7 * n) / 8));
-    assert.is(p.length, packedZpBytes(n));
-    assert.equal([...unpackZp7(p, n)], [...d]);
+const PRIMES = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67];
+
+test('pcPrime(m) is the smallest prime above m + 1; digits take ceil(log2 p) bits', () => {
+  for (let m = 1; m <= 65; m++) {
+    const p = pcPrime(m);
+    assert.ok(p > m + 1 && PRIMES.includes(p), `m=${m}: ${p}`);
+    assert.ok(PRIMES.filter((q) => q > m + 1 && q < p).length === 0, `m=${m}: a smaller prime above ${m + 1}`);
   }
-  assert.equal([...packZp7(Uint8Array.from([66, 66, 66, 66, 66, 66, 66, 66]))].length, 7);
+  assert.equal([pcPrime(15), pcPrime(19), pcPrime(31), pcPrime(63), pcPrime(64)], [17, 23, 37, 67, 67]);
+  assert.equal([zpDigitBits(3), zpDigitBits(17), zpDigitBits(23), zpDigitBits(37), zpDigitBits(67)], [2, 5, 5, 6, 7]);
+  assert.throws(() => pcPrime(66), /"m" expected an integer in \[1, 65\]/);
+  assert.throws(() => zpDigitBits(15), /"p" expected a prime in \[3, 67\], got 15/);
+});
+
+test('packing round-trips for every prime and length and uses ceil(bits * n / 8) bytes', () => {
+  for (const p of PRIMES) {
+    for (let n = 0; n < 40; n++) {
+      const d = Uint8Array.from({ length: n }, () => Math.floor(r() * p));
+      const packed = packZp(d, p);
+      assert.is(packed.length, Math.ceil((zpDigitBits(p) * n) / 8));
+      assert.is(packed.length, packedZpBytes(n, p));
+      assert.equal([...unpackZp(packed, n, p)], [...d], `p=${p} n=${n}`);
+    }
+  }
+  assert.equal([...packZp(Uint8Array.from([66, 66, 66, 66, 66, 66, 66, 66]))].length, 7);
+  assert.equal([...packZp(Uint8Array.from([16, 16, 16, 16, 16, 16, 16, 16]), 17)].length, 5);
 });
 
 test('malformed packed streams are refused', () => {
-  assert.throws(() => packZp7(Uint8Array.from([1, 67])), /"digits\[1\]" expected a value in \[0, 67\), got 67/);
-  assert.throws(() => unpackZp7(Uint8Array.from([0x7f]), 1), /packed Z_67 digit 0 is 127/);
-  assert.throws(() => unpackZp7(Uint8Array.from([0x80]), 1), /non-zero padding bits/);
-  assert.throws(() => unpackZp7(new Uint8Array(3), 5), /"bytes" expected 5 bytes, got 3/);
+  assert.throws(() => packZp(Uint8Array.from([1, 67])), /"digits\[1\]" expected a value in \[0, 67\), got 67/);
+  assert.throws(() => packZp(Uint8Array.from([1, 17]), 17), /"digits\[1\]" expected a value in \[0, 17\), got 17/);
+  assert.throws(() => unpackZp(Uint8Array.from([0x7f]), 1), /packed Z_67 digit 0 is 127/);
+  assert.throws(() => unpackZp(Uint8Array.from([0x1f]), 1, 17), /packed Z_17 digit 0 is 31/);
+  assert.throws(() => unpackZp(Uint8Array.from([0x80]), 1), /non-zero padding bits/);
+  assert.throws(() => unpackZp(Uint8Array.from([0x20]), 1, 17), /packed Z_17 stream has non-zero padding bits/);
+  assert.throws(() => unpackZp(new Uint8Array(3), 5), /"bytes" expected 5 bytes, got 3/);
 });
 
-test('Z_67 arithmetic', () => {
+test('rejection sampling equals a plain reference for every prime (every byte value, zero and non-zero digits)', () => {
+  const cyclic = () => {
+    let at = 0;
+    return (out: Uint8Array) => {
+      for (let i = 0; i < out.length; i++) out[i] = at++ & 255;
+    };
+  };
+  for (const p of PRIMES) {
+    for (const nonZero of [false, true]) {
+      const q = nonZero ? p - 1 : p, limit = 256 - (256 % q);
+      const want = Array.from({ length: 512 }, (_, i) => i & 255).filter((b) => b < limit).map((b) => (b % q) + (nonZero ? 1 : 0));
+      assert.equal([...sampleZp(cyclic(), want.length, nonZero, p)], want, `p=${p} nonZero=${nonZero}`);
+    }
+  }
+});
+
+test('Z_p arithmetic', () => {
   const a = Uint8Array.from([0, 66, 33, 5]), b = Uint8Array.from([66, 66, 34, 60]);
   assert.equal([...addZp(a, b)], [66, 65, 0, 65]);
   assert.equal([...subZp(a, b)], [1, 0, 66, 12]);
   assert.equal([...mulZp(a, b)], [0, 1, (33 * 34) % 67, (5 * 60) % 67]);
+  const c = Uint8Array.from([0, 16, 9]), d = Uint8Array.from([16, 16, 8]);
+  assert.equal([...addZp(c, d, undefined, 17)], [16, 15, 0]);
+  assert.equal([...subZp(c, d, 17)], [1, 0, 1]);
+  assert.equal([...mulZp(c, d, undefined, 17)], [0, 1, 4]);
 });
 
 /** A deterministic byte stream (test data). */
@@ -74,7 +114,7 @@ test('permutations: every row is a permutation, rows differ, positions uniform',
 
 test('zero search over two packed digit vectors; bits of words', () => {
   const d0 = Uint8Array.from([1, 2, 3, 66, 0, 5]), d1 = Uint8Array.from([5, 5, 5, 1, 0, 5]);
-  assert.equal([...zpFindZero(packZp7(d0), packZp7(d1), 3, 2)], [0, 1, 1]);
+  assert.equal([...zpFindZero(packZp(d0), packZp(d1), 3, 2, ZP)], [0, 1, 1]);
   assert.equal([...bitsOfWords(Uint32Array.from([5, 0xffff]), 4)], [0, 1, 0, 1, 1, 1, 1, 1]);
 });
 

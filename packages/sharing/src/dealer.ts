@@ -17,12 +17,12 @@
  *                             a bit it learned): P0's from its stream, P1's sent (8 bytes per element)
  *   triple(op, xShape, yShape) a Beaver triple (A, B, op(A, B)) in shares (8 bytes per output element)
  *   truncPair(shape, f)       shares of a uniform r and of r >>> f (8 bytes per element)
- *   zpBits(n, bits)           Z_67 shares of n bits the helper knows (7 bits per digit)
+ *   zpBits(n, bits, p)        Z_p shares of n bits the helper knows (ceil(log2 p) bits per digit; p = 67 by default)
  *   common*(…)                randomness P0 and P1 share and the helper does not know (no message)
  * and randomIn / shareIn for any group (a ShareGroup: Z_2^k words, the odd ring of ShareConvert, …).
  * @module
  */
-import { addK, packedZpBytes, packZp7, RingTensor, sampleZp, shapeSize, subK, subZp, unpackZp7, zpSubDrawnPacked } from '@si/ring';
+import { addK, packedZpBytes, packZp, RingTensor, sampleZp, shapeSize, subK, subZp, unpackZp, ZP, zpSubDrawnPacked } from '@si/ring';
 import type { Scope } from '@si/net';
 import { messages, type Cost } from './cost.ts';
 import type { Party } from './party.ts';
@@ -54,16 +54,19 @@ export const RING64: ShareGroup<BigInt64Array> = {
   decode: (b, n) => new BigInt64Array(b.buffer, b.byteOffset, n),
 };
 
-/** Z_67 digits (one per byte), 7 bits each on the wire: the bit shares PrivateCompare takes. */
-export const ZP67: ShareGroup<Uint8Array> = {
-  name: 'zp',
-  draw: (ks, n) => sampleZp((b) => void ks.fill(b), n),
-  add: (a, b) => subZp(a, subZp(new Uint8Array(b.length), b)),
-  sub: (a, b) => subZp(a, b),
-  bytes: (n) => packedZpBytes(n),
-  encode: (t) => packZp7(t),
-  decode: (b, n) => unpackZp7(b, n),
-};
+/** Z_p digits (one per byte), ceil(log2 p) bits each on the wire: the bit shares PrivateCompare takes. */
+export const zpGroup = (p: number): ShareGroup<Uint8Array> => ({
+  name: p === ZP ? 'zp' : `zp${p}`,
+  draw: (ks, n) => sampleZp((b) => void ks.fill(b), n, false, p),
+  add: (a, b) => subZp(a, subZp(new Uint8Array(b.length), b, p), p),
+  sub: (a, b) => subZp(a, b, p),
+  bytes: (n) => packedZpBytes(n, p),
+  encode: (t) => packZp(t, p),
+  decode: (b, n) => unpackZp(b, n, p),
+});
+
+/** Z_67 digits, 7 bits each: SecureNN's 64-bit comparisons. */
+export const ZP67: ShareGroup<Uint8Array> = zpGroup(ZP);
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
@@ -219,20 +222,20 @@ export class Dealer {
   }
 
   /**
-   * Z_67 shares of n bits the helper knows (`bits`: 0/1 bytes, called at the helper only).
-   * @returns P0: its digits; P1: the digits it received (7-bit packed, unpacked lazily by the caller);
-   *   the helper: null. P1 receives packedZpBytes(n) bytes.
+   * Z_p shares of n bits the helper knows (`bits`: 0/1 bytes, called at the helper only; p defaults to 67).
+   * @returns P0: its digits; P1: the digits it received (packed, unpacked lazily by the caller);
+   *   the helper: null. P1 receives packedZpBytes(n, p) bytes.
    */
-  zpBits(n: number, bits?: () => Uint8Array | Promise<Uint8Array>): Dealt<Uint8Array | { packed: Uint8Array } | null> {
+  zpBits(n: number, bits?: () => Uint8Array | Promise<Uint8Array>, p: number = ZP): Dealt<Uint8Array | { packed: Uint8Array } | null> {
     const label = this.next('zpbits');
     const id = this.p.id;
-    if (id === CLIENT) return Promise.resolve(ZP67.draw(this.stream(HELPER, label), n));
+    if (id === CLIENT) return Promise.resolve(zpGroup(p).draw(this.stream(HELPER, label), n));
     const link = this.p.link(id === SERVER ? HELPER : SERVER);
-    if (id === SERVER) return new Deferred(async () => ({ packed: await link.recv(label, packedZpBytes(n)) }));
+    if (id === SERVER) return new Deferred(async () => ({ packed: await link.recv(label, packedZpBytes(n, p)) }));
     if (bits === undefined) throw new Error(`the helper must give the bits it deals (${this.p.label(label)})`);
     const ks = this.stream(CLIENT, label);
     return (async () => {
-      link.send(label, zpSubDrawnPacked(await bits(), (b) => void ks.fill(b)));
+      link.send(label, zpSubDrawnPacked(await bits(), (b) => void ks.fill(b), p));
       return null;
     })();
   }
@@ -268,8 +271,8 @@ export const dealer = (p: Party): Dealer => new Dealer(p);
 export const dealCost = {
   /** share / triple / truncPair on n ring elements. */
   ring: (n: number): Cost => messages([['2>1', 8 * n]]),
-  /** zpBits on n bits. */
-  zpBits: (n: number): Cost => messages([['2>1', packedZpBytes(n)]]),
+  /** zpBits on n bits (Z_p digits, default 67). */
+  zpBits: (n: number, p: number = ZP): Cost => messages([['2>1', packedZpBytes(n, p)]]),
   /** shareIn on n elements of a group. */
   group: <T>(g: ShareGroup<T>, n: number): Cost => messages([['2>1', g.bytes(n)]]),
 };

@@ -11,7 +11,7 @@ export { connectParty, peersOf, type Deployment, type PartyOptions } from './net
 export { startParty } from './start.ts';
 export { PrfStream, Keystream } from './prf.ts';
 export { ROLES, CLIENT, SERVER, HELPER, roleOf, idOf, DIRS, type PartyId, type Role, type Dir } from './roles.ts';
-export { Dealer, dealer, dealCost, RING64, ZP67, wordsGroup, type ShareGroup, type Dealt } from './dealer.ts';
+export { Dealer, dealer, dealCost, RING64, ZP67, zpGroup, wordsGroup, type ShareGroup, type Dealt } from './dealer.ts';
 export { protocol, RING, signedBits, type Protocol, type ProtocolSpec, type Slot, type Domain, type Input, type Output, type OutputKind, type Tolerance } from './protocol.ts';
 export { Shared, helperView, fromPublic, add, sub, neg, addPublic, mulScalar, mulPublic, concat, slice, split, gather, rerandomize } from './shared.ts';
 export { SharedBit, pick, bitsToRing } from './bit.ts';

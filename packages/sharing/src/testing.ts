@@ -324,7 +324,7 @@ export interface ViewOptions<P> {
   parties?: Trio;
   /**
    * Whether the messages with this tag (in this case) are uniform bytes (masked ring values, k-bit
-   * values with 8 | k, bits): those must also pass a uniformity test. Default: every tag. Others (Z_67
+   * values with 8 | k, bits): those must also pass a uniformity test. Default: every tag. Others (Z_p
    * digits, k-bit values in wider words) are only compared between the two inputs.
    */
   uniform?: (tag: string, params: P) => boolean;
