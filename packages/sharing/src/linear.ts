@@ -13,12 +13,17 @@
  * one round; S1 does not depend on the input, so it can be dealt ahead (prepareLinearKnown), and then
  * only E crosses the network online.
  *
- * A preprocessing object is single-use: two inputs masked with the same A would give P1 x - x'.
+ * Layers that read the same input (a residual block's first conv and its downsample conv, the branches
+ * of an ASPP) can share its mask: prepared with `sameInputAs`, a layer reuses the earlier layer's A, so
+ * the one E that P1 received serves both and the later layer sends nothing online. P1 learns nothing new
+ * (it is the same x - A); what must never happen is one A on two different inputs, which the
+ * single-use preprocessing guards against: a preprocessing object is single-use, since two inputs masked
+ * with the same A would give P1 x - x'.
  * @module
  */
 import { ashape, RingTensor, shapeSize } from '@si/ring';
 import { clearBilinear, convOp, matmulOp, type Bilinear } from './beaver.ts';
-import { messages, type Cost } from './cost.ts';
+import { messages, NO_COST, type Cost } from './cost.ts';
 import { dealer } from './dealer.ts';
 import type { Party } from './party.ts';
 import { protocol } from './protocol.ts';
@@ -61,7 +66,41 @@ export function setupKnownWeights(
  */
 export class LinearPre {
   private used = false;
-  constructor(readonly layer: string, readonly xShape: readonly number[], private readonly a: RingTensor | null, private readonly y: RingTensor | null) {}
+  /** P1: the E it received, kept while layers that reuse this mask still have to run. */
+  private e: RingTensor | null = null;
+  private reusers = 0;
+
+  /** @param maskOf - the earlier layer (same input) whose mask A this one reuses, or null */
+  constructor(
+    readonly layer: string, readonly xShape: readonly number[], private readonly a: RingTensor | null, private readonly y: RingTensor | null,
+    readonly maskOf: LinearPre | null = null,
+  ) {
+    if (maskOf) maskOf.reusers++;
+  }
+
+  /** @internal the mask A (P0 and the helper; null at P1), for a layer that reuses it */
+  get mask(): RingTensor | null {
+    return this.a;
+  }
+
+  /** @internal P1 keeps E if later layers reuse the mask; returns whether it did. */
+  keep(e: RingTensor): boolean {
+    if (this.reusers > 0) this.e = e;
+    return this.reusers > 0;
+  }
+
+  /**
+   * @internal P1: the E of the layer whose mask this one reuses (it ran first), dropped after its last
+   * reuser.
+   * @throws {Error} when that layer has not run
+   */
+  reusedE(): RingTensor {
+    const src = this.maskOf!;
+    if (src.e === null) throw new Error(`"${this.layer}" reuses the input mask of "${src.layer}", which has not run yet`);
+    const e = src.e;
+    if (--src.reusers === 0) src.e = null;
+    return e;
+  }
 
   /**
    * Hands out the preprocessed values, once.
@@ -76,21 +115,28 @@ export class LinearPre {
   }
 }
 
-/** Deals A and the shares of op(A, B) in p's scope; P1's share arrives as a promise. */
-function deal(p: Party, layer: KnownWeights, xShape: readonly number[]): { a: RingTensor | null; y: PromiseLike<RingTensor | null> } {
+/** Deals A (or reuses `a`) and the shares of op(A, B) in p's scope; P1's share arrives as a promise. */
+function deal(p: Party, layer: KnownWeights, xShape: readonly number[], reuse?: { a: RingTensor | null }): { a: RingTensor | null; y: PromiseLike<RingTensor | null> } {
   const yShape = layer.op.outShape(xShape, layer.wShape);
   const d = dealer(p);
-  const a = d.mask(xShape, CLIENT);
+  const a = reuse ? reuse.a : d.mask(xShape, CLIENT);
   const s = d.share(yShape, () => layer.op.apply(a!, layer.held));
   if (p.id !== CLIENT) return { a, y: s };
   return { a, y: s.then((s0) => layer.op.apply(a!, layer.held).addInPlace(s0!)) };
 }
 
-/** Deals the input-independent half of linearKnown ahead, in a scope 'prepare'. */
-export function prepareLinearKnown(p: Party, layer: KnownWeights, xShape: readonly number[]): Promise<LinearPre> {
+/**
+ * Deals the input-independent half of linearKnown ahead, in a scope 'prepare'. With `sameInputAs` (the
+ * preprocessing of an earlier layer on the same input tensor) the mask A is reused: online, this layer
+ * sends nothing and P1 applies its weights to the E it received for that layer.
+ * @throws {RangeError} when `sameInputAs` is for another input shape
+ */
+export function prepareLinearKnown(p: Party, layer: KnownWeights, xShape: readonly number[], sameInputAs?: LinearPre): Promise<LinearPre> {
+  if (sameInputAs && sameInputAs.xShape.join() !== xShape.join())
+    throw new RangeError(`"${layer.name}" [${xShape.join(',')}] cannot reuse the mask of "${sameInputAs.layer}" [${sameInputAs.xShape.join(',')}]`);
   return p.scope('prepare', async (q) => {
-    const { a, y } = deal(q, layer, xShape);
-    return new LinearPre(layer.name, xShape, a, await y);
+    const { a, y } = deal(q, layer, xShape, sameInputAs ? { a: sameInputAs.mask } : undefined);
+    return new LinearPre(layer.name, xShape, a, await y, sameInputAs ?? null);
   });
 }
 
@@ -103,13 +149,16 @@ async function linearKnownRun(p: Party, x: Shared, layer: KnownWeights, pre?: Li
       await y;
       return new Shared(yShape, null);
     }
+    const reused = pre?.maskOf ?? null;
     if (q.id === CLIENT) {
-      // E goes out before P0's own product is computed, so P1 can start on its half.
-      q.link(SERVER).send('E', x.share!.sub(a!).data);
+      // E goes out before P0's own product is computed, so P1 can start on its half (unless an earlier
+      // layer on the same input sent it).
+      if (!reused) q.link(SERVER).send('E', x.share!.sub(a!).data);
       return new Shared(yShape, await y);
     }
-    const e = await q.link(CLIENT).recvI64('E', x.size);
-    const y1 = layer.op.apply(new RingTensor(e, x.shape).addInPlace(x.share!), layer.held);
+    const e = reused ? pre!.reusedE() : new RingTensor(await q.link(CLIENT).recvI64('E', x.size), x.shape);
+    const kept = pre?.keep(e) ?? false;
+    const y1 = layer.op.apply(reused || kept ? e.add(x.share!) : e.addInPlace(x.share!), layer.held);
     return new Shared(yShape, y1.addInPlace((await y)!));
   });
 }
@@ -130,9 +179,12 @@ export function broadcastChannels(v: RingTensor, shape: readonly number[]): Ring
   return new RingTensor(full, shape);
 }
 
-/** Online: E (input-sized) from P0 to P1 and, unless preprocessed, S1 (output-sized) from P2 to P1; one round. */
-export const linearKnownCost = (xSize: number, ySize: number, prepared = false): Cost =>
-  messages(prepared ? [['0>1', 8 * xSize]] : [['2>1', 8 * ySize], ['0>1', 8 * xSize]]);
+/**
+ * Online: E (input-sized) from P0 to P1 and, unless preprocessed, S1 (output-sized) from P2 to P1; one
+ * round. A preprocessed layer that reuses an earlier layer's mask (`sharedMask`) sends nothing.
+ */
+export const linearKnownCost = (xSize: number, ySize: number, prepared = false, sharedMask = false): Cost =>
+  prepared && sharedMask ? NO_COST : messages(prepared ? [['0>1', 8 * xSize]] : [['2>1', 8 * ySize], ['0>1', 8 * xSize]]);
 
 /** Declared cost of prepareLinearKnown. */
 export const prepareLinearKnownCost = (ySize: number): Cost => messages([['2>1', 8 * ySize]]);

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RingTensor } from '@si/ring';
 import {
-  addChannelBias, beaver, convOp, dealer, elementwise, linearKnown, LinearPre, matmulOp, measuredCost, prepareLinearKnown, prepareLinearKnownCost,
+  addChannelBias, beaver, convOp, dealer, elementwise, linearKnown, linearKnownCost, LinearPre, matmulOp, measuredCost, prepareLinearKnown, prepareLinearKnownCost, totalBytes,
   rerandomize, reveal, setupKnownWeights, shareInput, truncate, truncateDealt, truncateShare, wordsGroup, ZP67, type Party,
 } from '../src/index.ts';
 import { all, checkProtocol, closeAll, expectCost, openShares, scoped, shareValue, TestData, TRANSPORTS, type AnyProtocol, type Trio } from '../src/testing.ts';
@@ -107,6 +107,42 @@ test('preprocessing is single-use and bound to its layer and shape', async () =>
     assert.match(second, /preprocessing for "fc" was already used: a second input masked with the same A would show the server the difference of the two/);
     const other = await linearKnown(ps[0], xs[0], layers[0], new LinearPre('other', x.shape, null, null)).then(() => '', (e: Error) => e.message);
     assert.match(other, /preprocessing for "other" \[3,8\] used for "fc" \[3,8\]/);
+  } finally {
+    closeAll(ps);
+  }
+});
+
+test('two layers on one input share its mask: one E crosses the network, both outputs are right, P1 sees the same E', async () => {
+  const ps = (await TRANSPORTS[0]![1]()) as Trio;
+  try {
+    const data = new TestData('shared-mask');
+    const x = data.ring([2, 3, 6, 5]), w1 = data.ring([4, 3, 3, 3]), w2 = data.ring([2, 3, 1, 1]);
+    const op1 = convOp({ padding: 1 }), op2 = convOp({ stride: 2 });
+    const l1 = await all(ps, (p) => setupKnownWeights(p, 'conv1', op1, w1.shape, p.id === 1 ? w1 : undefined));
+    const l2 = await all(ps, (p) => setupKnownWeights(p, 'down', op2, w2.shape, p.id === 1 ? w2 : undefined));
+    const pre1 = await all(ps, (p) => p.scope('pre1', (q) => prepareLinearKnown(q, l1[p.id], x.shape), 'preprocess'));
+    const pre2 = await all(ps, (p) => p.scope('pre2', (q) => prepareLinearKnown(q, l2[p.id], x.shape, pre1[p.id]), 'preprocess'));
+    expectCost(measuredCost(ps, 'pre2', 'preprocess'), prepareLinearKnownCost(2 * 2 * 3 * 3));
+    const xs = shareValue(x, data);
+    // The reuser cannot run before the layer whose E it reuses.
+    const early = await linearKnown(ps[1], xs[1], l2[1], pre2[1]).then(() => '', (e: Error) => e.message);
+    assert.match(early, /"down" reuses the input mask of "conv1", which has not run yet/);
+    const pre2b = await all(ps, (p) => p.scope('pre2b', (q) => prepareLinearKnown(q, l2[p.id], x.shape, pre1[p.id]), 'preprocess'));
+    const seen: Uint8Array[] = [];
+    const link = ps[1].link(0).link, recv = link.recv.bind(link);
+    link.recv = async (...a: Parameters<typeof recv>) => {
+      const m = await recv(...a);
+      seen.push(m.slice());
+      return m;
+    };
+    const y1 = await all(ps, (p) => p.scope('one', (q) => linearKnown(q, xs[p.id]!, l1[p.id], pre1[p.id])));
+    const y2 = await all(ps, (p) => p.scope('two', (q) => linearKnown(q, xs[p.id]!, l2[p.id], pre2b[p.id])));
+    assert.ok(openShares(y1).equals(op1.apply(x, w1)), 'first layer');
+    assert.ok(openShares(y2).equals(op2.apply(x, w2)), 'second layer, on the first one\'s E');
+    assert.is(seen.length, 1, 'one message from P0 to P1');
+    expectCost(measuredCost(ps, 'two'), linearKnownCost(x.size, y2[0]!.size, true, true));
+    assert.is(totalBytes(measuredCost(ps, 'two')), 0);
+    assert.throws(() => prepareLinearKnown(ps[0], l2[0], [1, 3, 6, 5], pre1[0]), /"down" \[1,3,6,5\] cannot reuse the mask of "conv1" \[2,3,6,5\]/);
   } finally {
     closeAll(ps);
   }

@@ -232,8 +232,23 @@ export async function secureForward(p: Party, sm: SecureModel, x: Shared, opts: 
   });
 }
 
+/**
+ * The linear nodes that reuse the input mask of an earlier linear node reading the same tensor (a
+ * residual block's downsample conv after its first conv, ASPP branches): with preprocessing, the first
+ * sends E and the others nothing (prepareLinearKnown's `sameInputAs`). Maps each to that earlier node.
+ */
+function sharedMasks(g: Graph): Map<string, string> {
+  const first = new Map<string, string>(), out = new Map<string, string>();
+  for (const { node } of weighted(g)) {
+    const src = node.inputs[0]!, prev = first.get(src);
+    if (prev === undefined) first.set(src, node.name);
+    else out.set(node.name, prev);
+  }
+  return out;
+}
+
 /** The shape walk: T is a full shape; primitives record what they cost, per node. */
-function shapeBackend(f: number, opts: RunOptions, record: (n: Node, c: Cost) => void, onLinear?: (n: Node, x: Shape, y: Shape) => Promise<void>): Backend<Shape> {
+function shapeBackend(f: number, opts: RunOptions, record: (n: Node, c: Cost) => void, onLinear?: (n: Node, x: Shape, y: Shape) => Promise<void>, shared: ReadonlyMap<string, string> = new Map()): Backend<Shape> {
   const mode = opts.mode ?? { mode: 'full' };
   return {
     f,
@@ -241,7 +256,7 @@ function shapeBackend(f: number, opts: RunOptions, record: (n: Node, c: Cost) =>
     local: (_ts, _fn, shape) => shape,
     truncate: (t) => t,
     async linear(n, t, _op, y) {
-      record(n, linearKnownCost(shapeSize(t), shapeSize(y), !!opts.pre));
+      record(n, linearKnownCost(shapeSize(t), shapeSize(y), !!opts.pre, !!opts.pre && shared.has(n.name)));
       await onLinear?.(n, t, y);
       return y;
     },
@@ -265,7 +280,7 @@ export async function secureForwardCost(m: FixedModel, N: number, opts: RunOptio
   const costs = new Map<string, Cost>();
   const record = (n: Node, c: Cost) => costs.set(n.name, costs.has(n.name) ? sequential(costs.get(n.name)!, c) : c);
   const o = opts.prepared ? { ...opts, pre: new Preprocessed(N, new Map()) } : opts;
-  await ringRun(m, shapeBackend(m.f, o, record), [N, ...m.graph.inputShape], {});
+  await ringRun(m, shapeBackend(m.f, o, record, undefined, sharedMasks(m.graph)), [N, ...m.graph.inputShape], {});
   return costs;
 }
 
@@ -288,7 +303,11 @@ export class Preprocessed {
  */
 export async function prepareSecure(p: Party, sm: SecureModel, N: number): Promise<Preprocessed> {
   const layers = new Map<string, LinearPre>();
-  const onLinear = async (n: Node, x: Shape) => void layers.set(n.name, await p.scope(n.name, (q) => prepareLinearKnown(q, sm.weights.get(n.name)!, x)));
+  const shared = sharedMasks(sm.model.graph);
+  const onLinear = async (n: Node, x: Shape) => {
+    const src = shared.get(n.name);
+    layers.set(n.name, await p.scope(n.name, (q) => prepareLinearKnown(q, sm.weights.get(n.name)!, x, src === undefined ? undefined : layers.get(src)!)));
+  };
   await ringRun(sm.model, shapeBackend(sm.model.f, {}, () => {}, onLinear), [N, ...sm.model.graph.inputShape], {});
   return new Preprocessed(N, layers);
 }
