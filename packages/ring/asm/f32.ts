@@ -152,20 +152,25 @@ export function im2colF32(col: usize, x: usize, prmp: usize, k0: i32, k1: i32): 
           continue;
         }
         const rb = xb + (<usize>(ih * W) << 2);
-        const iw0 = kj * DW - PW;
-        if (SW == 1 && iw0 >= 0 && iw0 + OW <= W) {
-          memory.copy(o, rb + (<usize>iw0 << 2), <usize>OW << 2);
-          o += <usize>OW << 2;
-          continue;
-        }
-        for (let ow = 0; ow < OW; ow++) {
-          const iw = ow * SW + iw0;
-          store<f32>(o, iw >= 0 && iw < W ? ld(rb + (<usize>iw << 2)) : 0);
-          o += 4;
-        }
+        const iw0 = kj * DW - PW, lo = firstIn(iw0, SW, OW), hi = endIn(iw0, SW, W, OW);
+        if (lo > 0) memory.fill(o, 0, <usize>lo << 2);
+        if (SW == 1) memory.copy(o + (<usize>lo << 2), rb + (<usize>(lo + iw0) << 2), <usize>(hi - lo) << 2);
+        else for (let ow = lo; ow < hi; ow++) store<f32>(o + (<usize>ow << 2), ld(rb + (<usize>(ow * SW + iw0) << 2)));
+        if (hi < OW) memory.fill(o + (<usize>hi << 2), 0, <usize>(OW - hi) << 2);
+        o += <usize>OW << 2;
       }
     }
   }
+}
+
+// The outputs ow whose input column ow * S + iw0 falls in [0, W): [firstIn, endIn) (empty when lo >= hi).
+// @ts-ignore: decorator
+@inline function firstIn(iw0: i32, S: i32, OW: i32): i32 { const f = iw0 >= 0 ? 0 : (S - 1 - iw0) / S; return f > OW ? OW : f; }
+// @ts-ignore: decorator
+@inline function endIn(iw0: i32, S: i32, W: i32, OW: i32): i32 {
+  const e = W - iw0 <= 0 ? 0 : (W - 1 - iw0) / S + 1;
+  const lo = firstIn(iw0, S, OW);
+  return e < lo ? lo : e > OW ? OW : e;
 }
 
 /** The adjoint of im2colF32: dx[n, cOff + c, ih, iw] += col[k, n*P + p] for all taps; channels [c0, c1) of the group. */
@@ -186,14 +191,23 @@ export function col2imF32(dx: usize, col: usize, prmp: usize, c0: i32, c1: i32):
           const ih = oh * SH - PH + ki * DH;
           if (ih < 0 || ih >= H) { i += <usize>OW << 2; continue; }
           const rb = xb + (<usize>(ih * W) << 2);
-          for (let ow = 0; ow < OW; ow++) {
-            const iw = ow * SW - PW + kj * DW;
-            if (iw >= 0 && iw < W) {
-              const q = rb + (<usize>iw << 2);
-              store<f32>(q, ld(q) + ld(i));
+          const iw0 = kj * DW - PW, lo = firstIn(iw0, SW, OW), hi = endIn(iw0, SW, W, OW);
+          if (SW == 1) {
+            // dx[iw0 + ow] += col[ow] over the interior, four lanes at a time.
+            const q0 = rb + (<usize>iw0 << 2);
+            let ow = lo;
+            for (; ow + 4 <= hi; ow += 4) {
+              const q = q0 + (<usize>ow << 2);
+              v128.store(q, f32x4.add(v128.load(q), v128.load(i + (<usize>ow << 2))));
             }
-            i += 4;
+            for (; ow < hi; ow++) { const q = q0 + (<usize>ow << 2); store<f32>(q, ld(q) + ld(i + (<usize>ow << 2))); }
+          } else {
+            for (let ow = lo; ow < hi; ow++) {
+              const q = rb + (<usize>(ow * SW + iw0) << 2);
+              store<f32>(q, ld(q) + ld(i + (<usize>ow << 2)));
+            }
           }
+          i += <usize>OW << 2;
         }
       }
     }

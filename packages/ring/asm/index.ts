@@ -4,4 +4,5 @@ export * from './patch';
 export * from './gemm';
 export * from './zp';
 export * from './f32';
+export * from './f32-channels';
 export * from './aes';

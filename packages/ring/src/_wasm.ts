@@ -43,6 +43,12 @@ export interface Kernels {
   col2imF32(dx: number, col: number, prm: number, c0: number, c1: number): void;
   depthwiseF32(out: number, x: number, w: number, prm: number, r0: number, r1: number): void;
   depthwiseBackwardF32(dx: number, dw: number, dy: number, x: number, w: number, prm: number, g0: number, g1: number): void;
+  channelSumsF32(sums: number, x: number, N: number, C: number, P: number, c0: number, c1: number): void;
+  channelAffineF32(y: number, xhat: number, x: number, coef: number, N: number, C: number, P: number, c0: number, c1: number): void;
+  channelGradSumsF32(sums: number, dy: number, xhat: number, N: number, C: number, P: number, c0: number, c1: number): void;
+  channelAffine2F32(dx: number, dy: number, xhat: number, coef: number, N: number, C: number, P: number, c0: number, c1: number): void;
+  reluMaskF32(y: number, mask: number, x: number, capp: number, i0: number, i1: number): void;
+  maskMulF32(dx: number, dy: number, mask: number, i0: number, i1: number): void;
   aesCtr128(out: number, blocks: number, rk: number, te: number, ctr: number): void;
 }
 

@@ -100,7 +100,7 @@ export function conv2dF32(
   const y = out ?? new Float32Array(g.N * g.O * P);
   scoped(() => {
     const px = copyInF32(x), pw = copyInF32(w);
-    if (g.Cg === 1) {
+    if (g.Cg === 1 && g.groups > 1) {
       const po = alloc(y.length * 4), prm = params(g, 0);
       const t = y.length * K < PARALLEL_MACS ? 1 : getThreads();
       runJobs(splitRange(g.N * g.O, t).map(([r0, r1]): Job => ['depthwiseF32', po, px, pw, prm, r0, r1]));
@@ -138,7 +138,7 @@ export function conv2dBackwardF32(
   if (dw.length !== w.length || (dx && dx.length !== x.length)) throw new RangeError('"out" buffers do not match the shapes');
   scoped(() => {
     const px = copyInF32(x), pw = copyInF32(w), pdy = copyInF32(dy);
-    if (g.Cg === 1) {
+    if (g.Cg === 1 && g.groups > 1) {
       const pdx = alloc(x.length * 4), pdw = alloc(w.length * 4), prm = params(g, 0);
       heap().u8.fill(0, pdx, pdx + x.length * 4);
       heap().u8.fill(0, pdw, pdw + w.length * 4);

@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { conv2dBackwardF32, conv2dF32, convGeometry, getThreads, setThreads, sgemm, type Conv2dOptions } from '../src/index.ts';
+import {
+  channelAffineBackwardF32, channelAffineF32, conv2dBackwardF32, conv2dF32, convGeometry, getThreads, maskMulF32, reluMaskF32, setThreads, sgemm, type Conv2dOptions,
+} from '../src/index.ts';
 import { randInt, rng } from './_helpers.ts';
 
 const r = rng('f32');
@@ -53,6 +55,10 @@ const CASES: [number[], number[], Conv2dOptions][] = [
   [[2, 4, 7, 7], [4, 1, 3, 3], { groups: 4, padding: 2, dilation: 2 }],
   [[1, 3, 10, 10], [8, 3, 7, 7], { stride: 2, padding: 3 }],
   [[3, 8, 5, 5], [16, 8, 1, 1], {}],
+  [[3, 1, 9, 7], [6, 1, 3, 3], { padding: 1 }], // one input channel (a stem): the GEMM path, not the depthwise one
+  // Padding wider than the map and strides that skip the edges: rows with no input, or only a middle part.
+  [[2, 2, 3, 4], [3, 2, 3, 3], { padding: 4, stride: 3, dilation: 2 }],
+  [[1, 3, 6, 13], [2, 3, 1, 5], { padding: [0, 5], stride: [1, 2] }],
 ];
 
 test('conv2dF32 (grouped, depthwise, strided, dilated, batched) equals the direct definition', () => {
@@ -101,6 +107,91 @@ test('threaded float kernels equal single-threaded ones', () => {
   } finally {
     setThreads(before);
   }
+});
+
+// [N, C, P] shapes: tails of every length mod 4 and 16, one channel, and one large enough to run on both threads.
+const CHANNEL_SHAPES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [2, 3, 13], [1, 4, 16], [2, 2, 30], [8, 16, 784]];
+
+function withThreads<T>(t: number, fn: () => T): T {
+  const before = getThreads();
+  setThreads(t);
+  try {
+    return fn();
+  } finally {
+    setThreads(before);
+  }
+}
+
+test('channelAffineF32: channel sums and y = x a + b, xhat = (x - mu) s per channel, as plain loops; threads agree', () => {
+  for (const [N, C, P] of CHANNEL_SHAPES) {
+    const x = rand(N * C * P).map((v) => 3 * v + 1);
+    const k = rand(4 * C);
+    const run = () => {
+      const y = new Float32Array(x.length), xhat = new Float32Array(x.length);
+      let got: Float64Array | null = null;
+      channelAffineF32(x, N, C, P, (s) => ((got = s), k), y, { xhat, sums: true });
+      return { y, xhat, sums: got! as Float64Array };
+    };
+    const one = withThreads(1, run), two = withThreads(2, run);
+    const what = `[${N},${C},${P}]`;
+    for (let c = 0; c < C; c++) {
+      let s = 0, s2 = 0;
+      for (let n = 0; n < N; n++) for (let p = 0; p < P; p++) {
+        const i = (n * C + c) * P + p, v = x[i]!;
+        s += v;
+        s2 += v * v;
+        close(one.y.subarray(i, i + 1), [v * k[4 * c]! + k[4 * c + 1]!], 1e-6, `${what} y`);
+        close(one.xhat.subarray(i, i + 1), [(v - k[4 * c + 2]!) * k[4 * c + 3]!], 1e-6, `${what} xhat`);
+      }
+      close(Float32Array.of(one.sums[2 * c]!, one.sums[2 * c + 1]!), [s, s2], 1e-6, `${what} sums`);
+    }
+    assert.equal([...one.y], [...two.y], `${what}: threads`);
+    assert.equal([...one.xhat], [...two.xhat], `${what}: threads`);
+    // Without sums the callback gets null; without xhat only y is written.
+    const y = new Float32Array(x.length);
+    channelAffineF32(x, N, C, P, (s) => (assert.is(s, null), k), y);
+    assert.equal([...y], [...one.y]);
+  }
+  assert.throws(() => channelAffineF32(new Float32Array(5), 1, 2, 3, () => new Float32Array(8), new Float32Array(6)), /"x" expected 6 values, got 5/);
+  assert.throws(() => channelAffineF32(new Float32Array(6), 1, 2, 3, () => new Float32Array(7), new Float32Array(6)), /4 coefficients per channel \(8\), got 7/);
+});
+
+test('channelAffineBackwardF32: sums of dy and dy * xhat, dx = dy a + xhat b + e per channel, as plain loops', () => {
+  for (const [N, C, P] of CHANNEL_SHAPES) {
+    const dy = rand(N * C * P), xhat = rand(N * C * P), k = rand(3 * C);
+    const dx = new Float32Array(dy.length);
+    const sums = withThreads(2, () => channelAffineBackwardF32(dy, xhat, N, C, P, () => k, dx));
+    for (let c = 0; c < C; c++) {
+      let s = 0, s2 = 0;
+      for (let n = 0; n < N; n++) for (let p = 0; p < P; p++) {
+        const i = (n * C + c) * P + p;
+        s += dy[i]!;
+        s2 += dy[i]! * xhat[i]!;
+        close(dx.subarray(i, i + 1), [dy[i]! * k[3 * c]! + xhat[i]! * k[3 * c + 1]! + k[3 * c + 2]!], 1e-6, `[${N},${C},${P}] dx`);
+      }
+      close(Float32Array.of(sums[2 * c]!, sums[2 * c + 1]!), [s, s2], 1e-6, `[${N},${C},${P}] sums`);
+    }
+  }
+});
+
+test('reluMaskF32 and maskMulF32: every length mod 16, the cap, 0, -0, NaN and infinities', () => {
+  const special = [0, -0, NaN, Infinity, -Infinity, 6, 5.999, 6.001, 1e-30, -1e-30];
+  for (const n of [1, 5, 15, 16, 17, 33, 100, 70_001]) {
+    const x = rand(n).map((v, i) => (i < special.length && n > 20 ? special[i]! : 10 * v));
+    for (const cap of [Infinity, 6]) {
+      const y = new Float32Array(n), mask = new Uint8Array(n);
+      reluMaskF32(x, cap, y, mask);
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!, pass = v > 0 && v < cap;
+        assert.is(mask[i], pass ? 1 : 0, `mask of ${v} at cap ${cap}`);
+        assert.is(y[i], pass ? v : v >= cap ? cap : 0, `relu of ${v} at cap ${cap}`);
+      }
+      const dy = rand(n), dx = new Float32Array(n).fill(7);
+      maskMulF32(dy, mask, dx);
+      for (let i = 0; i < n; i++) assert.is(dx[i], mask[i] ? dy[i] : 0, `dx at ${i}`);
+    }
+  }
+  assert.throws(() => reluMaskF32(new Float32Array(4), Infinity, new Float32Array(4), new Uint8Array(3)), /"mask" expected 4 values, got 3/);
 });
 
 test.run();

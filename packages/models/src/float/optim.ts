@@ -14,11 +14,13 @@ export function crossEntropy(logits: Float32Array, labels: ArrayLike<number>, cl
     let max = -Infinity, arg = 0;
     for (let c = 0; c < classes; c++) if (logits[o + c]! > max) (max = logits[o + c]!, (arg = c));
     let z = 0;
-    for (let c = 0; c < classes; c++) z += Math.exp(logits[o + c]! - max);
+    for (let c = 0; c < classes; c++) z += d[o + c] = Math.exp(logits[o + c]! - max);
     const y = labels[n]!;
     if (arg === y) correct++;
     loss += Math.log(z) - (logits[o + y]! - max);
-    for (let c = 0; c < classes; c++) d[o + c] = (Math.exp(logits[o + c]! - max) / z - (c === y ? 1 : 0)) / N;
+    const s = 1 / (z * N);
+    for (let c = 0; c < classes; c++) d[o + c]! *= s;
+    d[o + y]! -= 1 / N;
   }
   return { loss: loss / N, dLogits: d, correct };
 }

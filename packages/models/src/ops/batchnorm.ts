@@ -5,6 +5,7 @@
  * convolution with no other readers is refused.
  * @module
  */
+import { channelAffineBackwardF32, channelAffineF32 } from '@si/ring';
 import type { BufferPool } from '../float/pool.ts';
 import { defineOp } from './op.ts';
 import { registerOp } from './table.ts';
@@ -62,38 +63,31 @@ function bnForward(
   const invStd = P_.f32(C);
   const xhat = training ? P_.f32(x.length) : null;
   const M = N * P;
-  for (let c = 0; c < C; c++) {
-    let mu: number, v: number;
-    if (training) {
-      let s = 0, s2 = 0;
-      for (let n = 0; n < N; n++) {
-        const base = (n * C + c) * P;
-        for (let p = 0; p < P; p++) {
-          const t = x[base + p]!;
-          s += t;
-          s2 += t * t;
-        }
+  // y = gamma (x - mu) / sd + beta = x a + b per channel, with (a, b, mu, 1 / sd) computed from the
+  // batch's sums in training and from the running statistics otherwise.
+  const coef = (sums: Float64Array | null): Float64Array => {
+    const k = new Float64Array(4 * C);
+    for (let c = 0; c < C; c++) {
+      let mu: number, v: number;
+      if (sums) {
+        mu = sums[2 * c]! / M;
+        v = Math.max(0, sums[2 * c + 1]! / M - mu * mu);
+        mean[c] = (1 - momentum) * mean[c]! + momentum * mu;
+        variance[c] = (1 - momentum) * variance[c]! + momentum * (M > 1 ? (v * M) / (M - 1) : v);
+      } else {
+        mu = mean[c]!;
+        v = variance[c]!;
       }
-      mu = s / M;
-      v = Math.max(0, s2 / M - mu * mu);
-      mean[c] = (1 - momentum) * mean[c]! + momentum * mu;
-      variance[c] = (1 - momentum) * variance[c]! + momentum * (M > 1 ? (v * M) / (M - 1) : v);
-    } else {
-      mu = mean[c]!;
-      v = variance[c]!;
+      const is = 1 / Math.sqrt(v + eps);
+      invStd[c] = is;
+      k[4 * c] = gamma[c]! * is;
+      k[4 * c + 1] = beta[c]! - mu * gamma[c]! * is;
+      k[4 * c + 2] = mu;
+      k[4 * c + 3] = is;
     }
-    const is = 1 / Math.sqrt(v + eps);
-    invStd[c] = is;
-    const g = gamma[c]!, b = beta[c]!;
-    for (let n = 0; n < N; n++) {
-      const base = (n * C + c) * P;
-      for (let p = 0; p < P; p++) {
-        const h = (x[base + p]! - mu) * is;
-        if (xhat) xhat[base + p] = h;
-        y[base + p] = g * h + b;
-      }
-    }
-  }
+    return k;
+  };
+  channelAffineF32(x, N, C, P, coef, y, { sums: training, ...(xhat ? { xhat } : {}) });
   if (!xhat) P_.release(invStd);
   return { y, cache: xhat ? { xhat, invStd } : null };
 }
@@ -101,23 +95,20 @@ function bnForward(
 function bnBackward(P_: BufferPool, dy: Float32Array, cache: BnCache, N: number, C: number, P: number, gamma: Float32Array): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
   const dx = P_.f32(dy.length), dgamma = P_.f32(C), dbeta = P_.f32(C);
   const M = N * P;
-  for (let c = 0; c < C; c++) {
-    let sdy = 0, sdyx = 0;
-    for (let n = 0; n < N; n++) {
-      const base = (n * C + c) * P;
-      for (let p = 0; p < P; p++) {
-        sdy += dy[base + p]!;
-        sdyx += dy[base + p]! * cache.xhat[base + p]!;
-      }
+  // dx = k (M dy - sum(dy) - xhat sum(dy xhat)), k = gamma / (sd M), as dy a + xhat b + e.
+  const coef = (sums: Float64Array): Float64Array => {
+    const k3 = new Float64Array(3 * C);
+    for (let c = 0; c < C; c++) {
+      const sdy = sums[2 * c]!, sdyx = sums[2 * c + 1]!, k = (gamma[c]! * cache.invStd[c]!) / M;
+      dgamma[c] = sdyx;
+      dbeta[c] = sdy;
+      k3[3 * c] = k * M;
+      k3[3 * c + 1] = -k * sdyx;
+      k3[3 * c + 2] = -k * sdy;
     }
-    dgamma[c] = sdyx;
-    dbeta[c] = sdy;
-    const k = (gamma[c]! * cache.invStd[c]!) / M;
-    for (let n = 0; n < N; n++) {
-      const base = (n * C + c) * P;
-      for (let p = 0; p < P; p++) dx[base + p] = k * (M * dy[base + p]! - sdy - cache.xhat[base + p]! * sdyx);
-    }
-  }
+    return k3;
+  };
+  channelAffineBackwardF32(dy, cache.xhat, N, C, P, coef, dx);
   return { dx, dgamma, dbeta };
 }
 

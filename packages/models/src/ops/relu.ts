@@ -6,6 +6,7 @@
  * @module
  */
 import { kindOf, patchReluF32, type PatchSize } from '@si/patch-relu';
+import { maskMulF32, reluMaskF32 } from '@si/ring';
 import type { Shape } from '../graph.ts';
 import type { BufferPool } from '../float/pool.ts';
 import { defineOp, type Backend, type FloatCtx, type FloatForward } from './op.ts';
@@ -29,19 +30,14 @@ const maps = (N: number, s: Shape): number[] => (s.length === 1 ? [N, s[0]!, 1, 
 /** A float ReLU capped at `cap` (Infinity for a ReLU); the mask marks where the gradient passes. */
 function reluF32(P: BufferPool, x: Float32Array, cap: number): { y: Float32Array; mask: Uint8Array } {
   const y = P.f32(x.length), mask = P.u8(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    const pass = v > 0 && v < cap;
-    mask[i] = pass ? 1 : 0;
-    y[i] = pass ? v : v > 0 ? cap : 0;
-  }
+  reluMaskF32(x, cap, y, mask);
   return { y, mask };
 }
 
 /** dx = dy where the mask passes, 0 elsewhere. */
 export function maskBackward(P: BufferPool, dy: Float32Array, mask: Uint8Array): Float32Array {
   const dx = P.f32(dy.length);
-  for (let i = 0; i < dy.length; i++) dx[i] = mask[i] ? dy[i]! : 0;
+  maskMulF32(dy, mask, dx);
   return dx;
 }
 
