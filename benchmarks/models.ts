@@ -4,14 +4,18 @@
 // (8 with --quick, 32 without: the tfjs CPU backend needs seconds per image); the engine's throughput at
 // batch 64 (the training batch); and its ResNet50 forward time at 224x224, batch 1, against
 // onnxruntime-node's on the same graph (exportOnnx) with the same number of threads.
+// --baseline REF: also the batch-64 training step of commit REF (a temporary worktree), interleaved with
+// this tree's in child processes (A B A B, fastest of each), and the speed-up.
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { getThreads } from '@si/ring';
 import seedrandom from 'seedrandom';
 import { backward, crossEntropy, exportOnnx, fmnistResNet, forward, initParams, release, releaseGrads, resnet50, Sgd } from '@si/models';
+import { checkout, runScript } from './_baseline.ts';
 import { emit, flags, round, time } from './_harness.ts';
 
-const { quick, seed } = flags();
+const { quick, seed, value } = flags([], ['--baseline']);
+const baselineRef = value('--baseline');
 const N = quick ? 8 : 32, steps = quick ? 4 : 8;
 const r = seedrandom(`${seed}/models`);
 const batch = (n: number) => ({ x: Float32Array.from({ length: n * 784 }, () => r()), labels: Array.from({ length: n }, () => Math.floor(r() * 10)) });
@@ -98,6 +102,29 @@ for (let s = 0; s < (quick ? 2 : 4); s++) {
 }
 emit({ bench: 'models', case: 'resnet50-forward', batch: 1, threads, engine_ms: round(r50S * 1000, 1), onnxruntime_ms: round(ortS * 1000, 1), ratio: round(r50S / ortS, 2), max_rel_diff: diff / mag });
 
+// This tree's training step against the baseline commit's, both in child processes, interleaved.
+let speedup: number | undefined;
+if (baselineRef) {
+  const base = checkout(baselineRef);
+  try {
+    const script = base.copy('_train-step.ts');
+    const mine = { step: Infinity, r50: Infinity }, theirs = { step: Infinity, r50: Infinity };
+    const keep = (best: typeof mine, r: Record<string, number>) => ((best.step = Math.min(best.step, r.step_s!)), (best.r50 = Math.min(best.r50, r.r50_forward_s!)));
+    for (let round_ = 0; round_ < 2; round_++) {
+      keep(mine, runScript(import.meta.dirname, '_train-step.ts', ['64', String(steps)]));
+      keep(theirs, runScript(base.benchDir, script, ['64', String(steps)]));
+    }
+    speedup = round(theirs.step / mine.step, 2);
+    emit({
+      bench: 'models', case: 'vs-baseline', baseline: baselineRef, baseline_commit: base.commit.slice(0, 10),
+      train_step_s_batch64: round(mine.step), baseline_train_step_s_batch64: round(theirs.step), train_speedup: speedup,
+      r50_forward_ms: round(mine.r50 * 1000, 1), baseline_r50_forward_ms: round(theirs.r50 * 1000, 1), r50_speedup: round(theirs.r50 / mine.r50, 2),
+    });
+  } finally {
+    base.dispose();
+  }
+}
+
 emit({ bench: 'models', case: 'train', model: 'fmnist_resnet', batch: N, engine_step_s: round(oursS), tfjs_step_s: round(tfS), tfjs_backend: tf.getBackend() });
 emit({
   bench: 'models',
@@ -110,4 +137,5 @@ emit({
   r50_forward_ms: round(r50S * 1000, 0),
   r50_onnxruntime_ms: round(ortS * 1000, 0),
   r50_vs_onnxruntime: round(r50S / ortS, 2),
+  ...(speedup !== undefined ? { train_speedup_vs_baseline: speedup, baseline: baselineRef } : {}),
 });
