@@ -4,11 +4,14 @@
 // @ts-ignore: decorator
 @inline function ld(p: usize): f32 { return load<f32>(p); }
 
-/** Packs rows [r0, r1) of op(A) (op(A) is M x K) into 4-row panels; trans: A is stored K x M. Rows past r1 are 0. */
-function packAF32(ap: usize, a: usize, r0: i32, r1: i32, K: i32, lda: i32, trans: i32): void {
+/**
+ * Packs rows [r0, r1) and depths [k0, k1) of op(A) (op(A) is M x K) into 4-row panels; trans: A is stored
+ * K x M. Rows past r1 are 0.
+ */
+function packAF32(ap: usize, a: usize, r0: i32, r1: i32, k0: i32, k1: i32, lda: i32, trans: i32): void {
   let q = ap;
   for (let blk = r0; blk < r1; blk += 4) {
-    for (let k = 0; k < K; k++) {
+    for (let k = k0; k < k1; k++) {
       for (let r = 0; r < 4; r++) {
         const row = blk + r;
         let v: f32 = 0;
@@ -20,13 +23,16 @@ function packAF32(ap: usize, a: usize, r0: i32, r1: i32, K: i32, lda: i32, trans
   }
 }
 
-/** Packs column panels [q0, q1) (8 columns each) of op(B) (K x N); trans: B is stored N x K. Columns past N are 0. */
-function packBF32(bp: usize, b: usize, K: i32, N: i32, q0: i32, q1: i32, ldb: i32, trans: i32): void {
+/**
+ * Packs column panels [q0, q1) (8 columns each), depths [k0, k1), of op(B) (K x N); trans: B is stored
+ * N x K. Columns past N are 0.
+ */
+function packBF32(bp: usize, b: usize, k0: i32, k1: i32, N: i32, q0: i32, q1: i32, ldb: i32, trans: i32): void {
   let q = bp;
   for (let p = q0; p < q1; p++) {
     const j0 = p * 8;
     const full = j0 + 8 <= N;
-    for (let k = 0; k < K; k++) {
+    for (let k = k0; k < k1; k++) {
       if (!trans && full) {
         const s = b + (<usize>(k * ldb + j0) << 2);
         v128.store(q, v128.load(s));
@@ -74,13 +80,20 @@ function packBF32(bp: usize, b: usize, K: i32, N: i32, q0: i32, q1: i32, ldb: i3
   }
 }
 
-function panelsPerChunk(K: i32): i32 {
-  return max(1, (256 * 1024) / (max(K, 1) * 32));
+// Depth blocking: op(A) and op(B) are packed and multiplied KC deep at a time, so a job's packed A rows
+// and a chunk of B panels stay in cache however long K is (the weight gradient of a convolution has K =
+// batch x pixels); C accumulates across the blocks. KC = K split into equal blocks of at most 384.
+// @ts-ignore: decorator
+@inline function depthBlock(K: i32): i32 { const n = (K + 383) / 384; return (K + n - 1) / max(n, 1); }
+
+function panelsPerChunk(KC: i32): i32 {
+  return max(1, (256 * 1024) / (max(KC, 1) * 32));
 }
 
 /** Scratch bytes one sgemm job needs. */
 export function sgemmScratchBytes(K: i32, rowBlocks: i32): i32 {
-  return rowBlocks * K * 16 + panelsPerChunk(K) * K * 32 + 128;
+  const KC = depthBlock(K);
+  return rowBlocks * KC * 16 + panelsPerChunk(KC) * KC * 32 + 128;
 }
 
 /**
@@ -89,30 +102,33 @@ export function sgemmScratchBytes(K: i32, rowBlocks: i32): i32 {
  */
 export function sgemmJob(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, lda: i32, ldb: i32, ldc: i32,
                          transA: i32, transB: i32, acc: i32, b0: i32, b1: i32, q0: i32, q1: i32, scratch: usize): void {
+  const KC = depthBlock(K), cp = panelsPerChunk(KC);
   const ap = scratch;
-  const bp = ap + <usize>(b1 - b0) * (<usize>K << 4);
-  const temp = bp + <usize>panelsPerChunk(K) * (<usize>K << 5);
-  packAF32(ap, a, b0 * 4, min(b1 * 4, M), K, lda, transA);
-  const cp = panelsPerChunk(K);
+  const bp = ap + <usize>(b1 - b0) * (<usize>KC << 4);
+  const temp = bp + <usize>cp * (<usize>KC << 5);
   const ldcBytes = <usize>ldc << 2;
-  for (let s = q0; s < q1; s += cp) {
-    const e = min(q1, s + cp);
-    packBF32(bp, b, K, N, s, e, ldb, transB);
-    for (let blk = b0; blk < b1; blk++) {
-      const pa = ap + <usize>(blk - b0) * (<usize>K << 4);
-      const r0 = blk * 4;
-      for (let p = s; p < e; p++) {
-        const pb = bp + <usize>(p - s) * (<usize>K << 5);
-        const c0 = p * 8;
-        if (r0 + 4 <= M && c0 + 8 <= N) {
-          micro(pa, pb, c + <usize>r0 * ldcBytes + (<usize>c0 << 2), ldcBytes, K, acc);
-        } else {
-          micro(pa, pb, temp, 32, K, 0);
-          for (let r = 0; r < 4 && r0 + r < M; r++) {
-            for (let t = 0; t < 8 && c0 + t < N; t++) {
-              const dst = c + <usize>(r0 + r) * ldcBytes + (<usize>(c0 + t) << 2);
-              const v = load<f32>(temp + (<usize>(r * 8 + t) << 2));
-              store<f32>(dst, acc ? load<f32>(dst) + v : v);
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const k1 = min(K, k0 + KC), kc = k1 - k0, add = acc || k0 > 0 ? 1 : 0;
+    packAF32(ap, a, b0 * 4, min(b1 * 4, M), k0, k1, lda, transA);
+    for (let s = q0; s < q1; s += cp) {
+      const e = min(q1, s + cp);
+      packBF32(bp, b, k0, k1, N, s, e, ldb, transB);
+      for (let blk = b0; blk < b1; blk++) {
+        const pa = ap + <usize>(blk - b0) * (<usize>kc << 4);
+        const r0 = blk * 4;
+        for (let p = s; p < e; p++) {
+          const pb = bp + <usize>(p - s) * (<usize>kc << 5);
+          const c0 = p * 8;
+          if (r0 + 4 <= M && c0 + 8 <= N) {
+            micro(pa, pb, c + <usize>r0 * ldcBytes + (<usize>c0 << 2), ldcBytes, kc, add);
+          } else {
+            micro(pa, pb, temp, 32, kc, 0);
+            for (let r = 0; r < 4 && r0 + r < M; r++) {
+              for (let t = 0; t < 8 && c0 + t < N; t++) {
+                const dst = c + <usize>(r0 + r) * ldcBytes + (<usize>(c0 + t) << 2);
+                const v = load<f32>(temp + (<usize>(r * 8 + t) << 2));
+                store<f32>(dst, add ? load<f32>(dst) + v : v);
+              }
             }
           }
         }
