@@ -203,25 +203,36 @@ function distill(graph: Graph, t: NonNullable<TrainOptions['teacher']>, x: Float
  */
 export function distillation(student: Float32Array, teacher: Float32Array, classes: number, T: number, weight: number, dLogits?: Float32Array): number {
   const B = student.length / classes;
-  const ps = new Float64Array(classes), pt = new Float64Array(classes);
+  const ps = new Float64Array(classes), pt = new Float64Array(classes), ls = new Float64Array(classes), lt = new Float64Array(classes);
+  const k = (weight * T) / B;
   let loss = 0;
   for (let n = 0; n < B; n++) {
     const o = n * classes;
-    softmax(student, o, classes, T, ps);
-    softmax(teacher, o, classes, T, pt);
-    for (let c = 0; c < classes; c++) {
-      if (pt[c]! > 0) loss += pt[c]! * Math.log(pt[c]! / ps[c]!);
-      if (dLogits) dLogits[o + c] = (1 - weight) * dLogits[o + c]! + (weight * T * (ps[c]! - pt[c]!)) / B;
-    }
+    softmax(student, o, classes, T, ps, ls);
+    softmax(teacher, o, classes, T, pt, lt);
+    for (let c = 0; c < classes; c++) loss += pt[c]! * (lt[c]! - ls[c]!);
+    if (dLogits) for (let c = 0; c < classes; c++) dLogits[o + c] = (1 - weight) * dLogits[o + c]! + k * (ps[c]! - pt[c]!);
   }
   return (T * T * loss) / B;
 }
 
-function softmax(z: Float32Array, o: number, n: number, T: number, out: Float64Array): void {
+/**
+ * p = softmax(z[o .. o + n) / T) and log p, with log p_c = (z_c - max) / T - log(sum): one logarithm per
+ * call, so KL(pt || ps) = sum pt (log pt - log ps) needs none per class.
+ */
+function softmax(z: Float32Array, o: number, n: number, T: number, p: Float64Array, logp: Float64Array): void {
   let max = -Infinity, sum = 0;
-  for (let c = 0; c < n; c++) max = Math.max(max, z[o + c]!);
-  for (let c = 0; c < n; c++) sum += out[c] = Math.exp((z[o + c]! - max) / T);
-  for (let c = 0; c < n; c++) out[c]! /= sum;
+  for (let c = 0; c < n; c++) if (z[o + c]! > max) max = z[o + c]!;
+  for (let c = 0; c < n; c++) {
+    const u = (z[o + c]! - max) / T;
+    logp[c] = u;
+    sum += p[c] = Math.exp(u);
+  }
+  const inv = 1 / sum, lse = Math.log(sum);
+  for (let c = 0; c < n; c++) {
+    p[c]! *= inv;
+    logp[c]! -= lse;
+  }
 }
 
 /** Top-1 predictions of the float network in inference mode (running batch-norm statistics): per image, or per output pixel. */
