@@ -39,39 +39,56 @@ function taps(inN: number, outN: number, mode: 'bilinear' | 'nearest'): Tap[] {
   });
 }
 
+/** Column taps as flat arrays (i0, i1, w0, w1 per output column). */
+function columnTaps(W: number, OW: number, mode: 'bilinear' | 'nearest'): { i0: Int32Array; i1: Int32Array; w0: Float32Array; w1: Float32Array } {
+  const t = taps(W, OW, mode);
+  return { i0: Int32Array.from(t, (a) => a.i0), i1: Int32Array.from(t, (a) => a.i1), w0: Float32Array.from(t, (a) => a.w0), w1: Float32Array.from(t, (a) => a.w1) };
+}
+
+/** Separable: every input row resized along W into `row` (H x OW per plane), then rows mixed along H. */
 function resizeForward(P: BufferPool, x: Float32Array, planes: number, H: number, W: number, OH: number, OW: number, mode: 'bilinear' | 'nearest'): Float32Array {
-  const th = taps(H, OH, mode), tw = taps(W, OW, mode);
-  const y = P.f32(planes * OH * OW);
+  const th = taps(H, OH, mode), tw = columnTaps(W, OW, mode);
+  const y = P.f32(planes * OH * OW), rows = P.f32(H * OW);
   for (let pl = 0; pl < planes; pl++) {
     const xb = pl * H * W, yb = pl * OH * OW;
+    for (let h = 0; h < H; h++) {
+      const xr = xb + h * W, rr = h * OW;
+      for (let ow = 0; ow < OW; ow++) rows[rr + ow] = tw.w0[ow]! * x[xr + tw.i0[ow]!]! + tw.w1[ow]! * x[xr + tw.i1[ow]!]!;
+    }
     for (let oh = 0; oh < OH; oh++) {
-      const a = th[oh]!;
-      for (let ow = 0; ow < OW; ow++) {
-        const b = tw[ow]!;
-        y[yb + oh * OW + ow] =
-          a.w0 * (b.w0 * x[xb + a.i0 * W + b.i0]! + b.w1 * x[xb + a.i0 * W + b.i1]!) + a.w1 * (b.w0 * x[xb + a.i1 * W + b.i0]! + b.w1 * x[xb + a.i1 * W + b.i1]!);
-      }
+      const a = th[oh]!, r0 = a.i0 * OW, r1 = a.i1 * OW, yr = yb + oh * OW;
+      for (let ow = 0; ow < OW; ow++) y[yr + ow] = a.w0 * rows[r0 + ow]! + a.w1 * rows[r1 + ow]!;
     }
   }
+  P.release(rows);
   return y;
 }
 
+/** The adjoint of resizeForward: dy spread over rows along H, then each row's columns back along W. */
 function resizeBackward(P: BufferPool, dy: Float32Array, planes: number, H: number, W: number, OH: number, OW: number, mode: 'bilinear' | 'nearest'): Float32Array {
-  const th = taps(H, OH, mode), tw = taps(W, OW, mode);
-  const dx = P.f32(planes * H * W, true);
+  const th = taps(H, OH, mode), tw = columnTaps(W, OW, mode);
+  const dx = P.f32(planes * H * W, true), rows = P.f32(H * OW);
   for (let pl = 0; pl < planes; pl++) {
     const xb = pl * H * W, yb = pl * OH * OW;
+    rows.fill(0);
     for (let oh = 0; oh < OH; oh++) {
-      const a = th[oh]!;
+      const a = th[oh]!, r0 = a.i0 * OW, r1 = a.i1 * OW, yr = yb + oh * OW;
       for (let ow = 0; ow < OW; ow++) {
-        const b = tw[ow]!, g = dy[yb + oh * OW + ow]!;
-        dx[xb + a.i0 * W + b.i0]! += a.w0 * b.w0 * g;
-        dx[xb + a.i0 * W + b.i1]! += a.w0 * b.w1 * g;
-        dx[xb + a.i1 * W + b.i0]! += a.w1 * b.w0 * g;
-        dx[xb + a.i1 * W + b.i1]! += a.w1 * b.w1 * g;
+        const g = dy[yr + ow]!;
+        rows[r0 + ow]! += a.w0 * g;
+        rows[r1 + ow]! += a.w1 * g;
+      }
+    }
+    for (let h = 0; h < H; h++) {
+      const xr = xb + h * W, rr = h * OW;
+      for (let ow = 0; ow < OW; ow++) {
+        const g = rows[rr + ow]!;
+        dx[xr + tw.i0[ow]!]! += tw.w0[ow]! * g;
+        dx[xr + tw.i1[ow]!]! += tw.w1[ow]! * g;
       }
     }
   }
+  P.release(rows);
   return dx;
 }
 
