@@ -2,8 +2,8 @@
  * Layout helpers of the reductions over an axis (max, argmax, the shallow argmax).
  * @module
  */
-import { shapeSize } from '@si/ring';
-import { slice, type Shared } from '@si/sharing';
+import { RingTensor, shapeSize } from '@si/ring';
+import { Shared, slice } from '@si/sharing';
 
 /** Moves `axis` last and views the result as [M, n]. */
 export function columnsOf(x: Shared, axis: number): { cols: Shared[]; outShape: number[] } {
@@ -25,3 +25,19 @@ export function repeat(b: Uint8Array, times: number): Uint8Array {
   return out;
 }
 
+
+/**
+ * The maximum over `axis` (index: the index of its first occurrence instead), in the clear: a plain loop,
+ * the twin of max, argmax and argmaxShallow.
+ */
+export function firstMaxClear(x: RingTensor, axis: number, index: boolean): RingTensor {
+  const { cols, outShape } = columnsOf(new Shared(x.shape, x), axis);
+  const data = cols.map((c) => c.share!.data);
+  const out = new BigInt64Array(shapeSize(outShape));
+  for (let i = 0; i < out.length; i++) {
+    let best = 0;
+    for (let t = 1; t < data.length; t++) if (data[t]![i]! > data[best]![i]!) best = t;
+    out[i] = index ? BigInt(best) : data[best]![i]!;
+  }
+  return new RingTensor(out, outShape);
+}

@@ -19,7 +19,7 @@
  */
 import { RingTensor, shapeSize } from '@si/ring';
 import { concat, fromPublic, gather, HELPER, protocol, sequential, SERVER, Shared, sub, type Cost, type Party } from '@si/sharing';
-import { columnsOf, repeat } from './_columns.ts';
+import { columnsOf, firstMaxClear, repeat } from './_columns.ts';
 import { compareCost, differenceDomain, drelu, dreluCost, FULL, signTest, windowOf, windowsOf, type DreluMode } from './drelu.ts';
 
 /** [start, size] of each group of a level of n candidates in groups of up to g. */
@@ -148,18 +148,6 @@ export function shallowCost(shape: readonly number[], axis: number, g: number): 
   return sequential(...levels);
 }
 
-/** The first maximum over `axis`, in the clear: the twin. */
-function firstMax(x: RingTensor, axis: number): RingTensor {
-  const { cols, outShape } = columnsOf(new Shared(x.shape, x), axis);
-  const out = new BigInt64Array(shapeSize(outShape));
-  for (let i = 0; i < out.length; i++) {
-    let best = 0;
-    for (let t = 1; t < cols.length; t++) if (cols[t]!.share!.data[i]! > cols[best]!.share!.data[i]!) best = t;
-    out[i] = BigInt(best);
-  }
-  return new RingTensor(out, outShape);
-}
-
 interface ShallowParams {
   shape: readonly number[];
   axis: number;
@@ -176,7 +164,7 @@ export const argmaxShallow = protocol(shallowRun, {
   name: 'argmax-shallow',
   inputs: (o: ShallowParams) => [{ shape: o.shape, domain: differenceDomain(FULL) }],
   run: async (p, [x], o) => (await shallowRun(p, x as Shared, o.axis, o.group)).index,
-  clear: ([x], o) => firstMax(x!, o.axis),
+  clear: ([x], o) => firstMaxClear(x!, o.axis, true),
   cost: (o) => shallowCost(o.shape, o.axis, o.group),
   examples: [
     { shape: [2, 10], axis: 1, group: 10 },

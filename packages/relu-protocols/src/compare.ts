@@ -17,7 +17,7 @@ import {
   type Tolerance,
 } from '@si/sharing';
 import { mulBit, mulBitCost } from './bit.ts';
-import { columnsOf, repeat } from './_columns.ts';
+import { columnsOf, firstMaxClear, repeat } from './_columns.ts';
 import { RingTensor as RT } from '@si/ring';
 import { compareCost, differenceDomain, drelu, dreluCost, FULL, isNonNegative, signTest, windowOf, windowsOf, type DreluMode } from './drelu.ts';
 
@@ -153,18 +153,6 @@ const TREE_EXAMPLES: TreeParams[] = [
   { shape: [1000], axis: 0, mode: { mode: 'small-ring', dropLowBits: 0, keepBits: 24 } },
 ];
 
-function clearTree(x: RingTensor, axis: number, index: boolean): RingTensor {
-  const { cols, outShape } = columnsOf(new Shared(x.shape, x), axis);
-  const data = cols.map((c) => c.share!.data);
-  const out = new BigInt64Array(shapeSize(outShape));
-  for (let i = 0; i < out.length; i++) {
-    let best = 0;
-    for (let t = 1; t < data.length; t++) if (data[t]![i]! > data[best]![i]!) best = t;
-    out[i] = index ? BigInt(best) : data[best]![i]!;
-  }
-  return new RingTensor(out, outShape);
-}
-
 /**
  * The maximum over `axis` (removed from the shape), in a scope 'max': log2(n) levels of one batched sign
  * test each.
@@ -174,7 +162,7 @@ export const max = protocol(async (p: Party, x: Shared, axis: number, mode: Drel
   name: 'max',
   inputs: (o: TreeParams) => [{ shape: o.shape, domain: differenceDomain(o.mode) }],
   run: (p, [x], o) => p.scope('max', async (q) => (await reduceTree(q, x as Shared, o.axis, o.mode, false)).value),
-  clear: ([x], o) => clearTree(x!, o.axis, false),
+  clear: ([x], o) => firstMaxClear(x!, o.axis, false),
   cost: (o) => treeCost(o.shape, o.axis, o.mode, false),
   tolerance: nearMax((v) => v),
   examples: TREE_EXAMPLES,
@@ -192,7 +180,7 @@ export const argmax = protocol(async (p: Party, x: Shared, axis: number, mode: D
   name: 'argmax',
   inputs: (o: TreeParams) => [{ shape: o.shape, domain: differenceDomain(o.mode) }],
   run: (p, [x], o) => p.scope('argmax', async (q) => (await reduceTree(q, x as Shared, o.axis, o.mode, true)).index!),
-  clear: ([x], o) => clearTree(x!, o.axis, true),
+  clear: ([x], o) => firstMaxClear(x!, o.axis, true),
   cost: (o) => treeCost(o.shape, o.axis, o.mode, true),
   tolerance: nearMax((v, row) => row[Number(v)] ?? 2n ** 63n - 1n),
   examples: TREE_EXAMPLES,
