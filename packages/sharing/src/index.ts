@@ -20,7 +20,7 @@ export { reveal, revealCost, type RevealTo } from './reveal.ts';
 export { truncate, truncateShare, truncateDealt, truncateDealtCost } from './truncate.ts';
 export { beaver, beaverCost, clearBilinear, elementwise, matmulOp, convOp, type Bilinear } from './beaver.ts';
 export {
-  KnownWeights, LinearPre, setupKnownWeights, prepareLinearKnown, prepareLinearKnownCost, linearKnown, addChannelBias, broadcastChannels, linearKnownCost, knownWeightsSetupCost,
+  KnownWeights, LinearPre, setupKnownWeights, prepareLinearKnown, prepareLinearKnownCost, linearKnown, linearKnownSharedMask, addChannelBias, broadcastChannels, linearKnownCost, knownWeightsSetupCost,
 } from './linear.ts';
 export { measuredCost, totalBytes, sequential, parallel, scaleBytes, messages, NO_COST, type Cost, type Depth, type Message } from './cost.ts';
 export { sha256 } from './crypto.ts';

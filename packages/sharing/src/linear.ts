@@ -222,3 +222,48 @@ export const linearKnown = protocol(linearKnownRun, {
     { op: convOp({ padding: 1, groups: 2 }), x: [1, 4, 5, 5], w: [6, 2, 3, 3], prepared: true },
   ],
 });
+
+interface SharedMaskParams {
+  op: Bilinear;
+  x: readonly number[];
+  /** The two layers' weight shapes. */
+  w: readonly number[];
+  w2: readonly number[];
+}
+
+const flat = (t: RingTensor): RingTensor => t.reshape([t.size]);
+
+/** Both layers' outputs flattened end to end (the record's one output). */
+function bothOutputs(y1: Shared, y2: Shared): Shared {
+  const n = y1.size + y2.size;
+  return new Shared([n], y1.share === null ? null : RingTensor.concat([flat(y1.share), flat(y2.share!)], 0));
+}
+
+/**
+ * Two server-known linear layers on one input with one mask (the second prepared with `sameInputAs` the
+ * first), their outputs flattened end to end: the shared-mask path as one record, so the generic checker
+ * holds it to its twin, its declared cost and the view tests like any protocol. Online only the first
+ * layer's E crosses the network.
+ */
+export const linearKnownSharedMask = protocol(
+  async (p: Party, x: Shared, layers: readonly [KnownWeights, KnownWeights], pres: readonly [LinearPre, LinearPre]): Promise<Shared> =>
+    bothOutputs(await linearKnownRun(p, x, layers[0], pres[0]), await linearKnownRun(p, x, layers[1], pres[1])),
+  {
+    name: 'linear-known-shared-mask',
+    inputs: (o: SharedMaskParams) => [{ shape: o.x }, { shape: o.w, as: 'server' }, { shape: o.w2, as: 'server' }],
+    async run(p, [x, w, w2], o) {
+      const k1 = await setupKnownWeights(p, 'weights', o.op, o.w, (w as RingTensor | null) ?? undefined);
+      const k2 = await setupKnownWeights(p, 'weights2', o.op, o.w2, (w2 as RingTensor | null) ?? undefined);
+      const pre1 = await p.inPhase('preprocess', (q) => prepareLinearKnown(q, k1, o.x));
+      const pre2 = await p.inPhase('preprocess', (q) => prepareLinearKnown(q, k2, o.x, pre1));
+      return bothOutputs(await linearKnownRun(p, x as Shared, k1, pre1), await linearKnownRun(p, x as Shared, k2, pre2));
+    },
+    clear: ([x, w, w2], o) => RingTensor.concat([flat(clearBilinear(x!, w!, o.op)), flat(clearBilinear(x!, w2!, o.op))], 0),
+    cost: (o) => linearKnownCost(shapeSize(o.x), shapeSize(o.op.outShape(o.x, o.w)), true),
+    examples: [
+      { op: matmulOp, x: [3, 8], w: [8, 5], w2: [8, 2] },
+      // Two convs of different kernels and widths on one input (as a block's first conv and its shortcut).
+      { op: convOp({ padding: 1, stride: 2 }), x: [2, 3, 6, 6], w: [4, 3, 3, 3], w2: [5, 3, 1, 1] },
+    ],
+  },
+);

@@ -2,13 +2,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RingTensor } from '@si/ring';
 import {
-  addChannelBias, beaver, convOp, dealer, elementwise, linearKnown, linearKnownCost, LinearPre, matmulOp, measuredCost, prepareLinearKnown, prepareLinearKnownCost, totalBytes,
+  addChannelBias, beaver, convOp, dealer, elementwise, linearKnown, linearKnownCost, linearKnownSharedMask, LinearPre, matmulOp, measuredCost, prepareLinearKnown, prepareLinearKnownCost, totalBytes,
   rerandomize, reveal, setupKnownWeights, shareInput, truncate, truncateDealt, truncateShare, wordsGroup, ZP67, type Party,
 } from '../src/index.ts';
 import { all, checkProtocol, closeAll, expectCost, openShares, scoped, shareValue, TestData, TRANSPORTS, type AnyProtocol, type Trio } from '../src/testing.ts';
 
 // Every protocol @si/sharing exports, through the generic checker (README: "Protocols").
-const RECORDS: AnyProtocol[] = [shareInput, reveal, truncate, truncateDealt, beaver, linearKnown, rerandomize];
+const RECORDS: AnyProtocol[] = [shareInput, reveal, truncate, truncateDealt, beaver, linearKnown, linearKnownSharedMask, rerandomize];
 
 for (const [transport, make] of TRANSPORTS) {
   test(`[${transport}] every protocol equals its twin on edge and random inputs, alone and two at once; ledger == declared`, async () => {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { beaver, HELPER, linearKnown, protocol, rerandomize, reveal, Shared, shareInput, SERVER, truncate, truncateDealt, type Party } from '../src/index.ts';
+import { beaver, HELPER, linearKnown, linearKnownSharedMask, protocol, rerandomize, reveal, Shared, shareInput, SERVER, truncate, truncateDealt, type Party } from '../src/index.ts';
 import { checkView, closeAll, TRANSPORTS, type AnyProtocol, type Trio } from '../src/testing.ts';
 
 // What each party receives must not depend on the secret inputs: every @si/sharing protocol through the
@@ -8,12 +8,12 @@ import { checkView, closeAll, TRANSPORTS, type AnyProtocol, type Trio } from '..
 test('share input, truncation, Beaver, the server-known linear layer, rerandomize: no received message depends on the inputs', async () => {
   const ps = (await TRANSPORTS[0]![1]()) as Trio;
   try {
-    const records: AnyProtocol[] = [shareInput, truncate, truncateDealt, beaver, linearKnown, rerandomize];
+    const records: AnyProtocol[] = [shareInput, truncate, truncateDealt, beaver, linearKnown, linearKnownSharedMask, rerandomize];
     const seen: Record<string, number> = {};
     for (const rec of records) seen[rec.name] = (await checkView(rec, { parties: ps })).messages;
     // The protocols with messages were observed; share input (the other share comes from a PRF stream
     // the two hold), local truncation and rerandomize send nothing at all.
-    for (const name of ['truncate-dealt', 'beaver', 'linear-known']) assert.ok(seen[name]! > 0, `${name}: ${JSON.stringify(seen)}`);
+    for (const name of ['truncate-dealt', 'beaver', 'linear-known', 'linear-known-shared-mask']) assert.ok(seen[name]! > 0, `${name}: ${JSON.stringify(seen)}`);
     for (const name of ['share-input', 'truncate', 'rerandomize']) assert.is(seen[name], 0, `${name} sends nothing`);
   } finally {
     closeAll(ps);
