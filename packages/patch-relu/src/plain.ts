@@ -48,9 +48,13 @@ function eachPatch(shape: readonly number[], sizes: readonly PatchSize[], copy: 
 /**
  * Float32 forward: y = x * mask and the mask (1 where the pixel's patch sum is >= 0).
  * @param shape - [N, C, H, W]
+ * @param out - buffers to write into (overwritten; e.g. from a reuse pool) instead of new ones
  */
-export function patchReluF32(x: Float32Array, shape: readonly number[], sizes: readonly PatchSize[]): { y: Float32Array; mask: Uint8Array } {
-  const y = new Float32Array(x.length), mask = new Uint8Array(x.length);
+export function patchReluF32(
+  x: Float32Array, shape: readonly number[], sizes: readonly PatchSize[], out?: { y: Float32Array; mask: Uint8Array },
+): { y: Float32Array; mask: Uint8Array } {
+  if (out && (out.y.length !== x.length || out.mask.length !== x.length)) throw new RangeError(`"out" expected ${x.length} values and mask bytes, got ${out.y.length} and ${out.mask.length}`);
+  const y = out ? out.y.fill(0) : new Float32Array(x.length), mask = out ? out.mask.fill(0) : new Uint8Array(x.length);
   eachPatch(shape, sizes, (base, len) => (y.set(x.subarray(base, base + len), base), mask.fill(1, base, base + len)), (p) => {
     let sum = 0;
     for (let h = p.h0; h < p.h1; h++) for (let i = p.base + h * p.W + p.w0, e = p.base + h * p.W + p.w1; i < e; i++) sum += x[i]!;

@@ -50,7 +50,7 @@ export function cappedForward(c: FloatCtx, n: { layer: string; inputs: string[] 
   let r: { y: Float32Array; mask: Uint8Array };
   if (!sizes) r = reluF32(c.pool, x, cap);
   else {
-    r = patchReluF32(x, maps(c.N, c.graph.node(n.inputs[0]!).shape), sizes);
+    r = patchReluF32(x, maps(c.N, c.graph.node(n.inputs[0]!).shape), sizes, { y: c.pool.f32(x.length), mask: c.pool.u8(x.length) });
     for (let i = 0; i < r.y.length; i++) if (r.y[i]! >= cap) (r.y[i] = cap), (r.mask[i] = 0);
   }
   return { y: r.y, ...(c.keep ? { cache: r.mask } : {}) };
