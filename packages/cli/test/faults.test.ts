@@ -4,61 +4,30 @@
 // was, without presenting a result; no process may be left behind.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { writeDeploymentCerts } from '../src/index.ts';
+import { runCli, type Event, type Proc } from './_proc.ts';
 
 type Role = 'client' | 'server' | 'helper';
 type Point = 'setup' | 'first layer' | 'middle' | 'last layers';
-type Event = Record<string, unknown>;
 const ROLES: Role[] = ['client', 'server', 'helper'];
 const TIMEOUT = 3; // seconds a party waits for a message (si party --timeout)
 
 const certs = join(mkdtempSync(join(tmpdir(), 'si-faults-')), 'certs');
 writeDeploymentCerts(certs);
-const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const summary: { fault: string; survived: boolean }[] = [];
 
-interface Proc {
+interface Party extends Proc {
   role: Role;
-  proc: ChildProcess;
-  events: Event[];
-  stderr: string[];
-  exited: Promise<number>;
-  /** Resolves with the first event (seen or future) that matches. */
-  when(pred: (e: Event) => boolean): Promise<Event>;
 }
 
-function party(role: Role, args: string[]): Proc {
-  const proc = spawn(process.execPath, [...process.execArgv, cli, 'party', '--role', role, '--tls', certs, '--json', '--trace', '--timeout', String(TIMEOUT), '--connect-timeout', '10',
-    '--model', 'fmnist-resnet', '--spec', 'knapsack:0.1:ci', '--batch', '2', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const waiting: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
-  const p: Proc = {
-    role, proc, events: [], stderr: [],
-    exited: new Promise((resolve) => proc.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)))),
-    when: (pred) => {
-      const seen = p.events.find(pred);
-      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiting.push({ pred, resolve }));
-    },
-  };
-  createInterface({ input: proc.stderr! }).on('line', (l) => p.stderr.push(l));
-  createInterface({ input: proc.stdout! }).on('line', (l) => {
-    let e: Event;
-    try {
-      e = JSON.parse(l);
-    } catch {
-      return;
-    }
-    p.events.push(e);
-    for (const w of waiting.filter((x) => x.pred(e))) (w.resolve(e), waiting.splice(waiting.indexOf(w), 1));
-  });
-  return p;
+function party(role: Role, args: string[]): Party {
+  return Object.assign(runCli(['party', '--role', role, '--tls', certs, '--json', '--trace', '--timeout', String(TIMEOUT), '--connect-timeout', '10',
+    '--model', 'fmnist-resnet', '--spec', 'knapsack:0.1:ci', '--batch', '2', ...args]), { role });
 }
 
 /** A TCP relay to a port; cut() drops every connection through it. */

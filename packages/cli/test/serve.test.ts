@@ -5,18 +5,17 @@
 // clients (no certificate) against a deployment CA; metrics in the Prometheus text format.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connectSession, encodeHeader } from '@si/net';
 import { ASSETS, fashionFiles, readIdx, writeDeploymentCerts } from '../src/index.ts';
+import { runCli, type Proc } from './_proc.ts';
 
-type Event = Record<string, unknown>;
 const certs = join(mkdtempSync(join(tmpdir(), 'si-serve-')), 'certs');
 writeDeploymentCerts(certs);
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -25,38 +24,7 @@ const WEIGHTS = ['--weights', `file:${ASSETS.weights6}`];
 const TIMEOUT = 3; // seconds a party of the service waits for a message
 const fashion = fashionFiles('test');
 
-interface Proc {
-  proc: ChildProcess;
-  events: Event[];
-  stderr: string[];
-  exited: Promise<number>;
-  when(pred: (e: Event) => boolean): Promise<Event>;
-}
-
-function run(args: string[], env: Record<string, string> = {}): Proc {
-  const proc = spawn(process.execPath, [...process.execArgv, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const waiting: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
-  const p: Proc = {
-    proc, events: [], stderr: [],
-    exited: new Promise((resolve) => proc.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)))),
-    when: (pred) => {
-      const seen = p.events.find(pred);
-      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiting.push({ pred, resolve }));
-    },
-  };
-  createInterface({ input: proc.stderr! }).on('line', (l) => p.stderr.push(l));
-  createInterface({ input: proc.stdout! }).on('line', (l) => {
-    let e: Event;
-    try {
-      e = JSON.parse(l);
-    } catch {
-      return;
-    }
-    p.events.push(e);
-    for (const w of waiting.filter((x) => x.pred(e))) (w.resolve(e), waiting.splice(waiting.indexOf(w), 1));
-  });
-  return p;
-}
+const run = runCli;
 
 interface Pair {
   server: Proc;
