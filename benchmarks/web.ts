@@ -6,45 +6,30 @@
 // and whether the labels agree; and the PRF's keystream throughput in the page, the wasm AES (used) against
 // WebCrypto's AES-CTR (asynchronous only).
 // Ends with {"bench":"web","labels_equal_node":…,"browser_s_per_image":…,"node_s_per_image":…,"ratio":…,"bundle_kb":…}.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
-import { ASSETS, fashionFiles, readIdx, writeDeploymentCerts } from '@si/cli';
+import { ASSETS, fashionFiles, readIdx, runCli, writeDeploymentCerts } from '@si/cli';
 import { emit, flags, round } from './_harness.ts';
 
 const { quick } = flags();
 const N = quick ? 8 : 40;
-const cli = fileURLToPath(new URL('../packages/cli/src/cli.ts', import.meta.url));
 const certs = join(mkdtempSync(join(tmpdir(), 'si-bench-web-')), 'certs');
 writeDeploymentCerts(certs);
 const MODEL = ['--model', 'fmnist-resnet', '--spec', `file:${ASSETS.spec6}`, '--batch', '8'];
 const fashion = fashionFiles('test');
 
-function start(args: string[]): { proc: ChildProcess; events: Record<string, unknown>[]; exited: Promise<number>; when(kind: string): Promise<Record<string, unknown>> } {
-  const proc = spawn(process.execPath, [...process.execArgv, cli, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const events: Record<string, unknown>[] = [];
-  const waiting: [string, (e: Record<string, unknown>) => void][] = [];
-  createInterface({ input: proc.stdout! }).on('line', (l) => {
-    try {
-      const e = JSON.parse(l);
-      events.push(e);
-      for (const w of waiting.filter(([k]) => k === e.event)) (w[1](e), waiting.splice(waiting.indexOf(w), 1));
-    } catch { /* not an event */ }
-  });
-  return { proc, events, exited: new Promise((r) => proc.on('close', (c) => r(c ?? 1))), when: (k) => new Promise((r) => { const e = events.find((x) => x.event === k); if (e) r(e); else waiting.push([k, r]); }) };
-}
+const start = (args: string[]) => runCli(args, { inheritStderr: true });
 const spki = (role: string) => createHash('sha256').update(new X509Certificate(readFileSync(join(certs, `${role}.pem`))).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
 
 const common = ['--tls', certs, '--public-clients', '--timeout', '60', ...MODEL];
 const helper = start(['serve', '--role', 'helper', '--listen', '127.0.0.1:0', '--web', '127.0.0.1:0', ...common]);
-const h = await helper.when('listening');
+const h = await helper.when((e) => e.event === 'listening');
 const server = start(['serve', '--role', 'server', '--listen', '127.0.0.1:0', '--helper', `127.0.0.1:${h.port}`, '--web', '127.0.0.1:0', '--web-helper', `wss://127.0.0.1:${h.webPort}/`, '--weights', `file:${ASSETS.weights6}`, ...common]);
-const s = await server.when('listening');
+const s = await server.when((e) => e.event === 'listening');
 
 async function nodeRun(count: number): Promise<{ labels: number[]; online: number }> {
   const c = start(['client', '--server', `127.0.0.1:${s.port}`, '--helper', `127.0.0.1:${h.port}`, '--ca', join(certs, 'ca.pem'), '--json', ...MODEL, '--images', fashion.images, '--count', String(count)]);

@@ -8,6 +8,7 @@ export { runParty, runSession, loadParty, dreluCount, logitsArray, type LoadedPa
 export { Service, type ServeConfig } from './serve.ts';
 export { ServiceMetrics, LATENCY_BUCKETS } from './metrics.ts';
 export { loadInput, expandImages, looksLikeIdx, type InputSource, type LoadedInput } from './input.ts';
+export { runCli, type Proc as CliProcess, type Event as CliEvent } from './child.ts';
 export { runLocal, mergeReports, partyArgs, ALLOCATOR_ENV, type LocalOptions, type SessionReport, type LayerTotals } from './orchestrate.ts';
 export { agree, parseMode, specDigest, SessionError, type PublicParams } from './session.ts';
 export { writeDeploymentCerts, readCredentials, readDeployment, type CertOptions, type DeploymentFile } from './certs.ts';

@@ -10,13 +10,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { createCA, issueCert } from '@si/net';
 import type { Role } from '@si/sharing';
 import type { ImageResult, PartyReport, RunSummary } from './party.ts';
 import { loadInput, type InputSource } from './input.ts';
 import { DataError } from './data.ts';
 import { graphOf, loadManifest } from './models.ts';
+import { cliEntry } from './child.ts';
 
 /** glibc settings for processes that allocate large typed arrays (see benchmarks/README). */
 export const ALLOCATOR_ENV = {
@@ -161,11 +161,6 @@ interface Child {
   /** Order of failure among the parties (1: the first to fail); stopped: ended by runLocal after another failed. */
   failedAt?: number;
   stopped?: boolean;
-}
-
-function cliEntry(): string {
-  const own = fileURLToPath(import.meta.url);
-  return join(own, '..', own.endsWith('.ts') ? 'cli.ts' : 'cli.js');
 }
 
 function start(role: Role, args: string[], o: LocalOptions, onFail: (c: Child) => void): Child {

@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDeploymentCerts } from '../src/index.ts';
-import { runCli, type Event, type Proc } from './_proc.ts';
+import { runCli, type CliEvent as Event, type CliProcess as Proc } from '../src/index.ts';
 
 type Role = 'client' | 'server' | 'helper';
 type Point = 'setup' | 'first layer' | 'middle' | 'last layers';

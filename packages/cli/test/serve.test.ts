@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectSession, encodeHeader } from '@si/net';
 import { ASSETS, fashionFiles, readIdx, writeDeploymentCerts } from '../src/index.ts';
-import { runCli, type Proc } from './_proc.ts';
+import { runCli, type CliProcess as Proc } from '../src/index.ts';
 
 const certs = join(mkdtempSync(join(tmpdir(), 'si-serve-')), 'certs');
 writeDeploymentCerts(certs);
@@ -199,9 +199,9 @@ test('public clients: no client certificate, the service authenticated by the de
     const anon = client(s, images(0, 2), ['--ca', join(named, 'ca.pem')]);
     assert.is((await labelsOf(anon)).length, 2);
     // Web PKI: the system's roots (here the deployment CA added to them) and a host-name check.
-    const web = run(['client', '--server', `localhost:${s.sp}`, '--helper', `localhost:${s.hp}`, '--web-pki', '--json', '--timeout', '20', ...MODEL, ...images(0, 2)], { NODE_EXTRA_CA_CERTS: join(named, 'ca.pem') });
+    const web = run(['client', '--server', `localhost:${s.sp}`, '--helper', `localhost:${s.hp}`, '--web-pki', '--json', '--timeout', '20', ...MODEL, ...images(0, 2)], { env: { NODE_EXTRA_CA_CERTS: join(named, 'ca.pem') } });
     assert.is((await labelsOf(web)).length, 2);
-    const wrongName = run(['client', '--server', `127.0.0.1:${s.sp}`, '--helper', `localhost:${s.hp}`, '--web-pki', '--json', '--connect-timeout', '3', ...MODEL, ...images(0, 1)], { NODE_EXTRA_CA_CERTS: join(named, 'ca.pem') });
+    const wrongName = run(['client', '--server', `127.0.0.1:${s.sp}`, '--helper', `localhost:${s.hp}`, '--web-pki', '--json', '--connect-timeout', '3', ...MODEL, ...images(0, 1)], { env: { NODE_EXTRA_CA_CERTS: join(named, 'ca.pem') } });
     assert.is(await wrongName.exited, 1);
     assert.match(wrongName.stderr.join('\n'), /altnames|not in the cert|does not match/i);
     // A certificate-less "server" may not open a session at the helper.

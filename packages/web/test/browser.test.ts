@@ -6,45 +6,25 @@
 // to what the protocol declares for the client; nothing else leaves the page.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type CDPSession } from 'puppeteer-core';
 import { FrameDecoder } from '@si/net';
 // The CLI's helpers by path: @si/cli depends on this package (it serves the page), not the other way.
-import { ASSETS, fashionFiles, graphOf, loadSpec, readIdx, writeDeploymentCerts } from '../../cli/src/index.ts';
+import { ASSETS, fashionFiles, graphOf, loadSpec, readIdx, runCli, writeDeploymentCerts } from '../../cli/src/index.ts';
 import { classifyCost, parseMode, prepareSecureCost, publicModel, secureForwardCost, setupSecureCost, specDigest } from '@si/models';
 import type { Cost } from '@si/sharing';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const cli = fileURLToPath(new URL('../../cli/src/cli.ts', import.meta.url));
 const certs = join(mkdtempSync(join(tmpdir(), 'si-web-')), 'certs');
 writeDeploymentCerts(certs);
 const MODEL = ['--model', 'fmnist-resnet', '--spec', `file:${ASSETS.spec6}`, '--batch', '4'];
 const N = 20;
 const fashion = fashionFiles('test');
 
-function start(args: string[]): { proc: ChildProcess; events: Record<string, unknown>[]; stderr: string[]; exited: Promise<number>; when(kind: string): Promise<Record<string, unknown>> } {
-  const proc = spawn(process.execPath, [...process.execArgv, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const events: Record<string, unknown>[] = [], stderr: string[] = [];
-  const waiting: [string, (e: Record<string, unknown>) => void][] = [];
-  createInterface({ input: proc.stderr! }).on('line', (l) => stderr.push(l));
-  createInterface({ input: proc.stdout! }).on('line', (l) => {
-    try {
-      const e = JSON.parse(l);
-      events.push(e);
-      for (const w of waiting.filter(([k]) => k === e.event)) (w[1](e), waiting.splice(waiting.indexOf(w), 1));
-    } catch { /* not an event */ }
-  });
-  return {
-    proc, events, stderr, exited: new Promise((r) => proc.on('close', (c) => r(c ?? 1))),
-    when: (kind) => new Promise((r) => { const e = events.find((x) => x.event === kind); if (e) r(e); else waiting.push([kind, r]); }),
-  };
-}
+const start = (args: string[]) => runCli(args);
 
 /** Chromium trusts exactly these two certificates (by public-key hash), not the whole CA. */
 const spki = (role: string) => createHash('sha256').update(new X509Certificate(readFileSync(join(certs, `${role}.pem`))).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
@@ -61,10 +41,10 @@ test('the page classifies 20 test images like the Node client, and sends only it
   const common = ['--tls', certs, '--public-clients', '--timeout', '30', ...MODEL];
   const helper = start(['serve', '--role', 'helper', '--listen', '127.0.0.1:0', '--web', '127.0.0.1:0', ...common]);
   procs.push(helper);
-  const h = await helper.when('listening');
+  const h = await helper.when((e) => e.event === 'listening');
   const server = start(['serve', '--role', 'server', '--listen', '127.0.0.1:0', '--helper', `127.0.0.1:${h.port}`, '--web', '127.0.0.1:0', '--web-helper', `wss://127.0.0.1:${h.webPort}/`, '--weights', `file:${ASSETS.weights6}`, ...common]);
   procs.push(server);
-  const s = await server.when('listening');
+  const s = await server.when((e) => e.event === 'listening');
 
   // The Node client on the same images, against the same services.
   const node = start(['client', '--server', `127.0.0.1:${s.port}`, '--helper', `127.0.0.1:${h.port}`, '--ca', join(certs, 'ca.pem'), '--json', ...MODEL, '--images', fashion.images, '--count', String(N)]);
