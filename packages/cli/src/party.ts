@@ -8,8 +8,8 @@
  */
 import { LinkServer, type PublicClientTls, type TlsCredentials } from '@si/net';
 import { encodeFixed } from '@si/ring';
-import { CLIENT, connectParty, peersOf, shareInput, type Deployment, type Party, type Role } from '@si/sharing';
-import { classifyCost, compileFixed, parseReveal, prepareSecure, publicModel, revealName, secureClassify, setupSecure, type Classified, type FixedModel, type Graph, type Reveal } from '@si/models';
+import { CLIENT, connectParty, peersOf, type Deployment, type Party, type Role } from '@si/sharing';
+import { classifyCost, compileFixed, parseReveal, publicModel, revealName, secureBatch, setupSecure, type Classified, type FixedModel, type Graph, type Reveal } from '@si/models';
 import { patchClipDrelus, patchReluDrelus, RELU, type PatchSpec } from '@si/patch-relu';
 import { graphOf, loadSpec, loadWeights } from './models.ts';
 import { upsampleLabels } from './labels.ts';
@@ -289,20 +289,15 @@ async function run(p: Party, c: Ctx, hooks: PartyHooks, where: { stage: string }
   for (let b = 0; b < batches; b++) {
     const n = Math.min(c.batch, images - b * c.batch);
     const shape = [n, C, H, W];
+    const x = p.id === CLIENT ? encodeFixed(c.input!.x.subarray(b * c.batch * per, (b * c.batch + n) * per), c.f, shape) : undefined;
     const t2 = performance.now();
+    let t3 = t2;
     where.stage = `batch ${b + 1}/${batches}, preprocessing`;
-    const pre = c.cfg.preprocess === false ? undefined : await p.scope('pre', (q) => prepareSecure(q, sm, n), 'preprocess');
-    const t3 = performance.now();
-    batchSeconds.preprocess.push((t3 - t2) / 1000);
-    // One ledger label for every batch (rows add up), so a long session's ledger does not grow.
-    await p.scope('batch', async (q) => {
-      const x = p.id === CLIENT ? encodeFixed(c.input!.x.subarray(b * c.batch * per, (b * c.batch + n) * per), c.f, shape) : undefined;
-      where.stage = `batch ${b + 1}/${batches}, input`;
-      const onNode = (node: { name: string }) => ((where.stage = `batch ${b + 1}/${batches}, layer "${node.name}"`), hooks.onLayer?.(b, node.name));
-      const onOutput = () => (where.stage = `batch ${b + 1}/${batches}, output (${revealName(c.reveal)})`);
-      const out = await secureClassify(q, sm, shareInput(q, CLIENT, shape, x), c.reveal, { spec: c.spec?.layers, mode: c.mode, timings, pre, onNode, onOutput });
-      if (out) outs.push(out);
-    });
+    const onPreprocessed = () => ((t3 = performance.now()), batchSeconds.preprocess.push((t3 - t2) / 1000), (where.stage = `batch ${b + 1}/${batches}, input`));
+    const onNode = (node: { name: string }) => ((where.stage = `batch ${b + 1}/${batches}, layer "${node.name}"`), hooks.onLayer?.(b, node.name));
+    const onOutput = () => (where.stage = `batch ${b + 1}/${batches}, output (${revealName(c.reveal)})`);
+    const out = await secureBatch(p, sm, shape, c.reveal, { preprocess: c.cfg.preprocess !== false, x, spec: c.spec?.layers, mode: c.mode, timings, onNode, onOutput, onPreprocessed });
+    if (out) outs.push(out);
     batchSeconds.online.push((performance.now() - t3) / 1000);
     hooks.onBatch?.(b + 1, batches, (performance.now() - t1) / 1000);
     if ((b + 1) % every === 0) memory.samplesMb.push(mb());

@@ -27,7 +27,7 @@ export {
   fixedForward, simulateForward, setupSecure, secureForward, secureForwardCost, setupSecureCost, prepareSecure, prepareSecureCost, Preprocessed, type SecureModel, type RunOptions, type Comparison,
 } from './secure/executor.ts';
 export { windowReport, windowLimits, type WindowReport, type WindowLayer } from './secure/windows.ts';
-export { secureClassify, twinClassify, classifyCost, parseReveal, revealName, RevealError, type Reveal, type Classified } from './secure/output.ts';
+export { secureClassify, secureBatch, twinClassify, classifyCost, parseReveal, revealName, RevealError, type Reveal, type Classified } from './secure/output.ts';
 export { train, predict, accuracy, argmax, distillation, recomputeBatchNorm, type TrainOptions, type Dataset } from './train/train.ts';
 export {
   measureDistortion, compareTables, spearman, specFromTable, parseTable, candidateSizes, type DistortionTable, type DistortionMethod, type LayerDistortion, type DistortionOptions,

@@ -6,10 +6,10 @@
  * @module
  */
 import { connectWebSocket, Ledger, type Link, type WebSocketClass } from '@si/net';
-import { CLIENT, HELPER, SERVER, shareInput, startParty, type PartyId } from '@si/sharing';
+import { CLIENT, HELPER, SERVER, startParty, type PartyId } from '@si/sharing';
 import { encodeFixed } from '@si/ring';
 import { parseSpec, type PatchSpec } from '@si/patch-relu';
-import { agree, finish, fmnistResNet, parseMode, parseReveal, prepareSecure, publicModel, secureClassify, setupSecure, specDigest, type Graph, type PublicParams } from '@si/models';
+import { agree, finish, fmnistResNet, parseMode, parseReveal, publicModel, secureBatch, setupSecure, specDigest, type Graph, type PublicParams } from '@si/models';
 
 /** The architectures a page can run (the graph is public; the weights stay with the server). */
 export const WEB_MODELS: Record<string, () => Graph> = { 'fmnist-resnet': () => fmnistResNet() };
@@ -78,13 +78,10 @@ export async function classifyWithService(config: ServiceConfig, specText: strin
     const batches = Math.ceil(count / config.batch);
     for (let b = 0; b < batches; b++) {
       const n = Math.min(config.batch, count - b * config.batch), shape = [n, C, H, W];
-      const pre = config.preprocess ? await p.scope('pre', (q) => prepareSecure(q, sm, n), 'preprocess') : undefined;
-      await p.scope('batch', async (q) => {
-        const x = encodeFixed(images.subarray(b * config.batch * per, (b * config.batch + n) * per), config.fracBits, shape);
-        const onNode = (node: { name: string }) => o.onProgress?.({ layer: { batch: b, node: node.name }, ...report() });
-        const out = await secureClassify(q, sm, shareInput(q, CLIENT, shape, x), reveal, { spec: spec?.layers, mode, pre, onNode });
-        labels.push(...Array.from(out!.labels));
-      });
+      const x = encodeFixed(images.subarray(b * config.batch * per, (b * config.batch + n) * per), config.fracBits, shape);
+      const onNode = (node: { name: string }) => o.onProgress?.({ layer: { batch: b, node: node.name }, ...report() });
+      const out = await secureBatch(p, sm, shape, reveal, { preprocess: config.preprocess, x, spec: spec?.layers, mode, onNode });
+      labels.push(...Array.from(out!.labels));
       o.onProgress?.({ batches: { done: b + 1, total: batches }, ...report() });
     }
     await finish(p);

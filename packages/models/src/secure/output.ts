@@ -17,10 +17,10 @@
  */
 import type { NdArray } from 'ndarray';
 import { decodeNdarray, RingTensor, shapeSize } from '@si/ring';
-import { CLIENT, reveal, revealCost, sequential, truncateDealt, truncateDealtCost, type Cost, type Party, type Shared } from '@si/sharing';
+import { CLIENT, reveal, revealCost, sequential, shareInput, truncateDealt, truncateDealtCost, type Cost, type Party, type Shared } from '@si/sharing';
 import { argmax, argmaxShallow, shallowCost, shallowGroup, topk, topkCost, treeCost, FULL } from '@si/relu-protocols';
 import type { FixedModel } from './compile.ts';
-import { fixedForward, secureForward, type RunOptions, type SecureModel } from './executor.ts';
+import { fixedForward, prepareSecure, secureForward, type RunOptions, type SecureModel } from './executor.ts';
 
 export type Reveal = { kind: 'label' } | { kind: 'topk'; k: number } | { kind: 'logits' };
 
@@ -143,4 +143,23 @@ export function classifyCost(m: FixedModel, N: number, what: Reveal): Cost {
   if (what.kind === 'topk') return sequential(topkCost(N, shape[1]!, what.k), revealCost(N * what.k, 'client'));
   const pick = shape.length === 2 ? shallowCost(shape, 1, shallowGroup(shape[1]!)) : treeCost(shape, 1, FULL, true);
   return sequential(pick, revealCost(n / shape[1]!, 'client'));
+}
+
+/**
+ * One batch of a session as every party runs it (the Node parties and the browser client share it, so
+ * their scopes and phases cannot drift apart): the input-independent half in a scope 'pre' (phase
+ * 'preprocess'; skipped when `preprocess` is false, then it folds into the online phase), then the
+ * client's input shared, the forward and the output in a scope 'batch' (one ledger label for every
+ * batch, so a long session's ledger does not grow). `x` is the client's encoded batch (undefined at the
+ * others); `onPreprocessed` is called between the two.
+ * @returns the client's result (null at the server and the helper)
+ */
+export async function secureBatch(
+  p: Party, sm: SecureModel, shape: readonly number[], what: Reveal,
+  o: RunOptions & { preprocess: boolean; x?: RingTensor; onOutput?(): void; onPreprocessed?(): void },
+): Promise<Classified | null> {
+  const { preprocess, x, onPreprocessed, ...run } = o;
+  const pre = preprocess ? await p.scope('pre', (q) => prepareSecure(q, sm, shape[0]!), 'preprocess') : undefined;
+  onPreprocessed?.();
+  return p.scope('batch', (q) => secureClassify(q, sm, shareInput(q, CLIENT, shape, x), what, { ...run, ...(pre ? { pre } : {}) }));
 }
