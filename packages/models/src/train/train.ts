@@ -21,17 +21,15 @@ export interface Dataset {
 }
 
 /** Logits [B, K, P] (P pixels per image) as [B * P, K]: a row per pixel, as the losses take them. */
-function pixelMajor(v: Float32Array, B: number, K: number, P: number): Float32Array {
+function pixelMajor(v: Float32Array, B: number, K: number, P: number, out: Float32Array = new Float32Array(v.length)): Float32Array {
   if (P === 1) return v;
-  const out = new Float32Array(v.length);
   for (let b = 0; b < B; b++) for (let k = 0; k < K; k++) for (let p = 0; p < P; p++) out[(b * P + p) * K + k] = v[(b * K + k) * P + p]!;
   return out;
 }
 
 /** The inverse of pixelMajor. */
-function classMajor(v: Float32Array, B: number, K: number, P: number): Float32Array {
+function classMajor(v: Float32Array, B: number, K: number, P: number, out: Float32Array = new Float32Array(v.length)): Float32Array {
   if (P === 1) return v;
-  const out = new Float32Array(v.length);
   for (let b = 0; b < B; b++) for (let k = 0; k < K; k++) for (let p = 0; p < P; p++) out[(b * K + k) * P + p] = v[(b * P + p) * K + k]!;
   return out;
 }
@@ -106,10 +104,13 @@ export function train(graph: Graph, params: Params, data: Dataset, o: TrainOptio
         }
       }
       const { out, trace } = forward(graph, params, x, B, { training: true, spec: o.spec });
-      const logits = pixelMajor(out, B, classes, P);
+      // Per-pixel logits (segmentation) are transposed to [pixels, classes] and back in pooled buffers.
+      const [lm, gm] = P === 1 ? [undefined, undefined] : [trace.pool.f32(out.length), trace.pool.f32(out.length)];
+      const logits = pixelMajor(out, B, classes, P, lm);
       const ce = crossEntropy(logits, labels, classes);
       if (o.teacher) distill(graph, o.teacher, x, B, logits, ce.dLogits, classes, P);
-      const { grads } = backward(trace, params, classMajor(ce.dLogits, B, classes, P));
+      const { grads } = backward(trace, params, classMajor(ce.dLogits, B, classes, P, gm));
+      trace.pool.release(lm, gm);
       opt.step(grads, step < main ? cosineLr(o.lr ?? 0.1, step, main, o.warmup ?? Math.ceil(perEpoch / 5)) : swaLr(o.swa!, (step - main) % perEpoch, perEpoch));
       release(trace);
       releaseGrads(grads);
@@ -191,9 +192,11 @@ export function recomputeBatchNorm(graph: Graph, params: Params, data: Dataset, 
 
 function distill(graph: Graph, t: NonNullable<TrainOptions['teacher']>, x: Float32Array, B: number, out: Float32Array, dLogits: Float32Array, classes: number, P: number): void {
   const { out: tOut, trace } = forward(graph, t.params, x, B);
-  const teacher = pixelMajor(tOut, B, classes, P);
-  release(trace);
+  const tm = P === 1 ? undefined : trace.pool.f32(tOut.length);
+  const teacher = pixelMajor(tOut, B, classes, P, tm);
   distillation(out, teacher, classes, t.temperature, t.weight, dLogits);
+  release(trace);
+  trace.pool.release(tm);
 }
 
 /**
