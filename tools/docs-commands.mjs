@@ -44,6 +44,8 @@ const SKIP = [
   // model" commands run in packages/cli/test/serve.test.ts with the same flags (temporary certificates,
   // free ports), and the browser ones in packages/web/test/browser.test.ts.
   [/^pnpm si (certs|serve|client)\b/, 'run by packages/cli/test/serve.test.ts (and web/test/browser.test.ts) with the same flags'],
+  // The README's --baseline run is this bench and more (it also runs the other commit's step): one is enough.
+  [/^pnpm bench:models( \[?-- --quick\]?)?$/, 'the README\'s `pnpm bench:models -- --quick --baseline f3e0993` runs the same bench and more'],
 ];
 
 /** Quick variants of long commands (the same script and flags, less work). */
