@@ -104,6 +104,8 @@ test('comparison modes by name', () => {
   assert.equal(parseMode('full'), { mode: 'full' });
   assert.equal(parseMode('small16'), { mode: 'small-ring', dropLowBits: 4, keepBits: 16 });
   assert.equal(parseMode('paper:0:24'), { mode: 'paper', dropLowBits: 0, keepBits: 24 });
+  assert.equal(parseMode('twohop16'), { mode: 'small-ring', dropLowBits: 4, keepBits: 16, hops: 2 });
+  assert.throws(() => parseMode('twohop:0:32'), /K <= 31/);
   assert.throws(() => parseMode('small:10:60'), /D \+ K <= 63/);
   assert.throws(() => parseMode('fast'), /unknown comparison mode/);
 });

@@ -13,16 +13,21 @@ export class SessionError extends Error {
   override readonly name = 'SessionError';
 }
 
-/** Comparison modes by name: `full`, `smallK`/`paperK` (drop 4 low bits, keep K), or `small:D:K` / `paper:D:K`. */
+/**
+ * Comparison modes by name: `full`, `smallK`/`paperK` (drop 4 low bits, keep K), `small:D:K` / `paper:D:K`,
+ * and `twohopK` / `twohop:D:K`: small-ring windows with the two-hop sign test (one online round fewer per
+ * ReLU layer, more bytes per DReLU; K <= 31).
+ */
 export function parseMode(name: string): DreluMode {
   if (name === 'full') return { mode: 'full' };
-  const m = /^(small|paper)(?::(\d+):(\d+)|(\d+))$/.exec(name);
-  if (!m) throw new SessionError(`unknown comparison mode "${name}" (use full, small16, paper16, small:D:K or paper:D:K)`);
+  const m = /^(small|paper|twohop)(?::(\d+):(\d+)|(\d+))$/.exec(name);
+  if (!m) throw new SessionError(`unknown comparison mode "${name}" (use full, small16, paper16, twohop16, small:D:K, paper:D:K or twohop:D:K)`);
   const [dropLowBits, keepBits] = m[4] !== undefined ? [4, Number(m[4])] : [Number(m[2]), Number(m[3])];
-  // The sign tests run on 32-bit words: K <= 32 (a patch layer widens its window up to that too).
-  if (!(keepBits >= 2 && keepBits <= 32 && dropLowBits >= 0 && dropLowBits + keepBits <= 63))
-    throw new SessionError(`comparison mode "${name}": need 2 <= K <= 32 and D + K <= 63 (D dropped low bits, K compared bits)`);
-  const mode: DreluMode = { mode: m[1] === 'small' ? 'small-ring' : 'paper', dropLowBits, keepBits };
+  // The sign tests run on 32-bit words: K <= 32 (a patch layer widens its window up to that too; 31 two-hop).
+  const most = m[1] === 'twohop' ? 31 : 32;
+  if (!(keepBits >= 2 && keepBits <= most && dropLowBits >= 0 && dropLowBits + keepBits <= 63))
+    throw new SessionError(`comparison mode "${name}": need 2 <= K <= ${most} and D + K <= 63 (D dropped low bits, K compared bits)`);
+  const mode: DreluMode = m[1] === 'twohop' ? { mode: 'small-ring', dropLowBits, keepBits, hops: 2 } : { mode: m[1] === 'small' ? 'small-ring' : 'paper', dropLowBits, keepBits };
   windowOf(mode); // the protocols' own check, here rather than after the weight setup
   return mode;
 }

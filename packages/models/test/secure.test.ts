@@ -62,7 +62,9 @@ test('secure logits equal the fixed-point twin within the truncation tolerance (
   const SMALL16 = { mode: 'small-ring' as const, dropLowBits: 4, keepBits: 16 };
   const w = await windowReport(model, x, SMALL16, { spec });
   assert.is(w.maxBeyondRange, 0, `beyond the small16 window: ${JSON.stringify(w.layers.filter((l) => l.beyondRange))}`);
-  for (const mode of [{ mode: 'full' as const }, { mode: 'small-ring' as const, dropLowBits: 0, keepBits: 24 }, SMALL16]) {
+  // The two-hop sign test computes the same bits as small16 (the same windows), in one round fewer per ReLU layer.
+  const rounds: number[] = [];
+  for (const mode of [{ mode: 'full' as const }, { mode: 'small-ring' as const, dropLowBits: 0, keepBits: 24 }, SMALL16, { ...SMALL16, hops: 2 as const }]) {
     const prepared = mode.mode !== 'full';
     const parties = await localParties();
     const outs = await Promise.all(parties.map(async (p) => {
@@ -98,10 +100,13 @@ test('secure logits equal the fixed-point twin within the truncation tolerance (
     }
     const online = totalBytes(measuredCost(parties, 'infer'));
     assert.is(online, sum, `online bytes ${online} vs declared ${sum}`);
+    rounds.push(measuredCost(parties, 'infer').rounds);
     const setup = totalBytes(measuredCost(parties, 'fc2', 'setup'));
     assert.ok(online > 0 && setup === 8 * 12 * 5, `online ${online}, fc2 setup ${setup}`);
     for (const p of parties) p.close();
   }
+  // Seven sign tests on the critical path (the ReLU and patch layers, the 2x2 max pool's two levels), each one round shorter.
+  assert.is(rounds[2]! - rounds[3]!, 7, `online rounds small16 ${rounds[2]}, two-hop ${rounds[3]}`);
 });
 
 test('simulateForward: the secure arithmetic in cleartext, within the same tolerance of the twin; it models the comparison window', async () => {

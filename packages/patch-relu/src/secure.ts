@@ -64,17 +64,20 @@ function plan(shape: readonly number[], sizes: readonly PatchSize[]): Plan {
 
 const extraBits = (ph: number, pw: number): number => Math.ceil(Math.log2(ph * pw));
 
+/** The widest window of a mode's sign test: 32 bits, 31 for the two-hop test. */
+const maxBits = (mode: DreluMode): number => (windowOf(mode).hops === 2 ? 31 : 32);
+
 /**
  * The comparison mode of a layer in truncated modes. A layer of plain ReLUs keeps the mode. A layer with
  * patches must hold sums of up to 2^e values (e = ceil(log2(ph*pw)) of its largest patch) where the mode
- * holds one: bits up to d + k + e. It compares k' = min(32, d + k + e) bits, so the d low bits are kept too
+ * holds one: bits up to d + k + e. It compares k' = min(32, d + k + e) bits (31 for the two-hop test), so the d low bits are kept too
  * (the sign of a patch sum is exact, not rounded by local truncation) unless k' = 32 leaves no room.
  */
 export function layerMode(mode: DreluMode, groups: readonly { ph: number; pw: number }[]): DreluMode {
   if (mode.mode === 'full') return mode;
   const most = groups.reduce((m, g) => Math.max(m, extraBits(g.ph, g.pw)), 0);
   if (most === 0) return mode;
-  return { ...mode, keepBits: Math.min(32, mode.dropLowBits + mode.keepBits + most) };
+  return { ...mode, keepBits: Math.min(maxBits(mode), mode.dropLowBits + mode.keepBits + most) };
 }
 
 /**
@@ -154,7 +157,7 @@ async function patchReluRun(p: Party, x: Shared, sizes: readonly PatchSize[], mo
     const out = helper ? null : new BigInt64Array(x.size);
     if (!helper) scatter(out!, x.shape, gather(x.share!, P.identity).data, P.identity);
     if (P.groups.length === 0) return new Shared(x.shape, out === null ? null : new RingTensor(out, x.shape));
-    const { k, zBytes } = windowOf(layerMode(mode, P.groups));
+    const { k, zBytes, hops } = windowOf(layerMode(mode, P.groups));
     const parts: (Uint32Array | BigInt64Array)[] = [];
     const active: RingTensor[] = [];
     if (!helper) {
@@ -165,7 +168,7 @@ async function patchReluRun(p: Party, x: Shared, sizes: readonly PatchSize[], mo
         parts.push(windowsOf(q, new Shared(sums.shape, sums), widened(mode, g.ph, g.pw, P.groups)).t!);
       }
     }
-    const windows = { n: P.patches, k, zBytes, t: helper ? null : concatWindows(parts, k === 64, P.patches) };
+    const windows = { n: P.patches, k, zBytes, hops, t: helper ? null : concatWindows(parts, k === 64, P.patches) };
     const xActive = new Shared([P.pixels], helper ? null : RingTensor.concat(active.map((t) => t.reshape([-1])), 0));
     const r = await signTest(q, windows, [P.patches], {
       x: xActive,
@@ -207,8 +210,8 @@ export function simulatePatchRelu(x0: RingTensor, x1: RingTensor, sizes: readonl
 /** Declared cost of one layer: the comparison on all patches plus 24 bytes per active pixel; 3 rounds. */
 export function patchReluCost(shape: readonly number[], sizes: readonly PatchSize[], mode: DreluMode): Cost {
   const P = plan(shape, sizes);
-  const { k, zBytes } = windowOf(layerMode(mode, P.groups));
-  return compareCost(P.patches, k, zBytes, P.pixels);
+  const { k, zBytes, hops } = windowOf(layerMode(mode, P.groups));
+  return compareCost(P.patches, k, zBytes, P.pixels, hops);
 }
 
 /** DReLUs the layer needs (number of patches over the batch). */
@@ -224,8 +227,8 @@ interface PatchParams {
 
 /**
  * Inputs on which the layer's signs are exact: a layer of plain ReLUs has the mode's window (exactDomain);
- * a layer with patches compares from bit 0 on min(32, d + k + e) bits, exact for values within the mode's
- * range while d + k + e <= 32 (always at small16 for patches up to 4096 pixels). Full mode: the sign of
+ * a layer with patches compares from bit 0 on min(32, d + k + e) bits (31 two-hop), exact for values within the mode's
+ * range while d + k + e <= 32 (31: always at small16 for patches up to 4096 pixels, 2048 two-hop). Full mode: the sign of
  * the sum mod 2^64, exact for any input.
  */
 function patchDomain(o: PatchParams): Domain {
@@ -237,6 +240,7 @@ function patchDomain(o: PatchParams): Domain {
 }
 
 const SMALL16: DreluMode = { mode: 'small-ring', dropLowBits: 4, keepBits: 16 };
+const TWOHOP16: DreluMode = { ...SMALL16, hops: 2 };
 const mixed: PatchSize[] = [[1, 1], [0, 1], [1, 0], [9, 2], [2, 3], [4, 4], [1, 1]];
 const PATCH_EXAMPLES: PatchParams[] = [
   { shape: [1, 7, 7, 7], sizes: mixed, mode: { mode: 'full' } },
@@ -246,6 +250,8 @@ const PATCH_EXAMPLES: PatchParams[] = [
   { shape: [2, 4, 6, 6], sizes: [[1, 1], [1, 1], [1, 1], [1, 1]], mode: SMALL16 },
   { shape: [1, 3, 4, 4], sizes: [[0, 1], [0, 1], [0, 1]], mode: SMALL16 },
   { shape: [1, 2, 64, 64], sizes: [[64, 64], [16, 16]], mode: SMALL16 },
+  { shape: [2, 7, 5, 9], sizes: mixed, mode: TWOHOP16 },
+  { shape: [2, 4, 6, 6], sizes: [[1, 1], [1, 1], [1, 1], [1, 1]], mode: TWOHOP16 },
 ];
 
 /**

@@ -116,8 +116,8 @@ async function reduceTree(p: Party, x: Shared, axis: number, mode: DreluMode, wi
 /** Declared cost of max (withIndex false) or argmax over an axis of a tensor of shape `shape`. */
 export function treeCost(shape: readonly number[], axis: number, mode: DreluMode, withIndex: boolean): Cost {
   const M = shapeSize(shape) / shape[axis]!;
-  const { k, zBytes } = windowOf(mode);
-  return sequential(...levels(shape[axis]!).map((pairs) => compareCost(pairs * M, k, zBytes, (withIndex ? 2 : 1) * pairs * M)));
+  const { k, zBytes, hops } = windowOf(mode);
+  return sequential(...levels(shape[axis]!).map((pairs) => compareCost(pairs * M, k, zBytes, (withIndex ? 2 : 1) * pairs * M, hops)));
 }
 
 interface TreeParams {

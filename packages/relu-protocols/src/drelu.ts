@@ -39,24 +39,31 @@ import {
   bitsToRing, CLIENT, dealer, HELPER, messages, NO_COST, protocol, RING64, SERVER, Shared, SharedBit, truncateShare, wordsGroup, type Cost, type Domain, type Party, type ShareGroup,
 } from '@si/sharing';
 import { combineProduct } from './bit.ts';
+import { carryCompare, carryDigitBytes } from './carry-compare.ts';
 import { privateCompare } from './private-compare.ts';
 
 export type DreluMode =
   | { mode: 'full' }
-  | { mode: 'small-ring'; dropLowBits: number; keepBits: number }
+  | { mode: 'small-ring'; dropLowBits: number; keepBits: number; hops?: 2 | 3 }
   | { mode: 'paper'; dropLowBits: number; keepBits: number };
 
 /** Exact 64-bit comparison. */
 export const FULL: DreluMode = { mode: 'full' };
 
-/** Bits compared and bytes per opened z share for a mode. @throws {RangeError} on a bad mode */
-export function windowOf(mode: DreluMode): { k: number; d: number; zBytes: number } {
-  if (mode.mode === 'full') return { k: 64, d: 0, zBytes: 8 };
+/**
+ * Bits compared, bytes per opened z share and online hops of a mode's sign test (3: z opened between P0
+ * and P1, then PrivateCompare; 2: the carry comparison, small-ring only, k <= 31).
+ * @throws {RangeError} on a bad mode
+ */
+export function windowOf(mode: DreluMode): { k: number; d: number; zBytes: number; hops: 2 | 3 } {
+  if (mode.mode === 'full') return { k: 64, d: 0, zBytes: 8, hops: 3 };
   if (mode.mode !== 'small-ring' && mode.mode !== 'paper')
     throw new RangeError(`"mode" expected 'full', 'small-ring' or 'paper', got ${JSON.stringify((mode as { mode: unknown }).mode)}`);
-  const k = aint(mode.keepBits, 'keepBits', 2, 32);
+  const two = mode.mode === 'small-ring' && mode.hops === 2;
+  if (mode.mode === 'small-ring' && mode.hops !== undefined && mode.hops !== 2 && mode.hops !== 3) throw new RangeError(`"hops" expected 2 or 3, got ${mode.hops}`);
+  const k = aint(mode.keepBits, 'keepBits', 2, two ? 31 : 32);
   const d = aint(mode.dropLowBits, 'dropLowBits', 0, 62);
-  return { k, d, zBytes: mode.mode === 'paper' ? 8 : Math.ceil(k / 8) };
+  return { k, d, zBytes: two ? 0 : mode.mode === 'paper' ? 8 : Math.ceil(k / 8), hops: two ? 2 : 3 };
 }
 
 /**
@@ -81,19 +88,20 @@ export function differenceDomain(mode: DreluMode): Domain {
   return [[-h, h - 2n ** BigInt(d)]];
 }
 
-/** The k-bit windows to compare (this party's shares of them; null at the helper) and their wire size. */
+/** The k-bit windows to compare (this party's shares of them; null at the helper), their wire size and the test's hops. */
 export interface Windows {
   n: number;
   k: number;
   zBytes: number;
   t: Uint32Array | BigInt64Array | null;
+  hops?: 2 | 3;
 }
 
 /** This party's windows of x under a mode (local). */
 export function windowsOf(p: Party, x: Shared, mode: DreluMode): Windows {
-  const { k, d, zBytes } = windowOf(mode);
-  if (p.id === HELPER) return { n: x.size, k, zBytes, t: null };
-  return { n: x.size, k, zBytes, t: k === 64 ? x.share!.data : reduceK(truncateShare(x.share!, d, p.id as 0 | 1), k) };
+  const { k, d, zBytes, hops } = windowOf(mode);
+  if (p.id === HELPER) return { n: x.size, k, zBytes, t: null, hops };
+  return { n: x.size, k, zBytes, t: k === 64 ? x.share!.data : reduceK(truncateShare(x.share!, d, p.id as 0 | 1), k), hops };
 }
 
 /** Per-element k-bit values on the wire: zBytes little-endian bytes each (8 = a 64-bit word; paper mode shifts to the top). */
@@ -146,6 +154,7 @@ export interface Product {
 }
 
 function signTestRun(p: Party, w: Windows, shape: readonly number[], product?: Product): Promise<{ bit: SharedBit; product: Shared | null }> {
+  if (w.hops === 2) return signTestTwoHop(p, w, shape, product);
   return p.scope('drelu', async (q) => {
     const { n, k, zBytes } = w;
     const m = k - 1;
@@ -186,9 +195,74 @@ function signTestRun(p: Party, w: Windows, shape: readonly number[], product?: P
   });
 }
 
-/** Bytes of the sign test on n windows of k bits (zBytes each on the wire), plus a product on `pixels` elements. */
-export function compareCost(n: number, k: number, zBytes: number, pixels = 0): Cost {
+/**
+ * The two-hop sign test: MSB(t) = h0 XOR h1 XOR [a + b >= 2^(k-1)] for the shares t0 = (h0, a) and
+ * t1 = (h1, b) (top bit, k-1 low bits). In one hop P0 and P1 send the helper their carry-comparison digits
+ * (carry-compare.ts: it learns beta XOR carry) and h_j XOR g_j (g0, g1 common random bits), and exchange
+ * w = x + m for the product; the helper then has v = MSB XOR (beta XOR g0 XOR g1) and deals it (and v * m)
+ * as in the three-hop test: DReLU = u XOR v with u = 1 XOR beta XOR g0 XOR g1. Second hop: v's share to P1.
+ */
+function signTestTwoHop(p: Party, w: Windows, shape: readonly number[], product?: Product): Promise<{ bit: SharedBit; product: Shared | null }> {
+  return p.scope('drelu2', async (q) => {
+    const { n, k } = w;
+    const m = k - 1;
+    const pShape = product?.x.shape ?? [0];
+    const d = dealer(q);
+    const mask = product ? d.random(pShape) : null;
+    const [beta, g0, g1] = [d.commonBits(n), d.commonBits(n), d.commonBits(n)];
+    const flipBytes = Math.ceil(n / 8);
+    let v: Uint8Array | null = null, theirs: Uint8Array | null = null, wMine: RingTensor | null = null;
+    if (q.id === HELPER) {
+      const [o, f0, f1] = await Promise.all([carryCompare(q, n, m), q.link(CLIENT).recv('h', flipBytes), q.link(SERVER).recv('h', flipBytes)]);
+      v = o!.map((b, i) => b ^ ((f0[i >> 3]! ^ f1[i >> 3]!) >> (i & 7)) & 1);
+    } else {
+      const t = w.t as Uint32Array, j = q.id as 0 | 1, low = 2 ** m - 1;
+      const a = new Uint32Array(n), flips = new Uint8Array(flipBytes), g = j === 0 ? g0! : g1!;
+      for (let i = 0; i < n; i++) {
+        a[i] = t[i]! & low;
+        flips[i >> 3] = flips[i >> 3]! | (((t[i]! >>> m) ^ g[i]!) << (i & 7));
+      }
+      const sent = carryCompare(q, n, m, { v: a, beta: beta! });
+      q.link(HELPER).send('h', flips);
+      if (product) theirs = await q.link(j === CLIENT ? SERVER : CLIENT).exchange('w', [new Uint8Array((wMine = product.x.share!.add(mask!)).data.buffer)], 8 * product.x.size);
+      await sent;
+    }
+    const vShare = d.share([n], () => bitsToRing(v!, [n]));
+    const vmShare = product ? d.share(pShape, () => mask!.mul(bitsToRing(product.expand ? product.expand.bytes(v!) : v!, pShape))) : null;
+    if (q.id === HELPER) {
+      await Promise.all([vShare, vmShare]);
+      return { bit: new SharedBit(shape, null, null, v), product: product ? new Shared(pShape, null) : null };
+    }
+    const u = beta!.map((b, i) => b ^ g0![i]! ^ g1![i]! ^ 1);
+    const vj = (await vShare)!;
+    const bit = new SharedBit(shape, u, vj.reshape(shape), null);
+    if (!product) return { bit, product: null };
+    const wAll = wMine!.addInPlace(new RingTensor(new BigInt64Array(theirs!.slice().buffer), pShape));
+    const e = product.expand;
+    const pixBit = e ? new SharedBit(pShape, e.bytes(u), e.ring(vj).reshape(pShape), null) : bit.reshape(pShape);
+    return { bit, product: new Shared(pShape, combineProduct(pixBit, product.x.share!, wAll, (await vmShare)!)) };
+  });
+}
+
+/** Bytes of the two-hop sign test on n windows of k bits, plus a product on `pixels` elements. */
+function twoHopCost(n: number, k: number, pixels: number): Cost {
+  const c = carryDigitBytes(n, k - 1) + Math.ceil(n / 8);
+  return messages([
+    ['0>2', c], // 0: P0's carry digits and h0 XOR g0
+    ['1>2', c], // 1: P1's ...
+    ...(pixels ? [['0>1', 8 * pixels] as const, ['1>0', 8 * pixels] as const] : []), // w = x + m both ways
+    ['2>1', 8 * n, 0, 1], // P1's share of v, once the helper has both messages
+    ...(pixels ? [['2>1', 8 * pixels, 0, 1] as const] : []), // P1's share of v * m
+  ]);
+}
+
+/**
+ * Bytes of the sign test on n windows of k bits (zBytes each on the wire), plus a product on `pixels`
+ * elements; `hops` 2 for the two-hop test (windowOf's hops).
+ */
+export function compareCost(n: number, k: number, zBytes: number, pixels = 0, hops: 2 | 3 = 3): Cost {
   if (n === 0) return NO_COST;
+  if (hops === 2) return twoHopCost(n, k, pixels);
   const pc = packedZpBytes(n * (k - 1), pcPrime(k - 1));
   const z = n * zBytes + 8 * pixels;
   return messages([
@@ -204,14 +278,14 @@ export function compareCost(n: number, k: number, zBytes: number, pixels = 0): C
 
 /** Per-call cost of DReLU on n elements. */
 export function dreluCost(n: number, mode: DreluMode = FULL): Cost {
-  const { k, zBytes } = windowOf(mode);
-  return compareCost(n, k, zBytes);
+  const { k, zBytes, hops } = windowOf(mode);
+  return compareCost(n, k, zBytes, 0, hops);
 }
 
 /** Per-call cost of ReLU on n elements: DReLU plus the masked x both ways and the helper's share of v*m. */
 export function reluCost(n: number, mode: DreluMode = FULL): Cost {
-  const { k, zBytes } = windowOf(mode);
-  return compareCost(n, k, zBytes, n);
+  const { k, zBytes, hops } = windowOf(mode);
+  return compareCost(n, k, zBytes, n, hops);
 }
 
 async function dreluRun(p: Party, x: Shared, mode: DreluMode = FULL): Promise<SharedBit> {
@@ -234,6 +308,9 @@ const MODES: DreluMode[] = [
   { mode: 'small-ring', dropLowBits: 12, keepBits: 32 },
   { mode: 'paper', dropLowBits: 4, keepBits: 16 },
   { mode: 'small-ring', dropLowBits: 2, keepBits: 2 },
+  { mode: 'small-ring', dropLowBits: 4, keepBits: 16, hops: 2 },
+  { mode: 'small-ring', dropLowBits: 0, keepBits: 31, hops: 2 },
+  { mode: 'small-ring', dropLowBits: 1, keepBits: 2, hops: 2 },
 ];
 const signExamples: SignParams[] = MODES.map((mode, i) => ({ shape: i === 0 ? [3, 67] : [150], mode }));
 
@@ -305,10 +382,10 @@ export const signTest = protocol(signTestRun, {
   },
   clear: ([x], o) => (o.times ? RingTensor.from(Array.from(x!.data, (v) => (v >= 0n ? v : 0n)), x!.shape) : isNonNegative(x!)),
   cost: (o) => {
-    const { k, zBytes } = windowOf(o.mode);
-    return compareCost(shapeSize(o.shape), k, zBytes, o.times ? shapeSize(o.shape) : 0);
+    const { k, zBytes, hops } = windowOf(o.mode);
+    return compareCost(shapeSize(o.shape), k, zBytes, o.times ? shapeSize(o.shape) : 0, hops);
   },
-  examples: [{ ...signExamples[1]!, times: true }, { ...signExamples[0]!, times: false }],
+  examples: [{ ...signExamples[1]!, times: true }, { ...signExamples[0]!, times: false }, { ...signExamples[6]!, times: true }, { ...signExamples[8]!, times: false }],
 });
 
 /** Bits per element of a cost over n elements (all parties). */

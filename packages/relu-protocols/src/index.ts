@@ -5,6 +5,7 @@
  * @module
  */
 export { privateCompare, privateCompareCost, type PcInput } from './private-compare.ts';
+export { carryCompare, carryCompareCost, carryPrime, type CarryInput } from './carry-compare.ts';
 export {
   drelu, msb, relu, signTest, windowOf, windowsOf, exactDomain, differenceDomain, isNonNegative, simulateDrelu, compareCost, dreluCost, reluCost, bitsPerElement,
   researchDreluBits, FULL, type DreluMode, type Windows, type Product,

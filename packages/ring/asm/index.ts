@@ -3,6 +3,7 @@ export * from './elementwise';
 export * from './patch';
 export * from './gemm';
 export * from './zp';
+export * from './carry';
 export * from './f32';
 export * from './f32-channels';
 export * from './aes';

@@ -34,6 +34,11 @@ export interface Kernels {
   zpPack(out: number, d: number, n: number, bits: number, p: number): number;
   zpUnpack(out: number, src: number, n: number, bits: number, p: number): number;
   zpCountThird(r: number, beta: number, n: number, m: number): number;
+  carrySample(src: number, words: number, out: number, want: number, q: number, bits: number, nonZero: number): number;
+  carryDigits(v: number, beta: number, s: number, rho: number, perm: number, out: number, n: number, m: number, j: number, p: number): void;
+  carryPack(out: number, digits: number, count: number, bits: number): void;
+  carryUnpack(out: number, src: number, count: number, bits: number, p: number): number;
+  carryZeros(a: number, b: number, out: number, n: number, E: number, p: number): void;
   bitsOfU32(out: number, v: number, n: number, k: number): void;
   splitTopBits(top: number, low: number, v: number, n: number, k: number): void;
   sgemmScratchBytes(K: number, rowBlocks: number): number;

@@ -13,6 +13,7 @@ export {
   ZP, pcPrime, zpDigitBits, packZp, unpackZp, packedZpBytes, addZp, subZp, mulZp, sampleZp, samplePermutations, zpCompareDigits, zpFindZero, zpSubDrawnPacked,
   bitsOfWords, splitTopBits, type ByteSource, type ZpMaskSources,
 } from './zp.ts';
+export { carryPrime, carryDigitBits, carryPackedBytes, carryDigits, carryFindZero, type CarryMaskSources } from './carry.ts';
 export { bitsMsbFirst, bitsMsbFirstK } from './bits.ts';
 export { aint, ashape, ashapeLike, ai64, abytes, afn, shapeSize, resolveShape } from './guards.ts';
 export { getThreads, setThreads, workerJobCount } from './_pool.ts';

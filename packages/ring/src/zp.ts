@@ -101,7 +101,7 @@ export function mulZp(a: Uint8Array, b: Uint8Array, out = new Uint8Array(a.lengt
 export type ByteSource = (out: Uint8Array) => void;
 
 /** Fills `len` arena bytes from the source; returns their pointer. */
-function drawInto(src: ByteSource, len: number): number {
+export function drawInto(src: ByteSource, len: number): number {
   const p = alloc(len);
   src(heap().u8.subarray(p, p + len));
   return p;
@@ -121,7 +121,7 @@ function sampleInto(dst: number, src: ByteSource, n: number, nonZero: boolean, p
   }
 }
 
-function permutationsInto(dst: number, src: ByteSource, n: number, m: number): void {
+export function permutationsInto(dst: number, src: ByteSource, n: number, m: number): void {
   let row = 0;
   while (row < n) {
     const len = Math.ceil((n - row) * Math.max(m - 1, 1) * 1.25) + 64;
