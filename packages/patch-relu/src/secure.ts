@@ -64,20 +64,21 @@ function plan(shape: readonly number[], sizes: readonly PatchSize[]): Plan {
 
 const extraBits = (ph: number, pw: number): number => Math.ceil(Math.log2(ph * pw));
 
-/** The widest window of a mode's sign test: 32 bits, 31 for the two-hop test. */
-const maxBits = (mode: DreluMode): number => (windowOf(mode).hops === 2 ? 31 : 32);
 
 /**
  * The comparison mode of a layer in truncated modes. A layer of plain ReLUs keeps the mode. A layer with
  * patches must hold sums of up to 2^e values (e = ceil(log2(ph*pw)) of its largest patch) where the mode
- * holds one: bits up to d + k + e. It compares k' = min(32, d + k + e) bits (31 for the two-hop test), so the d low bits are kept too
+ * holds one: bits up to d + k + e. It compares k' = min(32, d + k + e) bits, so the d low bits are kept too
  * (the sign of a patch sum is exact, not rounded by local truncation) unless k' = 32 leaves no room.
+ * The two-hop test keeps k (its bytes grow with k^2): a group's sums are compared at 2^(d+e) resolution
+ * (widened drops d + e low bits), so a patch whose sum lies in [-2^(d+e), 0), a mean within 2^d below
+ * zero, may pass, as one value in [-2^d, 0) may pass a plain ReLU.
  */
 export function layerMode(mode: DreluMode, groups: readonly { ph: number; pw: number }[]): DreluMode {
-  if (mode.mode === 'full') return mode;
+  if (mode.mode === 'full' || windowOf(mode).hops === 2) return mode;
   const most = groups.reduce((m, g) => Math.max(m, extraBits(g.ph, g.pw)), 0);
   if (most === 0) return mode;
-  return { ...mode, keepBits: Math.min(maxBits(mode), mode.dropLowBits + mode.keepBits + most) };
+  return { ...mode, keepBits: Math.min(32, mode.dropLowBits + mode.keepBits + most) };
 }
 
 /**
@@ -227,17 +228,51 @@ interface PatchParams {
 
 /**
  * Inputs on which the layer's signs are exact: a layer of plain ReLUs has the mode's window (exactDomain);
- * a layer with patches compares from bit 0 on min(32, d + k + e) bits (31 two-hop), exact for values within the mode's
- * range while d + k + e <= 32 (31: always at small16 for patches up to 4096 pixels, 2048 two-hop). Full mode: the sign of
- * the sum mod 2^64, exact for any input.
+ * a layer with patches compares from bit 0 on min(32, d + k + e) bits, exact for values within the mode's
+ * range while d + k + e <= 32 (always at small16 for patches up to 4096 pixels). Full mode: the sign of
+ * the sum mod 2^64, exact for any input. Two-hop: values within the mode's range, up to twoHopTolerance.
  */
 function patchDomain(o: PatchParams): Domain {
   if (o.mode.mode === 'full') return RING;
+  if (windowOf(o.mode).hops === 2) {
+    // The hull of exactDomain (the sliver below 0 is the tolerance's): a patch sum stays in its window.
+    const D = 2n ** BigInt(o.mode.dropLowBits), half = 2n ** BigInt(o.mode.keepBits - 1);
+    return [[-half * D, (half - 1n) * D - 1n]];
+  }
   const P = plan(o.shape, o.sizes);
   if (layerMode(o.mode, P.groups) === o.mode) return exactDomain(o.mode);
   const h = 2n ** BigInt(o.mode.dropLowBits + o.mode.keepBits - 1);
   return [[-h, h - 1n]];
 }
+
+/**
+ * What the two-hop test may do beyond the twin (layerMode): a patch of size ph x pw whose sum lies in
+ * [-2^(d+e), 0), e = ceil(log2(ph pw)) (e = 0 for a plain ReLU channel), may pass whole instead of being
+ * zeroed. Every other pixel is exact; in the other modes everything is.
+ */
+const twoHopTolerance = {
+  describe: 'two-hop: a patch whose sum lies in [-2^(d+e), 0) (e = ceil(log2 of its pixels)) may pass whole',
+  check(got: RingTensor, want: RingTensor, [x]: readonly RingTensor[], o: PatchParams): string | null {
+    const two = o.mode.mode !== 'full' && windowOf(o.mode).hops === 2;
+    const [N, C, H, W] = o.shape as [number, number, number, number];
+    for (let n = 0; n < N; n++)
+      for (let c = 0; c < C; c++) {
+        const [sh, sw] = o.sizes[c]!, ph = Math.min(sh, H), pw = Math.min(sw, W);
+        for (let h0 = 0; h0 < H; h0 += Math.max(ph, 1))
+          for (let w0 = 0; w0 < W; w0 += Math.max(pw, 1)) {
+            const at: number[] = [];
+            for (let h = h0; h < Math.min(H, h0 + Math.max(ph, 1)); h++) for (let w = w0; w < Math.min(W, w0 + Math.max(pw, 1)); w++) at.push(((n * C + c) * H + h) * W + w);
+            if (at.every((i) => got.data[i] === want.data[i])) continue;
+            const where = `image ${n} channel ${c} patch at (${h0}, ${w0})`;
+            if (!two || ph < 1 || pw < 1) return `${where}: ${at.map((i) => got.data[i]).join(',')} instead of ${at.map((i) => want.data[i]).join(',')}`;
+            const sum = at.reduce((s, i) => s + x!.data[i]!, 0n), e = Math.ceil(Math.log2(ph * pw));
+            const low = -(2n ** BigInt(o.mode.mode === 'full' ? 0 : o.mode.dropLowBits + e));
+            if (!(sum >= low && sum < 0n) || !at.every((i) => got.data[i] === x!.data[i])) return `${where}: sum ${sum}, got ${at.map((i) => got.data[i]).join(',')} instead of ${at.map((i) => want.data[i]).join(',')}`;
+          }
+      }
+    return null;
+  },
+};
 
 const SMALL16: DreluMode = { mode: 'small-ring', dropLowBits: 4, keepBits: 16 };
 const TWOHOP16: DreluMode = { ...SMALL16, hops: 2 };
@@ -264,6 +299,7 @@ export const patchRelu = protocol(patchReluRun, {
   inputs: (o: PatchParams) => [{ shape: o.shape, domain: patchDomain(o) }],
   run: (p, [x], o) => patchReluRun(p, x as Shared, o.sizes, o.mode),
   clear: ([x], o) => patchReluFixed(x!, o.sizes),
+  tolerance: twoHopTolerance,
   cost: (o) => patchReluCost(o.shape, o.sizes, o.mode),
   examples: PATCH_EXAMPLES,
 });

@@ -29,6 +29,7 @@ const MODES: [string, DreluMode][] = [
   ['full', { mode: 'full' }],
   ['small16', { mode: 'small-ring', dropLowBits: 4, keepBits: 16 }],
   ['paper16', { mode: 'paper', dropLowBits: 4, keepBits: 16 }],
+  ['twohop16', { mode: 'small-ring', dropLowBits: 4, keepBits: 16, hops: 2 }],
 ];
 
 for (const [transport, make] of TRANSPORTS) {
@@ -64,6 +65,7 @@ test('small-ring patch sums are compared exactly near 0: sums of -15..-1 units a
     const N = 2, C = 2, H = 14, W = 14;
     const sizes: PatchSize[] = [[4, 4], [7, 7]];
     const mode: DreluMode = { mode: 'small-ring', dropLowBits: 4, keepBits: 16 };
+    let passed = 0;
     for (const sign of [-1, 1]) {
       const v = new Float64Array(N * C * H * W);
       for (let i = 0; i < v.length; i += 2) (v[i] = 2 * (r() + 0.5)), (v[i + 1] = -v[i]!);
@@ -83,8 +85,17 @@ test('small-ring patch sums are compared exactly near 0: sums of -15..-1 units a
         const got = openShares(ys);
         assert.ok(got.equals(sign < 0 ? RingTensor.zeros(x.shape) : x), sign < 0 ? 'every patch has a negative sum' : 'every patch has a non-negative sum');
         assert.ok(got.equals(patchReluFixed(x, sizes)), 'equals the exact-sign twin');
+        // The two-hop test compares the sums at 2^(d+e) resolution (e = 4 and 6 here): a sum a few units
+        // below 0 usually rounds up to 0 and its patch passes whole; non-negative sums are always kept.
+        const two = openShares(await scoped(ps, `small-sums-2-${sign}-${t}`, (p) => patchRelu(p, xs[p.id]!, sizes, { ...mode, hops: 2 })));
+        if (sign > 0) assert.ok(two.equals(x), 'two-hop: every non-negative sum kept');
+        else {
+          assert.ok(two.data.every((v, i) => v === 0n || v === x.data[i]), 'two-hop: each pixel is its value or 0 (whole patches: the records test checks)');
+          passed += two.data.filter((v, i) => v !== 0n && v === x.data[i]).length;
+        }
       }
     }
+    assert.ok(passed > 0, 'two-hop: some patches with sums just below 0 pass (the documented tolerance)');
   } finally {
     closeAll(ps);
   }
