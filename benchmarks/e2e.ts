@@ -1,4 +1,4 @@
-// pnpm bench:e2e [-- --quick] [-- --profile lan|wan|both]
+// pnpm bench:e2e [-- --quick] [-- --profile lan|wan|both] [-- --paperlike-only]
 // Secure inference end to end: client, server and helper as three local processes over TLS 1.3 with
 // mutual authentication (si infer's runLocal), on seeded synthetic weights whose batch-norm statistics come
 // from the network's own activations. ResNet18-CIFAR (32x32x3, 100 classes) and, without --quick,
@@ -10,14 +10,18 @@
 // apart); seconds per image are preprocessing + online (and online alone) at the batch size shown, over
 // the batches after the first (warm-up: WebAssembly tier-up, first-touch memory). The ratios divide the
 // paper's number for the same setting (benchmarks/paper.json) by ours.
-// --profile: the 6% small-ring rows again with every link shaped (benchmarks/_shaper.ts): LAN = 1 Gbit/s,
-// 1 ms round trip; WAN = 400 Mbit/s, 40 ms round trip (Cheetah's WAN setting); `both` runs the two.
+// The paper-like 6% spec also runs with the two-hop sign test (`twohop16`: the same windows, one online
+// round fewer per ReLU layer and per argmax sign test, more bytes per DReLU): summary keys *_twohop_*.
+// --paperlike-only: just those rows on loopback (and shaped with --profile).
+// --profile: the 6% small-ring rows (small16 and twohop16) again with every link shaped
+// (benchmarks/_shaper.ts): LAN = 1 Gbit/s, 1 ms round trip; WAN = 400 Mbit/s, 40 ms round trip (Cheetah's
+// WAN setting); `both` runs the two.
 import { readFileSync } from 'node:fs';
 import { runLocal } from '@si/cli';
 import { emit, flags, round } from './_harness.ts';
 import { PROFILES, shapedRelay, type Profile } from './_shaper.ts';
 
-const { quick, value } = flags([], ['--profile']);
+const { quick, value, has } = flags(['--paperlike-only'], ['--profile']);
 const profileArg = value('--profile');
 if (profileArg !== undefined && !['lan', 'wan', 'both'].includes(profileArg)) (console.error(`--profile: lan, wan or both, got ${profileArg}`), process.exit(2));
 const profiles: Profile[] = profileArg === undefined ? [] : profileArg === 'both' ? [PROFILES.lan!, PROFILES.wan!] : [PROFILES[profileArg]!];
@@ -27,7 +31,7 @@ interface Row {
   model: string;
   key: 'cifar100_resnet18' | 'imagenet_resnet50';
   spec: string;
-  mode: 'small16' | 'full';
+  mode: 'small16' | 'full' | 'twohop16';
   images: number;
   batch: number;
 }
@@ -38,6 +42,7 @@ for (const [model, key, full, batch] of [['resnet18-cifar', 'cifar100_resnet18',
   // --quick: two batches (the first is warm-up, the second is measured).
   const images = quick ? 2 * batch : full;
   for (const spec of ['paperlike:0.06', 'knapsack:0.06', 'relu']) for (const mode of ['small16', 'full'] as const) rows.push({ model, key, spec, mode, images, batch });
+  rows.push({ model, key, spec: 'paperlike:0.06', mode: 'twohop16', images, batch });
 }
 
 function paperFor(r: Row): { bytes: number; seconds: number; setting: string } {
@@ -77,8 +82,10 @@ async function measure(r: Row, profile?: Profile) {
   }
 }
 
-// --quick with --profile: only the rows the shaped runs are compared with (the 6% small-ring ones).
-const loopbackRows = quick && profiles.length ? rows.filter((x) => x.spec === 'paperlike:0.06' && x.mode === 'small16') : rows;
+/** The rows the shaped runs repeat: the paper-like 6% spec in small-ring modes. */
+const shapedRow = (x: Row) => x.spec === 'paperlike:0.06' && x.mode !== 'full';
+// --quick with --profile, or --paperlike-only: only the rows the shaped runs are compared with.
+const loopbackRows = (quick && profiles.length) || has('--paperlike-only') ? rows.filter(shapedRow) : rows;
 const out: Record<string, Record<string, number>> = {};
 for (const r of loopbackRows) {
   const { rep, n, bytes, seconds, row } = await measure(r);
@@ -94,16 +101,23 @@ for (const r of loopbackRows) {
 // The 6% small-ring rows again over shaped links.
 const shaped: Record<string, number> = {};
 for (const profile of profiles) {
-  for (const r of rows.filter((x) => x.spec === 'paperlike:0.06' && x.mode === 'small16')) {
+  for (const r of rows.filter(shapedRow)) {
     const { n, seconds, row } = await measure(r, profile);
-    const m = r.model === 'resnet50' ? 'r50' : 'r18';
-    emit({ bench: 'e2e', profile: profile.name, link: `${profile.bitsPerSecond / 1e6} Mbit/s, ${profile.rttMs} ms RTT`, model: r.model, spec: r.spec, mode: r.mode, images: n, batch: r.batch, ...row, loopback_s_per_image: out[`${m}_6pct_small16`]!.s_per_image, slowdown: round(seconds / out[`${m}_6pct_small16`]!.s_per_image!, 2) });
-    shaped[`${profile.name}_${m}_6pct_s`] = row.s_per_image;
+    const m = r.model === 'resnet50' ? 'r50' : 'r18', loop = out[`${m}_6pct_${r.mode}`]!;
+    emit({ bench: 'e2e', profile: profile.name, link: `${profile.bitsPerSecond / 1e6} Mbit/s, ${profile.rttMs} ms RTT`, model: r.model, spec: r.spec, mode: r.mode, images: n, batch: r.batch, ...row, loopback_s_per_image: loop.s_per_image, slowdown: round(seconds / loop.s_per_image!, 2) });
+    shaped[`${profile.name}_${m}_6pct${r.mode === 'twohop16' ? '_twohop' : ''}_s`] = row.s_per_image;
   }
 }
 
 const summary: Record<string, number | boolean> = { quick };
-for (const m of loopbackRows === rows ? (quick ? ['r18'] : ['r18', 'r50']) : []) {
+for (const m of quick ? ['r18'] : ['r18', 'r50']) {
+  const two = out[`${m}_6pct_twohop16`];
+  if (two) {
+    summary[`${m}_6pct_twohop_bytes`] = two.bytes_per_image!;
+    summary[`${m}_6pct_twohop_s`] = two.s_per_image!;
+    summary[`${m}_6pct_twohop_rounds`] = two.online_rounds_per_batch!;
+  }
+  if (loopbackRows !== rows) continue;
   for (const s of ['6pct', '6pct_synthetic', 'full']) {
     const row = out[`${m}_${s}_small16`]!;
     summary[`${m}_${s}_bytes`] = row.bytes_per_image!;

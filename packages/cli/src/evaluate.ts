@@ -76,7 +76,7 @@ const sum = (m: Map<string, Cost>) => [...m.values()].reduce((s, c) => s + total
 /** Declared per-image bytes (preprocess + online, with the label-only output) of a spec in a mode at batch size N. */
 export async function declaredBytesPerImage(model: ReturnType<typeof compileFixed>, spec: Record<string, readonly (readonly [number, number])[]> | undefined, mode: string, N: number): Promise<number> {
   const online = await secureForwardCost(model, N, { spec, mode: parseMode(mode), prepared: true });
-  return (sum(online) + totalBytes(classifyCost(model, N, { kind: 'label' })) + sum(await prepareSecureCost(model, N))) / N;
+  return (sum(online) + totalBytes(classifyCost(model, N, { kind: 'label' }, parseMode(mode))) + sum(await prepareSecureCost(model, N))) / N;
 }
 
 /** Labels per image at the input's resolution: a segmentation map below it enlarged as the client does. */

@@ -5,7 +5,7 @@ import { encodeFixed } from '@si/ring';
 import { measuredCost, type Party } from '@si/sharing';
 import { closeAll, expectCost, scoped, shareValue, TRANSPORTS, type Trio } from '@si/sharing/testing';
 import {
-  classifyCost, compileFixed, forward, GraphBuilder, initParams, parseReveal, publicView, secureClassify, setupSecure, twinClassify, RevealError, type FixedModel, type Graph, type Reveal,
+  classifyCost, compileFixed, forward, GraphBuilder, initParams, parseMode, parseReveal, publicView, secureClassify, setupSecure, twinClassify, RevealError, type FixedModel, type Graph, type Reveal,
 } from '../src/index.ts';
 
 const r = seedrandom('output');
@@ -45,12 +45,15 @@ for (const [transport, make] of TRANSPORTS) {
       for (const graph of [classifier(), segmenter()]) {
         const model = compileFixed(graph, initParams(graph, 3), f);
         const x = input(graph);
-        const modes = graph.name === 'cls' ? ['label', 'topk:3', 'topk:7', 'logits'] : ['label', 'logits'];
-        for (const [i, name] of modes.entries()) {
+        // 'label/twohop': a two-hop session, whose classifier argmax uses the two-hop test too.
+        const modes = graph.name === 'cls' ? ['label', 'topk:3', 'topk:7', 'logits', 'label/twohop'] : ['label', 'logits', 'label/twohop'];
+        for (const [i, full] of modes.entries()) {
+          const [name, session] = full.split('/') as [string, string | undefined];
+          const mode = session ? parseMode('twohop16') : undefined;
           const what = parseReveal(name);
           const label = `${graph.name}${i}`;
           const xs = shareValue(x);
-          const outs = await scoped(ps, label, async (q) => secureClassify(q, await setupSecure(q, q.id === 1 ? model : publicView(model)), xs[q.id]!, what));
+          const outs = await scoped(ps, label, async (q) => secureClassify(q, await setupSecure(q, q.id === 1 ? model : publicView(model)), xs[q.id]!, what, mode ? { mode } : {}));
           assert.is(outs[1], null, 'the server learns nothing');
           assert.is(outs[2], null, 'the helper learns nothing');
           const got = outs[0]!, want = await twinClassify(model, x, what);
@@ -64,7 +67,8 @@ for (const [transport, make] of TRANSPORTS) {
             assert.equal(got.logits!.shape, [N, ...graph.node(graph.output).shape]);
             got.logits!.data.forEach((v, j) => assert.ok(v - want.logits!.data[j]! === 0 || Math.abs(v - want.logits!.data[j]! - ulp) < 1e-12, `${label} logit ${j}: ${v} vs ${want.logits!.data[j]}`));
           } else assert.is(got.logits, undefined, `${label}: no logits in ${name} mode`);
-          expectCost(measuredCost(ps, `${label}/output`), classifyCost(model, N, what), `${label} ${name} output cost`);
+          expectCost(measuredCost(ps, `${label}/output`), classifyCost(model, N, what, mode), `${label} ${full} output cost`);
+          if (session && graph.name === 'cls') assert.is(classifyCost(model, N, what, mode).rounds, classifyCost(model, N, what).rounds - 2, 'two-hop: 4 rounds per level instead of 6');
         }
       }
     } finally {

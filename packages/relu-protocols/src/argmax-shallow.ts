@@ -29,8 +29,23 @@ function groupsOf(n: number, g: number): [number, number][] {
   return out;
 }
 
-/** Exact windows for scores in [-(g - 1), 0]: no dropped bits, whole bytes (8 bits up to g = 128). */
-const scoreMode = (g: number): DreluMode => ({ mode: 'small-ring', dropLowBits: 0, keepBits: g <= 128 ? 8 : g <= 32768 ? 16 : 32 });
+/**
+ * Exact windows for scores in [-(g - 1), 0]: no dropped bits, whole bytes (8 bits up to g = 128); with the
+ * two-hop test when the pairs use it (then at most 31 bits).
+ */
+const scoreMode = (g: number, hops: 2 | 3 = 3): DreluMode => ({ mode: 'small-ring', dropLowBits: 0, keepBits: g <= 128 ? 8 : g <= 32768 ? 16 : hops === 2 ? 31 : 32, ...(hops === 2 ? { hops } : {}) });
+
+/**
+ * The comparison of the pairs: full mode (exact for differences below 2^62), or the two-hop test on a
+ * window with no dropped bits (exact for differences below 2^(k-1), 2^30 at k = 31: two hops fewer per
+ * level). A window that drops bits could misorder a near tie and leave a group without a winner.
+ * @throws {RangeError} for a truncated window that drops bits, or a three-hop small window
+ */
+export function pairModeOf(mode: DreluMode = FULL): DreluMode {
+  if (mode.mode === 'full') return mode;
+  if (windowOf(mode).hops !== 2 || mode.dropLowBits !== 0) throw new RangeError(`argmaxShallow compares pairs in full mode or with the two-hop test on exact windows (dropLowBits 0), got ${JSON.stringify(mode)}`);
+  return mode;
+}
 
 /**
  * The group size for n candidates: one level up to 16, else groups of 10 (levels: ceil(log10 n), e.g. two
@@ -75,8 +90,9 @@ function candidates(x: Shared, axis: number): { rows: Shared; n: number; M: numb
   return { rows: concat(cols, 0).reshape([cols.length, M]), n: cols.length, M, outShape };
 }
 
-async function shallowRun(p: Party, x: Shared, axis: number, g: number): Promise<{ index: Shared; value: Shared }> {
+async function shallowRun(p: Party, x: Shared, axis: number, g: number, pairs: DreluMode = FULL): Promise<{ index: Shared; value: Shared }> {
   checkGroup(g);
+  const pairMode = pairModeOf(pairs), hops = windowOf(pairMode).hops;
   return p.scope('argmax-shallow', async (q) => {
     const { rows, n, M, outShape } = candidates(x, axis);
     const helper = q.id === HELPER;
@@ -86,7 +102,7 @@ async function shallowRun(p: Party, x: Shared, axis: number, g: number): Promise
       const L = levelOf(vals.shape[0]!, g);
       // 1. Every pair of every group: b_ij = [x_i - x_j >= 0], as arithmetic shares.
       const diff = sub(q, gather(vals, rowIndex(L.pairs.map(([i]) => i), M)), gather(vals, rowIndex(L.pairs.map(([, j]) => j), M)));
-      const b = (await q.scope(`level${level}-pairs`, (s) => drelu(s, diff, FULL))).toShared(q);
+      const b = (await q.scope(`level${level}-pairs`, (s) => drelu(s, diff, pairMode))).toShared(q);
       // 2. Scores minus (g - 1): sum_{j > i} b_ij + sum_{j < i} (1 - b_ji) - (size - 1); the constant at the server.
       const member: number[] = [];
       for (const [s, size] of L.groups) if (size > 1) for (let i = 0; i < size; i++) member.push(s + i);
@@ -101,7 +117,7 @@ async function shallowRun(p: Party, x: Shared, axis: number, g: number): Promise
       }
       // 3. e_i = [score >= 0] (one winner per group), times the value and the index in the same rounds.
       const n2 = member.length * M, at = rowIndex(member, M);
-      const { product } = await q.scope(`level${level}-pick`, (s) => signTest(s, windowsOf(s, scores, scoreMode(g)), [n2], {
+      const { product } = await q.scope(`level${level}-pick`, (s) => signTest(s, windowsOf(s, scores, scoreMode(g, hops)), [n2], {
         x: concat([gather(vals, at), gather(idx, at)], 0),
         expand: { bytes: (u) => repeat(u, 2), ring: (t) => RingTensor.concat([t.reshape([n2]), t.reshape([n2])], 0) },
       }));
@@ -134,15 +150,16 @@ function winners(p: Party, L: Level, vals: Shared, idx: Shared, product: Shared,
   return { vals: new Shared([G, M], new RingTensor(v, [G, M])), idx: new Shared([G, M], new RingTensor(t, [G, M])) };
 }
 
-/** Declared cost of argmaxShallow over `axis` of `shape` with groups of up to g. */
-export function shallowCost(shape: readonly number[], axis: number, g: number): Cost {
+/** Declared cost of argmaxShallow over `axis` of `shape` with groups of up to g (pairs compared in `pairs`, pairModeOf). */
+export function shallowCost(shape: readonly number[], axis: number, g: number, pairs: DreluMode = FULL): Cost {
   checkGroup(g);
   const M = shapeSize(shape) / shape[axis]!;
-  const { k, zBytes } = windowOf(scoreMode(g));
+  const pairMode = pairModeOf(pairs), hops = windowOf(pairMode).hops;
+  const { k, zBytes } = windowOf(scoreMode(g, hops));
   const levels: Cost[] = [];
   for (let n = shape[axis]!; n > 1; ) {
     const L = levelOf(n, g);
-    levels.push(dreluCost(L.pairs.length * M, FULL), compareCost(L.members * M, k, zBytes, 2 * L.members * M));
+    levels.push(dreluCost(L.pairs.length * M, pairMode), compareCost(L.members * M, k, zBytes, 2 * L.members * M, hops));
     n = L.groups.length;
   }
   return sequential(...levels);
@@ -152,20 +169,25 @@ interface ShallowParams {
   shape: readonly number[];
   axis: number;
   group: number;
+  pairs?: DreluMode;
 }
+
+/** The two-hop pairs window: 31 bits, no dropped bits (differences below 2^30). */
+export const TWO_HOP_PAIRS: DreluMode = { mode: 'small-ring', dropLowBits: 0, keepBits: 31, hops: 2 };
 
 /**
  * The index of the (first) maximum over `axis` and the maximum, both shared (the axis removed), in a
- * scope 'argmax-shallow': levels of round-robin groups of up to `group` candidates, 6 rounds each, full
- * mode (exact for differences below 2^62). `shallowGroup(n)` is the default group size.
- * @throws {RangeError} for a group below 2 or a bad axis
+ * scope 'argmax-shallow': levels of round-robin groups of up to `group` candidates, 6 rounds each in full
+ * mode (exact for differences below 2^62), 4 with `pairs` = TWO_HOP_PAIRS (exact for differences below
+ * 2^30). `shallowGroup(n)` is the default group size.
+ * @throws {RangeError} for a group below 2, a bad axis or a pairs mode pairModeOf refuses
  */
 export const argmaxShallow = protocol(shallowRun, {
   name: 'argmax-shallow',
-  inputs: (o: ShallowParams) => [{ shape: o.shape, domain: differenceDomain(FULL) }],
-  run: async (p, [x], o) => (await shallowRun(p, x as Shared, o.axis, o.group)).index,
+  inputs: (o: ShallowParams) => [{ shape: o.shape, domain: differenceDomain(o.pairs ?? FULL) }],
+  run: async (p, [x], o) => (await shallowRun(p, x as Shared, o.axis, o.group, o.pairs)).index,
   clear: ([x], o) => firstMaxClear(x!, o.axis, true),
-  cost: (o) => shallowCost(o.shape, o.axis, o.group),
+  cost: (o) => shallowCost(o.shape, o.axis, o.group, o.pairs),
   examples: [
     { shape: [2, 10], axis: 1, group: 10 },
     { shape: [3, 100], axis: 1, group: 10 },
@@ -173,5 +195,7 @@ export const argmaxShallow = protocol(shallowRun, {
     { shape: [4, 1], axis: 1, group: 4 },
     { shape: [2, 5], axis: 1, group: 2 },
     { shape: [1, 1000], axis: 1, group: 32 },
+    { shape: [3, 100], axis: 1, group: 10, pairs: TWO_HOP_PAIRS },
+    { shape: [2, 5], axis: 1, group: 2, pairs: TWO_HOP_PAIRS },
   ],
 });

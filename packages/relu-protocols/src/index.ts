@@ -12,7 +12,7 @@ export {
 } from './drelu.ts';
 export { mulBit, mulBitCost } from './bit.ts';
 export { select, ge, gt, max, argmax, topk, topkCost, treeCost } from './compare.ts';
-export { argmaxShallow, shallowCost, shallowGroup } from './argmax-shallow.ts';
+export { argmaxShallow, shallowCost, shallowGroup, pairModeOf, TWO_HOP_PAIRS } from './argmax-shallow.ts';
 export { maxpool, maxpoolCost, type PoolOptions } from './maxpool.ts';
 export { clip, clipCost } from './clip.ts';
 export { shareConvert, shareConvertCost } from './share-convert.ts';

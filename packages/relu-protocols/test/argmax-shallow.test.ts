@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { RingTensor } from '@si/ring';
 import { reveal } from '@si/sharing';
 import { all, closeAll, shareValue, TestData, TRANSPORTS, type Trio } from '@si/sharing/testing';
-import { argmax, argmaxShallow, FULL, shallowCost, shallowGroup, treeCost } from '../src/index.ts';
+import { argmax, argmaxShallow, FULL, shallowCost, shallowGroup, treeCost, TWO_HOP_PAIRS } from '../src/index.ts';
 
 test('ties go to the first maximum, as the tree and NumPy: all equal, two equal maxima, maxima at the ends', async () => {
   const ps = (await TRANSPORTS[0]![1]()) as Trio;
@@ -38,6 +38,10 @@ test('rounds: 6 per level, ceil(log10 n) levels (tree: 3 per level of log2 n)', 
     assert.is(t.rounds, treeRounds, `n=${n} tree`);
   }
   assert.throws(() => shallowCost([1, 4], 1, 1), /group/);
+  // With the two-hop test on exact 31-bit windows: 4 per level.
+  for (const [n, rounds] of [[10, 4], [100, 8], [1000, 12]] as const) assert.is(shallowCost([8, n], 1, shallowGroup(n), TWO_HOP_PAIRS).rounds, rounds, `n=${n} two-hop`);
+  assert.throws(() => shallowCost([1, 4], 1, 2, { mode: 'small-ring', dropLowBits: 4, keepBits: 16, hops: 2 }), /dropLowBits 0/);
+  assert.throws(() => shallowCost([1, 4], 1, 2, { mode: 'small-ring', dropLowBits: 0, keepBits: 16 }), /two-hop/);
 });
 
 test.run();

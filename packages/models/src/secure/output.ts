@@ -7,7 +7,10 @@
  *   one (round-robin groups of 10, 6 rounds per level: 12 for 100 classes, 18 for 1000; argmaxShallow), for a segmentation
  *   network the binary tree (3 rounds per level; its thousands of pixels make the groups' extra
  *   comparisons cost more than rounds). The output layer is not truncated (argmax does not depend on the
- *   scale), so no share-dependent rounding exists at all.
+ *   scale), so no share-dependent rounding exists at all. In a two-hop session (`twohop16`) the
+ *   classifier's argmax compares its pairs with the two-hop test on exact 31-bit windows (TWO_HOP_PAIRS:
+ *   4 rounds per level, 8 for 100 classes), exact while any two outputs differ by less than 2^30 units
+ *   (2^(30-f) in value, 262,144 at f = 12).
  * - `topk:K`: the K largest classes per image, largest first (classifiers only).
  * - `logits`: the outputs at f bits. The output layer's truncation uses a helper-dealt pair (r, r >> f)
  *   (truncateDealt), so its one-unit rounding does not depend on a share the client holds.
@@ -18,7 +21,7 @@
 import type { NdArray } from 'ndarray';
 import { decodeNdarray, RingTensor, shapeSize } from '@si/ring';
 import { CLIENT, reveal, revealCost, sequential, shareInput, truncateDealt, truncateDealtCost, type Cost, type Party, type Shared } from '@si/sharing';
-import { argmax, argmaxShallow, shallowCost, shallowGroup, topk, topkCost, treeCost, FULL } from '@si/relu-protocols';
+import { argmax, argmaxShallow, shallowCost, shallowGroup, topk, topkCost, treeCost, FULL, TWO_HOP_PAIRS, windowOf, type DreluMode } from '@si/relu-protocols';
 import type { FixedModel } from './compile.ts';
 import { fixedForward, prepareSecure, secureForward, type RunOptions, type SecureModel } from './executor.ts';
 
@@ -87,7 +90,7 @@ export async function secureClassify(p: Party, sm: SecureModel, x: Shared, what:
       const t = toInt32(top!);
       return { labels: t.filter((_, i) => i % what.k === 0), labelShape: [shape[0]!], topk: t };
     }
-    const { index } = shape.length === 2 ? await argmaxShallow(q, y, 1, shallowGroup(shape[1]!)) : await argmax(q, y, 1, FULL);
+    const { index } = shape.length === 2 ? await argmaxShallow(q, y, 1, shallowGroup(shape[1]!), pairsFor(opts.mode)) : await argmax(q, y, 1, FULL);
     const labels = await reveal(q, index, 'client');
     return p.id === CLIENT ? { labels: toInt32(labels!), labelShape: labels!.shape.slice() } : null;
   });
@@ -136,12 +139,16 @@ export async function twinClassify(m: FixedModel, x: RingTensor, what: Reveal, o
 }
 
 /** Declared cost of the output stage (after secureForward) for a batch of N. */
-export function classifyCost(m: FixedModel, N: number, what: Reveal): Cost {
+/** How a classifier's label argmax compares its pairs in a session of comparison mode `mode`. */
+const pairsFor = (mode?: DreluMode): DreluMode => (mode && mode.mode !== 'full' && windowOf(mode).hops === 2 ? TWO_HOP_PAIRS : FULL);
+
+/** Declared cost of the output stage of secureClassify (in a session of comparison mode `mode`: two-hop changes the label argmax). */
+export function classifyCost(m: FixedModel, N: number, what: Reveal, mode?: DreluMode): Cost {
   const shape = outputShape(m, N, what);
   const n = shapeSize(shape);
   if (what.kind === 'logits') return sequential(truncateDealtCost(n), revealCost(n, 'client'));
   if (what.kind === 'topk') return sequential(topkCost(N, shape[1]!, what.k), revealCost(N * what.k, 'client'));
-  const pick = shape.length === 2 ? shallowCost(shape, 1, shallowGroup(shape[1]!)) : treeCost(shape, 1, FULL, true);
+  const pick = shape.length === 2 ? shallowCost(shape, 1, shallowGroup(shape[1]!), pairsFor(mode)) : treeCost(shape, 1, FULL, true);
   return sequential(pick, revealCost(n / shape[1]!, 'client'));
 }
 
