@@ -3,7 +3,7 @@
 # train -> distortion (fast) -> knapsack at 18/9/6/3% -> fine-tune each with distillation -> mean IoU, and
 # the secure run of each network over TLS on test scenes against the fixed-point twin. Everything goes to
 # results/scenes. Set EPOCHS / FT_EPOCHS / FT_LR / SECURE_SCENES for a shorter run (the README's rows: FT_EPOCHS=1
-# and 4 at FT_LR=0.01, 6 at 0.03).
+# and 4 at FT_LR=0.01, 6 at 0.03 for 6%; FT_EPOCHS=2 at 0.03 for 18%, 9% and 3%, whose files carry the suffix -2ep).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 si() { pnpm -s si "$@"; }
