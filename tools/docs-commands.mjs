@@ -52,7 +52,7 @@ const SKIP = [
 const QUICK = [
   // Even the quick segmentation run takes minutes per network; CI runs its declared-cost part.
   [/^pnpm bench:seg( \[?-- --quick\]?)?$/, () => 'pnpm bench:seg -- --declared', 'the declared costs only (the measured runs take minutes each)'],
-  [/^pnpm bench:e2e -- --profile (\w+)$/, (_, p) => `pnpm bench:e2e -- --quick --profile ${p}`, 'the quick run: ResNet18-CIFAR 6% on loopback and over the shaped links'],
+  [/^pnpm bench:e2e -- (?:--paperlike-only )?--profile (\w+)$/, (_, p) => `pnpm bench:e2e -- --quick --profile ${p}`, 'the quick run: ResNet18-CIFAR 6% on loopback and over the shaped links'],
   [/^pnpm bench:(\w+)( -- --quick)?$/, (_, b) => `pnpm bench:${b} -- --quick`, 'the quick run'],
   [/^pnpm bench:(\w+) \[-- --quick\]$/, (_, b) => `pnpm bench:${b} -- --quick`, 'the quick run'],
   [/^pnpm soak$/, () => 'pnpm soak -- --quick', '100 inferences instead of 1,000'],
