@@ -177,22 +177,34 @@ function signTestRun(p: Party, w: Windows, shape: readonly number[], product?: P
     }
     // v = r_h XOR beta' (the helper's part of MSB), and v * m for the product, dealt in shares.
     const v = betaPrime && rSplit!.top.map((h, i) => h ^ betaPrime![i]!);
-    const vShare = d.share([n], () => bitsToRing(v!, [n]));
-    const vmShare = product ? d.share(pShape, () => mask!.mul(bitsToRing(product.expand ? product.expand.bytes(v!) : v!, pShape))) : null;
-    if (q.id === HELPER) {
-      await Promise.all([vShare, vmShare]);
-      return { bit: new SharedBit(shape, null, null, v), product: product ? new Shared(pShape, null) : null };
-    }
     // MSB = u XOR v with u = z_h XOR beta; DReLU = NOT MSB.
-    const u = zSplit!.top.map((h, i) => h ^ beta![i]! ^ 1);
-    const vj = (await vShare)!;
-    const bit = new SharedBit(shape, u, vj.reshape(shape), null);
-    if (!product) return { bit, product: null };
-    const wAll = wMine!.addInPlace(new RingTensor(new BigInt64Array(theirs!.slice(n * zBytes).buffer), pShape));
-    const e = product.expand;
-    const pixBit = e ? new SharedBit(pShape, e.bytes(u), e.ring(vj).reshape(pShape), null) : bit.reshape(pShape);
-    return { bit, product: new Shared(pShape, combineProduct(pixBit, product.x.share!, wAll, (await vmShare)!)) };
+    return dealSign(q, d, shape, product, mask, v, () => zSplit!.top.map((h, i) => h ^ beta![i]! ^ 1),
+      () => wMine!.addInPlace(new RingTensor(new BigInt64Array(theirs!.slice(n * zBytes).buffer), pShape)));
   });
+}
+
+/**
+ * The end both sign tests share: the helper deals v (its part of DReLU = u XOR v; `v` at the helper) and,
+ * for the product, v * m in shares; P0 and P1 form the bit from their common u and the product from
+ * w = x + m, both halves (wAll; mulBit's identity).
+ */
+async function dealSign(
+  q: Party, d: ReturnType<typeof dealer>, shape: readonly number[], product: Product | undefined, mask: RingTensor | null, v: Uint8Array | null,
+  u: () => Uint8Array, wAll: () => RingTensor,
+): Promise<{ bit: SharedBit; product: Shared | null }> {
+  const n = shapeSize(shape), pShape = product?.x.shape ?? [0];
+  const vShare = d.share([n], () => bitsToRing(v!, [n]));
+  const vmShare = product ? d.share(pShape, () => mask!.mul(bitsToRing(product.expand ? product.expand.bytes(v!) : v!, pShape))) : null;
+  if (q.id === HELPER) {
+    await Promise.all([vShare, vmShare]);
+    return { bit: new SharedBit(shape, null, null, v), product: product ? new Shared(pShape, null) : null };
+  }
+  const uj = u(), vj = (await vShare)!;
+  const bit = new SharedBit(shape, uj, vj.reshape(shape), null);
+  if (!product) return { bit, product: null };
+  const e = product.expand;
+  const pixBit = e ? new SharedBit(pShape, e.bytes(uj), e.ring(vj).reshape(pShape), null) : bit.reshape(pShape);
+  return { bit, product: new Shared(pShape, combineProduct(pixBit, product.x.share!, wAll(), (await vmShare)!)) };
 }
 
 /**
@@ -227,20 +239,8 @@ function signTestTwoHop(p: Party, w: Windows, shape: readonly number[], product?
       if (product) theirs = await q.link(j === CLIENT ? SERVER : CLIENT).exchange('w', [new Uint8Array((wMine = product.x.share!.add(mask!)).data.buffer)], 8 * product.x.size);
       await sent;
     }
-    const vShare = d.share([n], () => bitsToRing(v!, [n]));
-    const vmShare = product ? d.share(pShape, () => mask!.mul(bitsToRing(product.expand ? product.expand.bytes(v!) : v!, pShape))) : null;
-    if (q.id === HELPER) {
-      await Promise.all([vShare, vmShare]);
-      return { bit: new SharedBit(shape, null, null, v), product: product ? new Shared(pShape, null) : null };
-    }
-    const u = beta!.map((b, i) => b ^ g0![i]! ^ g1![i]! ^ 1);
-    const vj = (await vShare)!;
-    const bit = new SharedBit(shape, u, vj.reshape(shape), null);
-    if (!product) return { bit, product: null };
-    const wAll = wMine!.addInPlace(new RingTensor(new BigInt64Array(theirs!.slice().buffer), pShape));
-    const e = product.expand;
-    const pixBit = e ? new SharedBit(pShape, e.bytes(u), e.ring(vj).reshape(pShape), null) : bit.reshape(pShape);
-    return { bit, product: new Shared(pShape, combineProduct(pixBit, product.x.share!, wAll, (await vmShare)!)) };
+    return dealSign(q, d, shape, product, mask, v, () => beta!.map((b, i) => b ^ g0![i]! ^ g1![i]! ^ 1),
+      () => wMine!.addInPlace(new RingTensor(new BigInt64Array(theirs!.slice().buffer), pShape)));
   });
 }
 
