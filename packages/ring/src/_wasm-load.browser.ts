@@ -9,3 +9,6 @@ const response = await fetch(url);
 if (!response.ok) throw new Error(`@si/ring: cannot fetch ${url.href}: HTTP ${response.status}`);
 
 export const wasmModule: WebAssembly.Module = await WebAssembly.compileStreaming(response);
+
+/** The browser build loads the plain kernels (see _wasm-load.ts for the relaxed-SIMD build in Node). */
+export const relaxedSimd = false;

@@ -4,7 +4,7 @@
  * arena is rewound after every call, so nothing is allocated per element and nothing leaks.
  * @module
  */
-import { wasmModule } from './_wasm-load.ts';
+import { relaxedSimd, wasmModule } from './_wasm-load.ts';
 
 /** Exports of dist/kernels.wasm. Pointers and sizes are i32 (pointers above 2 GiB wrap, which wasm reads back as u32). */
 export interface Kernels {
@@ -64,7 +64,7 @@ const MAX_PAGES = 65536;
 export const PARAM_PTR = 1024;
 const HEAP_BASE = PAGE;
 
-export { wasmModule };
+export { relaxedSimd, wasmModule };
 export const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
 export const kernels = new WebAssembly.Instance(wasmModule, { env: { memory } }).exports as unknown as Kernels;
 

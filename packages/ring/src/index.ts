@@ -18,6 +18,7 @@ export { bitsMsbFirst, bitsMsbFirstK } from './bits.ts';
 export { aint, ashape, ashapeLike, ai64, abytes, afn, shapeSize, resolveShape } from './guards.ts';
 export { getThreads, setThreads, workerJobCount } from './_pool.ts';
 export { sgemm, conv2dF32, conv2dBackwardF32, type SgemmOptions } from './f32.ts';
+export { relaxedSimd } from './_wasm.ts';
 export { channelAffineF32, channelAffineBackwardF32, reluMaskF32, maskMulF32 } from './f32-channels.ts';
 export { secureRandom } from './random.ts';
 export { aesCtrStream } from './aes.ts';

@@ -197,3 +197,25 @@ test('reluMaskF32 and maskMulF32: every length mod 16, the cap, 0, -0, NaN and i
 });
 
 test.run();
+
+test('the relaxed-SIMD build (fused multiply-adds) is what Node loads here, and the plain build (SI_RELAXED_SIMD=0) gives the same products within float rounding', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const { relaxedSimd } = await import('../src/index.ts');
+  assert.ok(relaxedSimd, 'Node 20+ accepts relaxed SIMD (behind its flag, which the loader sets)');
+  // The same seeded product in a child process with each build; both against float64.
+  const src = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+  const script = `import { sgemm, relaxedSimd } from ${JSON.stringify(src)};
+    let s = 7; const r = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const a = Float32Array.from({ length: 37 * 301 }, r), b = Float32Array.from({ length: 301 * 29 }, r);
+    console.log(JSON.stringify({ relaxedSimd, c: Array.from(sgemm(a, b, 37, 29, 301)) }));`;
+  const run = (env: Record<string, string>) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--conditions=@si/source', '--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' })) as { relaxedSimd: boolean; c: number[] };
+  const fused = run({}), plain = run({ SI_RELAXED_SIMD: '0' });
+  assert.ok(fused.relaxedSimd && !plain.relaxedSimd, `builds: ${fused.relaxedSimd}, ${plain.relaxedSimd}`);
+  let differ = 0;
+  fused.c.forEach((v, i) => {
+    assert.ok(Math.abs(v - plain.c[i]!) <= 1e-4 * (1 + Math.abs(v)), `element ${i}: ${v} vs ${plain.c[i]}`);
+    if (v !== plain.c[i]) differ++;
+  });
+  assert.ok(differ > 0, 'the fused build rounds differently somewhere (it is really the other build)');
+});
