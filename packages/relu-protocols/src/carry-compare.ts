@@ -28,9 +28,6 @@ import { CLIENT, dealer, HELPER, messages, protocol, SERVER, type Cost, type Key
 
 export { carryPrime } from '@si/ring';
 
-/** Bytes of one party's message for n elements of m bits: (m + 1) digits each, packed. */
-export const carryDigitBytes = (n: number, m: number): number => carryPackedBytes(n, m);
-
 /** A keystream as a byte source for @si/ring's samplers. */
 const source = (ks: Keystream) => (out: Uint8Array): void => void ks.fill(out);
 
@@ -44,21 +41,21 @@ async function carryCompareRun(p: Party, n: number, m: number, input?: CarryInpu
   return p.scope('carry', async (q) => {
     const d = dealer(q);
     const streams = [d.commonStream(), d.commonStream(), d.commonStream()];
-    const bytes = carryDigitBytes(n, m);
+    const bytes = carryPackedBytes(n, m);
     if (q.id === HELPER) {
       const [d0, d1] = await Promise.all([q.link(CLIENT).recv('c', bytes), q.link(SERVER).recv('c', bytes)]);
       return carryFindZero(d0, d1, n, m);
     }
     if (input === undefined) throw new Error(`${q.role} must bring its number and beta to the carry comparison`);
-    const [s, rho, perm] = (streams as Keystream[]).map(source) as [ReturnType<typeof source>, ReturnType<typeof source>, ReturnType<typeof source>];
-    q.link(HELPER).send('c', carryDigits(input.v, input.beta, { s, rho, perm }, m, q.id as 0 | 1));
+    const [s, rho, perm] = (streams as Keystream[]).map(source);
+    q.link(HELPER).send('c', carryDigits(input.v, input.beta, { s: s!, rho: rho!, perm: perm! }, m, q.id as 0 | 1));
     return null;
   });
 }
 
 /** P0 and P1 each send n (m + 1) digits of m + 2 bits (about) to P2; one round. */
 export function carryCompareCost(n: number, m: number): Cost {
-  const b = carryDigitBytes(n, m);
+  const b = carryPackedBytes(n, m);
   return messages([['0>2', b], ['1>2', b]]);
 }
 

@@ -34,12 +34,12 @@
  * k from the activation range. (Plus local truncation's wrap error, probability about |x| / 2^64.)
  * @module
  */
-import { aint, packedZpBytes, pcPrime, reduceK, RingTensor, shapeSize, splitTopBits, words as ringWords } from '@si/ring';
+import { aint, carryPackedBytes, packedZpBytes, pcPrime, reduceK, RingTensor, shapeSize, splitTopBits, words as ringWords } from '@si/ring';
 import {
   bitsToRing, CLIENT, dealer, HELPER, messages, NO_COST, protocol, RING64, SERVER, Shared, SharedBit, truncateShare, wordsGroup, type Cost, type Domain, type Party, type ShareGroup,
 } from '@si/sharing';
 import { combineProduct } from './bit.ts';
-import { carryCompare, carryDigitBytes } from './carry-compare.ts';
+import { carryCompare } from './carry-compare.ts';
 import { privateCompare } from './private-compare.ts';
 
 export type DreluMode =
@@ -246,7 +246,7 @@ function signTestTwoHop(p: Party, w: Windows, shape: readonly number[], product?
 
 /** Bytes of the two-hop sign test on n windows of k bits, plus a product on `pixels` elements. */
 function twoHopCost(n: number, k: number, pixels: number): Cost {
-  const c = carryDigitBytes(n, k - 1) + Math.ceil(n / 8);
+  const c = carryPackedBytes(n, k - 1) + Math.ceil(n / 8);
   return messages([
     ['0>2', c], // 0: P0's carry digits and h0 XOR g0
     ['1>2', c], // 1: P1's ...
