@@ -4,6 +4,10 @@
 # the secure run of each network over TLS on test scenes against the fixed-point twin. Everything goes to
 # results/scenes. Set EPOCHS / FT_EPOCHS / FT_LR / SECURE_SCENES for a shorter run (the README's rows: FT_EPOCHS=1
 # and 4 at FT_LR=0.01, 6 at 0.03 for 6%; FT_EPOCHS=2 at 0.03 for 18%, 9% and 3%, whose files carry the suffix -2ep).
+# The 6% rows at 10 and 14 epochs continue from the previous network (4 epochs at 0.03 each time), e.g.
+#   si finetune --task segmentation --weights file:results/scenes/scenes-6pct-10ep.safetensors \
+#     --spec file:results/scenes/spec-6pct.json --teacher file:results/scenes/scenes.safetensors \
+#     --epochs 4 --lr 0.03 --batch 32 --out results/scenes/scenes-6pct-14ep.safetensors
 set -euo pipefail
 cd "$(dirname "$0")/.."
 si() { pnpm -s si "$@"; }
