@@ -90,6 +90,59 @@ function packB(bp: usize, b: usize, K: i32, N: i32, p0: i32, p1: i32): void {
   v128.store(q, i64x2.add(l31, i64x2.shl(i64x2.extend_high_i32x4_u(h3), 32)), 16);
 }
 
+// The narrow micro-kernel, for row panels whose values all fit in signed 32 bits (a server's
+// fixed-point weights times a uniformly masked input): with a sign-extended 32-bit a and
+// b = lo_s + 2^32 * hi' (lo_s the low word read as signed, hi' = hi + [lo_s < 0] mod 2^32),
+// a * b = a * lo_s + 2^32 * (a * hi' mod 2^32)  (mod 2^64),
+// the first term an exact signed 32x32->64 product (i64x2.extmul_*_s), so per four multiply-adds
+// 2 extmul + 1 i32x4.mul instead of 2 extmul + 2 i32x4.mul, and one splat load instead of two.
+// @ts-ignore: decorator
+@inline function microNarrow(pa: usize, pb: usize, pc: usize, ldcBytes: usize, K: i32): void {
+  let l00 = i64x2.splat(0), l01 = i64x2.splat(0), h0 = i32x4.splat(0);
+  let l10 = i64x2.splat(0), l11 = i64x2.splat(0), h1 = i32x4.splat(0);
+  let l20 = i64x2.splat(0), l21 = i64x2.splat(0), h2 = i32x4.splat(0);
+  let l30 = i64x2.splat(0), l31 = i64x2.splat(0), h3 = i32x4.splat(0);
+  for (let k = 0; k < K; k++) {
+    const blo = v128.load(pb);
+    const bhi = i32x4.sub(v128.load(pb, 16), i32x4.shr_s(blo, 31)); // hi' = hi + [lo_s < 0]
+    let a = v128.load32_splat(pa);
+    l00 = i64x2.add(l00, i64x2.extmul_low_i32x4_s(a, blo));
+    l01 = i64x2.add(l01, i64x2.extmul_high_i32x4_s(a, blo));
+    h0 = i32x4.add(h0, i32x4.mul(a, bhi));
+    a = v128.load32_splat(pa, 8);
+    l10 = i64x2.add(l10, i64x2.extmul_low_i32x4_s(a, blo));
+    l11 = i64x2.add(l11, i64x2.extmul_high_i32x4_s(a, blo));
+    h1 = i32x4.add(h1, i32x4.mul(a, bhi));
+    a = v128.load32_splat(pa, 16);
+    l20 = i64x2.add(l20, i64x2.extmul_low_i32x4_s(a, blo));
+    l21 = i64x2.add(l21, i64x2.extmul_high_i32x4_s(a, blo));
+    h2 = i32x4.add(h2, i32x4.mul(a, bhi));
+    a = v128.load32_splat(pa, 24);
+    l30 = i64x2.add(l30, i64x2.extmul_low_i32x4_s(a, blo));
+    l31 = i64x2.add(l31, i64x2.extmul_high_i32x4_s(a, blo));
+    h3 = i32x4.add(h3, i32x4.mul(a, bhi));
+    pa += 32; pb += 32;
+  }
+  let q = pc;
+  v128.store(q, i64x2.add(l00, i64x2.shl(i64x2.extend_low_i32x4_u(h0), 32)));
+  v128.store(q, i64x2.add(l01, i64x2.shl(i64x2.extend_high_i32x4_u(h0), 32)), 16); q += ldcBytes;
+  v128.store(q, i64x2.add(l10, i64x2.shl(i64x2.extend_low_i32x4_u(h1), 32)));
+  v128.store(q, i64x2.add(l11, i64x2.shl(i64x2.extend_high_i32x4_u(h1), 32)), 16); q += ldcBytes;
+  v128.store(q, i64x2.add(l20, i64x2.shl(i64x2.extend_low_i32x4_u(h2), 32)));
+  v128.store(q, i64x2.add(l21, i64x2.shl(i64x2.extend_high_i32x4_u(h2), 32)), 16); q += ldcBytes;
+  v128.store(q, i64x2.add(l30, i64x2.shl(i64x2.extend_low_i32x4_u(h3), 32)));
+  v128.store(q, i64x2.add(l31, i64x2.shl(i64x2.extend_high_i32x4_u(h3), 32)), 16);
+}
+
+/** 1 when every one of the n values at p is a sign-extended 32-bit integer (the narrow kernel applies). */
+export function fitsI32(p: usize, n: i32): i32 {
+  for (let i = 0; i < n; i++) {
+    const v = load<i64>(p + (<usize>i << 3));
+    if (v != <i64>(<i32>v)) return 0;
+  }
+  return 1;
+}
+
 // Where GEMM results go: C[row, col] with col = n * P + p lands at out[n, oOff + row, p] of an
 // [nImg, O, P] tensor (NCHW conv output; a plain [M, N] matrix is nImg = 1, O = M, P = N). `rows` is
 // the number of valid rows, `cols` = nImg * P the number of valid columns. (Plain parameters, no
@@ -111,7 +164,7 @@ function storeEdge(out: usize, rows: i32, O: i32, oOff: i32, P: i32, cols: i32, 
 
 /** Row blocks [b0, b1) of packed A times np packed B panels (global panel index q0..) into out. */
 function gemmChunk(ap: usize, b0: i32, b1: i32, K: i32, bp: usize, np: i32, q0: i32,
-                   out: usize, rows: i32, O: i32, oOff: i32, P: i32, cols: i32, temp: usize): void {
+                   out: usize, rows: i32, O: i32, oOff: i32, P: i32, cols: i32, temp: usize, narrow: bool): void {
   const panelBytes = <usize>K << 5;
   const ldP = <usize>P << 3;
   // A block outer: its 32*K bytes stay in L1/L2 while the chunk of B panels streams past it.
@@ -123,12 +176,12 @@ function gemmChunk(ap: usize, b0: i32, b1: i32, K: i32, bp: usize, np: i32, q0: 
       const c0 = (q0 + j) * 4;
       const n = c0 / P, p = c0 - n * P;
       const pb = bp + <usize>j * panelBytes;
-      if (fullRows && p + 4 <= P) {
-        micro(pa, pb, out + (<usize>((n * O + oOff + r0) * P + p) << 3), ldP, K);
-      } else {
-        micro(pa, pb, temp, 32, K);
-        storeEdge(out, rows, O, oOff, P, cols, temp, r0, c0);
-      }
+      const direct = fullRows && p + 4 <= P;
+      const pc = direct ? out + (<usize>((n * O + oOff + r0) * P + p) << 3) : temp;
+      const ldc: usize = direct ? ldP : 32;
+      if (narrow) microNarrow(pa, pb, pc, ldc, K);
+      else micro(pa, pb, pc, ldc, K);
+      if (!direct) storeEdge(out, rows, O, oOff, P, cols, temp, r0, c0);
     }
   }
 }
@@ -145,10 +198,10 @@ export function jobScratchBytes(K: i32, rowBlocks: i32): i32 {
 
 /**
  * out = a [M, K] x b [K, N] for row blocks [b0, b1) (4 rows each) and column panels [q0, q1)
- * (4 columns each); out is row-major [M, N].
+ * (4 columns each); out is row-major [M, N]. `narrow`: every value of a fits in signed 32 bits (fitsI32).
  */
 export function matmulJob(a: usize, b: usize, out: usize, M: i32, N: i32, K: i32,
-                          b0: i32, b1: i32, q0: i32, q1: i32, scratch: usize): void {
+                          b0: i32, b1: i32, q0: i32, q1: i32, scratch: usize, narrow: bool): void {
   const ap = scratch;
   const bp = ap + <usize>(b1 - b0) * (<usize>K << 5);
   const temp = bp + <usize>chunkPanels(K) * (<usize>K << 5);
@@ -157,7 +210,7 @@ export function matmulJob(a: usize, b: usize, out: usize, M: i32, N: i32, K: i32
   for (let s = q0; s < q1; s += cp) {
     const e = min(q1, s + cp);
     packB(bp, b, K, N, s, e);
-    gemmChunk(ap, b0, b1, K, bp, e - s, s, out, M, M, 0, N, N, temp);
+    gemmChunk(ap, b0, b1, K, bp, e - s, s, out, M, M, 0, N, N, temp, narrow);
   }
 }
 
@@ -273,9 +326,10 @@ function im2colPixel(q: usize, x: usize, prmp: usize, col: i32, P: i32, total: i
  * One group of a conv as GEMM, for row blocks [b0, b1) of the group's Og output channels and column
  * panels [q0, q1) of the N*OH*OW output pixels: out[n, oOff + o, p] = sum_k W_g[o, k] * im2col[k, (n, p)].
  * wg points at the group's weights [Og, K]; the parameter block gives the geometry and cOff/oOff.
+ * `narrow`: every weight fits in signed 32 bits (fitsI32).
  */
 export function convJob(wg: usize, x: usize, prmp: usize, out: usize,
-                        b0: i32, b1: i32, q0: i32, q1: i32, scratch: usize): void {
+                        b0: i32, b1: i32, q0: i32, q1: i32, scratch: usize, narrow: bool): void {
   const Og = prm(prmp, P_OG);
   const K = prm(prmp, P_CG) * prm(prmp, P_KH) * prm(prmp, P_KW);
   const ap = scratch;
@@ -288,7 +342,7 @@ export function convJob(wg: usize, x: usize, prmp: usize, out: usize,
   for (let s = q0; s < q1; s += cp) {
     const e = min(q1, s + cp);
     im2colPacked(bp, x, prmp, s, e);
-    gemmChunk(ap, b0, b1, K, bp, e - s, s, out, Og, O, oOff, P, cols, temp);
+    gemmChunk(ap, b0, b1, K, bp, e - s, s, out, Og, O, oOff, P, cols, temp, narrow);
   }
 }
 

@@ -20,10 +20,11 @@ export interface Kernels {
   patchSumI64(out: number, x: number, planes: number, H: number, W: number, ph: number, pw: number): void;
   patchExpandI64(out: number, s: number, planes: number, H: number, W: number, ph: number, pw: number): void;
   jobScratchBytes(K: number, rowBlocks: number): number;
+  fitsI32(p: number, n: number): number;
   matmulJob(a: number, b: number, out: number, M: number, N: number, K: number,
-    b0: number, b1: number, q0: number, q1: number, scratch: number): void;
+    b0: number, b1: number, q0: number, q1: number, scratch: number, narrow: number): void;
   convJob(wg: number, x: number, prm: number, out: number,
-    b0: number, b1: number, q0: number, q1: number, scratch: number): void;
+    b0: number, b1: number, q0: number, q1: number, scratch: number, narrow: number): void;
   convDepthwiseRange(out: number, x: number, w: number, prm: number, r0: number, r1: number): void;
   zpSample(src: number, srcLen: number, out: number, want: number, nonZero: number, p: number): number;
   zpPermutations(src: number, srcLen: number, out: number, n: number, m: number, row0: number): number;

@@ -7,7 +7,7 @@
 import { aint } from './guards.ts';
 import { alloc, copyIn, copyOut, heap, kernels, PARAM_PTR, scoped } from './_wasm.ts';
 import { getThreads, runJobs, splitRange, type Job } from './_pool.ts';
-import { gemmTiles, PARALLEL_MACS } from './matmul.ts';
+import { gemmTiles, narrowOperand, PARALLEL_MACS } from './matmul.ts';
 import { RingTensor } from './tensor.ts';
 
 /** Options of conv2d; a number applies to both spatial dimensions. */
@@ -98,10 +98,11 @@ export function conv2d(x: RingTensor, w: RingTensor, opts: Conv2dOptions = {}): 
     } else {
       const tiles = gemmTiles(Math.ceil(g.Og / 4), Math.ceil((g.N * P) / 4), g.Og * g.N * P * K);
       const scratch = tiles.map(([b0, b1]) => alloc(kernels.jobScratchBytes(K, b1 - b0)));
+      const narrow = narrowOperand(pw, w.size) ? 1 : 0;
       for (let gi = 0; gi < g.groups; gi++) {
         const prm = writeParams(g, gi);
         const wg = pw + gi * g.Og * K * 8;
-        runJobs(tiles.map(([b0, b1, q0, q1], t): Job => ['convJob', wg, px, prm, po, b0, b1, q0, q1, scratch[t]!]));
+        runJobs(tiles.map(([b0, b1, q0, q1], t): Job => ['convJob', wg, px, prm, po, b0, b1, q0, q1, scratch[t]!, narrow]));
       }
     }
     copyOut(out, po);

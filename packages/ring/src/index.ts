@@ -3,7 +3,7 @@
  * @module
  */
 export { RingTensor, addInto, subInto, mulInto, negInto, affineInto, shrInto, shrLogicalInto, shlInto, words } from './tensor.ts';
-export { matmul } from './matmul.ts';
+export { matmul, narrowProductCount } from './matmul.ts';
 export { conv2d, convGeometry, type Conv2dOptions, type ConvGeometry } from './conv.ts';
 export { patchSum, patchExpand, patchCount } from './patch.ts';
 export { encodeFixed, decodeFixed, DEFAULT_FRAC_BITS } from './fixed.ts';

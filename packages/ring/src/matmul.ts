@@ -8,6 +8,27 @@ import { alloc, copyIn, copyOut, kernels, scoped } from './_wasm.ts';
 import { getThreads, runJobs, splitRange } from './_pool.ts';
 import { RingTensor } from './tensor.ts';
 
+let narrowCalls = 0;
+
+/**
+ * Number of products (matmul and conv2d calls) that ran on the narrow kernel since the process started:
+ * those whose left operand (a, the weights) fits in signed 32 bits. For tests and benches.
+ */
+export function narrowProductCount(): number {
+  return narrowCalls;
+}
+
+/**
+ * Whether the `n` ring values at wasm address `p` all fit in signed 32 bits, so the GEMM can use the
+ * narrow micro-kernel (a sign-extended 32-bit left operand: 2 widening multiplies and 1 32-bit multiply per
+ * four multiply-adds instead of 2 and 2; gemm.ts). A server's fixed-point weights do; masked values do not.
+ */
+export function narrowOperand(p: number, n: number): boolean {
+  const narrow = kernels.fitsI32(p, n) === 1;
+  if (narrow) narrowCalls++;
+  return narrow;
+}
+
 /** Products smaller than this many multiply-adds stay on the calling thread. */
 export const PARALLEL_MACS = 1 << 21;
 
@@ -46,7 +67,8 @@ export function matmul(a: RingTensor, b: RingTensor): RingTensor {
   scoped(() => {
     const pa = copyIn(a.data), pb = copyIn(b.data), po = alloc(out.length * 8);
     const tiles = gemmTiles(Math.ceil(m / 4), Math.ceil(n / 4), m * n * k);
-    runJobs(tiles.map(([b0, b1, q0, q1]) => ['matmulJob', pa, pb, po, m, n, k, b0, b1, q0, q1, alloc(kernels.jobScratchBytes(k, b1 - b0))]));
+    const narrow = narrowOperand(pa, m * k) ? 1 : 0;
+    runJobs(tiles.map(([b0, b1, q0, q1]) => ['matmulJob', pa, pb, po, m, n, k, b0, b1, q0, q1, alloc(kernels.jobScratchBytes(k, b1 - b0)), narrow]));
     copyOut(out, po);
   });
   return new RingTensor(out, [m, n]);

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conv2d, convGeometry, getThreads, RingTensor, setThreads, type Conv2dOptions } from '../src/index.ts';
+import { narrowProductCount } from '../src/matmul.ts';
 import { conv2dRef, randInt, randomTensor, rng, sameI64 } from './_helpers.ts';
 
 const r = rng('conv');
@@ -24,6 +25,20 @@ test('random convolutions (stride, padding, dilation, groups, batch) equal the B
     const opts: Conv2dOptions = { stride: [randInt(r, 1, 3), randInt(r, 1, 3)], padding: pad, dilation: [DH, DW], groups };
     const N = randInt(r, 1, 3);
     check([N, Cg * groups, H, W], [Og * groups, Cg, KH, KW], opts, JSON.stringify({ N, Cg, Og, H, W, KH, KW, ...opts }));
+  }
+});
+
+test('weights in signed 32 bits (fixed-point): the narrow kernel, equal to the BigInt reference', () => {
+  const edges = [0n, -1n, 2n ** 31n - 1n, -(2n ** 31n)];
+  for (let trial = 0; trial < 30; trial++) {
+    const groups = [1, 2][randInt(r, 0, 1)]!, Cg = randInt(r, 2, 5), Og = randInt(r, 1, 9);
+    const opts: Conv2dOptions = { stride: randInt(r, 1, 2), padding: randInt(r, 0, 2), dilation: randInt(r, 1, 2), groups };
+    const x = randomTensor(r, [randInt(r, 1, 2), Cg * groups, randInt(r, 5, 10), randInt(r, 5, 10)]);
+    const w = randomTensor(r, [Og * groups, Cg, 3, 3], 0);
+    for (let i = 0; i < w.size; i++) w.data[i] = r() < 0.2 ? edges[randInt(r, 0, 3)]! : BigInt(r.int32() >> randInt(r, 0, 20));
+    const before = narrowProductCount();
+    assert.is(sameI64(conv2d(x, w, opts).data, conv2dRef(x, w, convGeometry(x.shape, w.shape, opts))), true, JSON.stringify(opts));
+    assert.is(narrowProductCount(), before + 1, 'ran on the narrow kernel');
   }
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RingTensor } from '@si/ring';
+import { narrowProductCount, RingTensor } from '@si/ring';
 import {
   addChannelBias, beaver, convOp, dealer, elementwise, linearKnown, linearKnownCost, linearKnownSharedMask, LinearPre, matmulOp, measuredCost, prepareLinearKnown, prepareLinearKnownCost, totalBytes,
   rerandomize, reveal, setupKnownWeights, shareInput, truncate, truncateDealt, truncateShare, wordsGroup, ZP67, type Party,
@@ -80,7 +80,11 @@ test('a fixed-point layer (linear, local truncation, bias) is within one ulp of 
     const op = convOp({ padding: 1 });
     const layers = await all(ps, (p) => setupKnownWeights(p, 'layer', op, w.shape, p.id === 1 ? w : undefined, p.id === 1 ? b : undefined));
     const xs = shareValue(x, data);
+    const narrow = narrowProductCount();
     const ys = await all(ps, async (p) => addChannelBias(p, truncate(p, await linearKnown(p, xs[p.id]!, layers[p.id]), f), layers[p.id].bias));
+    // Of the three products (the client's A*(W - B), the helper's A*B, the server's (x - A)*W) only the
+    // server's has a left operand in 32 bits (its fixed-point weights): it runs on @si/ring's narrow kernel.
+    assert.is(narrowProductCount(), narrow + 1, 'the server product on the narrow kernel');
     const got = openShares(ys);
     const exact = op.apply(x, w).shr(f);
     for (let i = 0; i < got.size; i++) {
