@@ -53,8 +53,21 @@ function packB(bp: usize, b: usize, K: i32, N: i32, p0: i32, p1: i32): void {
   }
 }
 
+/** One row of a 4x4 tile: lo + 2^32 * hi for its four columns, stored (or, with acc, added) at q. */
 // @ts-ignore: decorator
-@inline function micro(pa: usize, pb: usize, pc: usize, ldcBytes: usize, K: i32): void {
+@inline function putRow(q: usize, l0: v128, l1: v128, h: v128, acc: bool): void {
+  let v0 = i64x2.add(l0, i64x2.shl(i64x2.extend_low_i32x4_u(h), 32));
+  let v1 = i64x2.add(l1, i64x2.shl(i64x2.extend_high_i32x4_u(h), 32));
+  if (acc) {
+    v0 = i64x2.add(v0, v128.load(q));
+    v1 = i64x2.add(v1, v128.load(q, 16));
+  }
+  v128.store(q, v0);
+  v128.store(q, v1, 16);
+}
+
+// @ts-ignore: decorator
+@inline function micro(pa: usize, pb: usize, pc: usize, ldcBytes: usize, K: i32, acc: bool): void {
   let l00 = i64x2.splat(0), l01 = i64x2.splat(0), h0 = i32x4.splat(0);
   let l10 = i64x2.splat(0), l11 = i64x2.splat(0), h1 = i32x4.splat(0);
   let l20 = i64x2.splat(0), l21 = i64x2.splat(0), h2 = i32x4.splat(0);
@@ -80,14 +93,10 @@ function packB(bp: usize, b: usize, K: i32, N: i32, p0: i32, p1: i32): void {
     pa += 32; pb += 32;
   }
   let q = pc;
-  v128.store(q, i64x2.add(l00, i64x2.shl(i64x2.extend_low_i32x4_u(h0), 32)));
-  v128.store(q, i64x2.add(l01, i64x2.shl(i64x2.extend_high_i32x4_u(h0), 32)), 16); q += ldcBytes;
-  v128.store(q, i64x2.add(l10, i64x2.shl(i64x2.extend_low_i32x4_u(h1), 32)));
-  v128.store(q, i64x2.add(l11, i64x2.shl(i64x2.extend_high_i32x4_u(h1), 32)), 16); q += ldcBytes;
-  v128.store(q, i64x2.add(l20, i64x2.shl(i64x2.extend_low_i32x4_u(h2), 32)));
-  v128.store(q, i64x2.add(l21, i64x2.shl(i64x2.extend_high_i32x4_u(h2), 32)), 16); q += ldcBytes;
-  v128.store(q, i64x2.add(l30, i64x2.shl(i64x2.extend_low_i32x4_u(h3), 32)));
-  v128.store(q, i64x2.add(l31, i64x2.shl(i64x2.extend_high_i32x4_u(h3), 32)), 16);
+  putRow(q, l00, l01, h0, acc); q += ldcBytes;
+  putRow(q, l10, l11, h1, acc); q += ldcBytes;
+  putRow(q, l20, l21, h2, acc); q += ldcBytes;
+  putRow(q, l30, l31, h3, acc);
 }
 
 // The narrow micro-kernel, for row panels whose values all fit in signed 32 bits (a server's
@@ -97,7 +106,7 @@ function packB(bp: usize, b: usize, K: i32, N: i32, p0: i32, p1: i32): void {
 // the first term an exact signed 32x32->64 product (i64x2.extmul_*_s), so per four multiply-adds
 // 2 extmul + 1 i32x4.mul instead of 2 extmul + 2 i32x4.mul, and one splat load instead of two.
 // @ts-ignore: decorator
-@inline function microNarrow(pa: usize, pb: usize, pc: usize, ldcBytes: usize, K: i32): void {
+@inline function microNarrow(pa: usize, pb: usize, pc: usize, ldcBytes: usize, K: i32, acc: bool): void {
   let l00 = i64x2.splat(0), l01 = i64x2.splat(0), h0 = i32x4.splat(0);
   let l10 = i64x2.splat(0), l11 = i64x2.splat(0), h1 = i32x4.splat(0);
   let l20 = i64x2.splat(0), l21 = i64x2.splat(0), h2 = i32x4.splat(0);
@@ -124,14 +133,10 @@ function packB(bp: usize, b: usize, K: i32, N: i32, p0: i32, p1: i32): void {
     pa += 32; pb += 32;
   }
   let q = pc;
-  v128.store(q, i64x2.add(l00, i64x2.shl(i64x2.extend_low_i32x4_u(h0), 32)));
-  v128.store(q, i64x2.add(l01, i64x2.shl(i64x2.extend_high_i32x4_u(h0), 32)), 16); q += ldcBytes;
-  v128.store(q, i64x2.add(l10, i64x2.shl(i64x2.extend_low_i32x4_u(h1), 32)));
-  v128.store(q, i64x2.add(l11, i64x2.shl(i64x2.extend_high_i32x4_u(h1), 32)), 16); q += ldcBytes;
-  v128.store(q, i64x2.add(l20, i64x2.shl(i64x2.extend_low_i32x4_u(h2), 32)));
-  v128.store(q, i64x2.add(l21, i64x2.shl(i64x2.extend_high_i32x4_u(h2), 32)), 16); q += ldcBytes;
-  v128.store(q, i64x2.add(l30, i64x2.shl(i64x2.extend_low_i32x4_u(h3), 32)));
-  v128.store(q, i64x2.add(l31, i64x2.shl(i64x2.extend_high_i32x4_u(h3), 32)), 16);
+  putRow(q, l00, l01, h0, acc); q += ldcBytes;
+  putRow(q, l10, l11, h1, acc); q += ldcBytes;
+  putRow(q, l20, l21, h2, acc); q += ldcBytes;
+  putRow(q, l30, l31, h3, acc);
 }
 
 /** 1 when every one of the n values at p is a sign-extended 32-bit integer (the narrow kernel applies). */
@@ -149,7 +154,7 @@ export function fitsI32(p: usize, n: i32): i32 {
 // objects: the stub runtime's allocator is neither freed nor thread-safe.)
 
 /** Stores a 4x4 tile computed into `temp` (4 rows of 4) at rows r0.., columns c0.., skipping the padding. */
-function storeEdge(out: usize, rows: i32, O: i32, oOff: i32, P: i32, cols: i32, temp: usize, r0: i32, c0: i32): void {
+function storeEdge(out: usize, rows: i32, O: i32, oOff: i32, P: i32, cols: i32, temp: usize, r0: i32, c0: i32, acc: bool): void {
   for (let t = 0; t < 4; t++) {
     const col = c0 + t;
     if (col >= cols) break;
@@ -157,14 +162,16 @@ function storeEdge(out: usize, rows: i32, O: i32, oOff: i32, P: i32, cols: i32, 
     for (let r = 0; r < 4; r++) {
       const row = r0 + r;
       if (row >= rows) break;
-      store<i64>(out + (<usize>((n * O + oOff + row) * P + p) << 3), load<i64>(temp + (<usize>(r * 4 + t) << 3)));
+      const dst = out + (<usize>((n * O + oOff + row) * P + p) << 3);
+      const v = load<i64>(temp + (<usize>(r * 4 + t) << 3));
+      store<i64>(dst, acc ? load<i64>(dst) + v : v);
     }
   }
 }
 
 /** Row blocks [b0, b1) of packed A times np packed B panels (global panel index q0..) into out. */
 function gemmChunk(ap: usize, b0: i32, b1: i32, K: i32, bp: usize, np: i32, q0: i32,
-                   out: usize, rows: i32, O: i32, oOff: i32, P: i32, cols: i32, temp: usize, narrow: bool): void {
+                   out: usize, rows: i32, O: i32, oOff: i32, P: i32, cols: i32, temp: usize, narrow: bool, acc: bool): void {
   const panelBytes = <usize>K << 5;
   const ldP = <usize>P << 3;
   // A block outer: its 32*K bytes stay in L1/L2 while the chunk of B panels streams past it.
@@ -179,9 +186,9 @@ function gemmChunk(ap: usize, b0: i32, b1: i32, K: i32, bp: usize, np: i32, q0: 
       const direct = fullRows && p + 4 <= P;
       const pc = direct ? out + (<usize>((n * O + oOff + r0) * P + p) << 3) : temp;
       const ldc: usize = direct ? ldP : 32;
-      if (narrow) microNarrow(pa, pb, pc, ldc, K);
-      else micro(pa, pb, pc, ldc, K);
-      if (!direct) storeEdge(out, rows, O, oOff, P, cols, temp, r0, c0);
+      if (narrow) microNarrow(pa, pb, pc, ldc, K, acc && direct);
+      else micro(pa, pb, pc, ldc, K, acc && direct);
+      if (!direct) storeEdge(out, rows, O, oOff, P, cols, temp, r0, c0, acc);
     }
   }
 }
@@ -191,9 +198,21 @@ function chunkPanels(K: i32): i32 {
   return max(1, (256 * 1024) / (K * 32));
 }
 
-/** Scratch bytes one job needs: packed A rows for `rowBlocks` blocks, a chunk of B panels, a temp tile. */
-export function jobScratchBytes(K: i32, rowBlocks: i32): i32 {
-  return rowBlocks * K * 32 + chunkPanels(K) * K * 32 + 128;
+/**
+ * Depth blocking: a product deeper than 512 is packed and multiplied `blockDepth` deep at a time (a
+ * multiple of `unit`, the conv's KH*KW, so a block is whole input channels; about 256), so a job's packed
+ * A rows and a chunk of B panels stay in cache however deep the product is (DeepLabV3's bottleneck conv
+ * is 2560 x 3 x 3 = 23,040 deep: unblocked, every B panel streamed 94 MB of packed A from memory). The
+ * output tiles accumulate across the blocks.
+ */
+export function blockDepth(K: i32, unit: i32): i32 {
+  if (K <= 512) return K;
+  return min(K, max(1, 256 / unit) * unit);
+}
+
+/** Scratch bytes one job needs for block depth KC: packed A rows for `rowBlocks` blocks, a chunk of B panels, a temp tile. */
+export function jobScratchBytes(KC: i32, rowBlocks: i32): i32 {
+  return rowBlocks * KC * 32 + chunkPanels(KC) * KC * 32 + 128;
 }
 
 /**
@@ -202,15 +221,18 @@ export function jobScratchBytes(K: i32, rowBlocks: i32): i32 {
  */
 export function matmulJob(a: usize, b: usize, out: usize, M: i32, N: i32, K: i32,
                           b0: i32, b1: i32, q0: i32, q1: i32, scratch: usize, narrow: bool): void {
+  const KC = blockDepth(K, 1), cp = chunkPanels(KC);
   const ap = scratch;
-  const bp = ap + <usize>(b1 - b0) * (<usize>K << 5);
-  const temp = bp + <usize>chunkPanels(K) * (<usize>K << 5);
-  packA(ap, a, b0 * 4, min(b1 * 4, M), K, K);
-  const cp = chunkPanels(K);
-  for (let s = q0; s < q1; s += cp) {
-    const e = min(q1, s + cp);
-    packB(bp, b, K, N, s, e);
-    gemmChunk(ap, b0, b1, K, bp, e - s, s, out, M, M, 0, N, N, temp, narrow);
+  const bp = ap + <usize>(b1 - b0) * (<usize>KC << 5);
+  const temp = bp + <usize>cp * (<usize>KC << 5);
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    packA(ap, a + (<usize>k0 << 3), b0 * 4, min(b1 * 4, M), kc, K);
+    for (let s = q0; s < q1; s += cp) {
+      const e = min(q1, s + cp);
+      packB(bp, b + (<usize>(k0 * N) << 3), kc, N, s, e);
+      gemmChunk(ap, b0, b1, kc, bp, e - s, s, out, M, M, 0, N, N, temp, narrow, k0 > 0);
+    }
   }
 }
 
@@ -224,34 +246,34 @@ const P_N = 0, P_C = 1, P_H = 2, P_W = 3, P_COFF = 4, P_CG = 5, P_KH = 6, P_KW =
 
 /**
  * im2col of column panels [p0, p1) straight into the packed-B layout. Column q = (n, oh, ow) over the
- * whole batch; row k = (c, ki, kj) over the group's Cg input channels. Out-of-map taps are 0.
+ * whole batch; row k = (c, ki, kj) over the group's input channels [c0, c1). Out-of-map taps are 0.
  */
-function im2colPacked(bp: usize, x: usize, prmp: usize, p0: i32, p1: i32): void {
+function im2colPacked(bp: usize, x: usize, prmp: usize, p0: i32, p1: i32, c0: i32, c1: i32): void {
   const N = prm(prmp, P_N), OH = prm(prmp, P_OH), OW = prm(prmp, P_OW);
-  const K = prm(prmp, P_CG) * prm(prmp, P_KH) * prm(prmp, P_KW);
+  const K = (c1 - c0) * prm(prmp, P_KH) * prm(prmp, P_KW);
   const P = OH * OW, total = N * P;
   let q = bp;
   for (let p = p0; p < p1; p++) {
     const col = p * 4;
     const n = col / P, r = col - n * P;
     const oh = r / OW, ow = r - oh * OW;
-    if (ow + 3 < OW && col + 3 < total) im2colRow(q, x, prmp, n, oh, ow);
-    else for (let t = 0; t < 4; t++) im2colPixel(q + (<usize>t << 2), x, prmp, col + t, P, total);
+    if (ow + 3 < OW && col + 3 < total) im2colRow(q, x, prmp, n, oh, ow, c0, c1);
+    else for (let t = 0; t < 4; t++) im2colPixel(q + (<usize>t << 2), x, prmp, col + t, P, total, c0, c1);
     q += <usize>K << 5;
   }
 }
 
 /** The common case: the panel's 4 pixels are neighbours (n, oh, ow..ow+3) in one output row. */
-function im2colRow(q: usize, x: usize, prmp: usize, n: i32, oh: i32, ow: i32): void {
+function im2colRow(q: usize, x: usize, prmp: usize, n: i32, oh: i32, ow: i32, c0: i32, c1: i32): void {
   const C = prm(prmp, P_C), H = prm(prmp, P_H), W = prm(prmp, P_W);
-  const cOff = prm(prmp, P_COFF), Cg = prm(prmp, P_CG), KH = prm(prmp, P_KH), KW = prm(prmp, P_KW);
+  const cOff = prm(prmp, P_COFF), KH = prm(prmp, P_KH), KW = prm(prmp, P_KW);
   const SH = prm(prmp, P_SH), SW = prm(prmp, P_SW), PH = prm(prmp, P_PH), PW = prm(prmp, P_PW);
   const DH = prm(prmp, P_DH), DW = prm(prmp, P_DW);
   const HW = <usize>(H * W);
   const ih0 = oh * SH - PH, iw0 = ow * SW - PW;
   const sw = <usize>SW << 3;
   let d = q;
-  for (let c = 0; c < Cg; c++) {
+  for (let c = c0; c < c1; c++) {
     const cb = x + ((<usize>(n * C + cOff + c) * HW) << 3);
     for (let ki = 0; ki < KH; ki++) {
       const ih = ih0 + ki * DH;
@@ -291,12 +313,12 @@ function im2colRow(q: usize, x: usize, prmp: usize, n: i32, oh: i32, ow: i32): v
 }
 
 /** One column (pixel) of a panel, any position; lane t of each 32-byte row starts at q. */
-function im2colPixel(q: usize, x: usize, prmp: usize, col: i32, P: i32, total: i32): void {
+function im2colPixel(q: usize, x: usize, prmp: usize, col: i32, P: i32, total: i32, c0: i32, c1: i32): void {
   const C = prm(prmp, P_C), H = prm(prmp, P_H), W = prm(prmp, P_W), OW = prm(prmp, P_OW);
-  const cOff = prm(prmp, P_COFF), Cg = prm(prmp, P_CG), KH = prm(prmp, P_KH), KW = prm(prmp, P_KW);
+  const cOff = prm(prmp, P_COFF), KH = prm(prmp, P_KH), KW = prm(prmp, P_KW);
   const SH = prm(prmp, P_SH), SW = prm(prmp, P_SW), PH = prm(prmp, P_PH), PW = prm(prmp, P_PW);
   const DH = prm(prmp, P_DH), DW = prm(prmp, P_DW);
-  const K = Cg * KH * KW;
+  const K = (c1 - c0) * KH * KW;
   let d = q;
   if (col >= total) {
     for (let k = 0; k < K; k++) { store<u32>(d, 0); store<u32>(d, 0, 16); d += 32; }
@@ -306,7 +328,7 @@ function im2colPixel(q: usize, x: usize, prmp: usize, col: i32, P: i32, total: i
   const oh = r / OW, ow = r - oh * OW;
   const ih0 = oh * SH - PH, iw0 = ow * SW - PW;
   const HW = <usize>(H * W);
-  for (let c = 0; c < Cg; c++) {
+  for (let c = c0; c < c1; c++) {
     const cb = x + ((<usize>(n * C + cOff + c) * HW) << 3);
     for (let ki = 0; ki < KH; ki++) {
       const ih = ih0 + ki * DH;
@@ -330,19 +352,22 @@ function im2colPixel(q: usize, x: usize, prmp: usize, col: i32, P: i32, total: i
  */
 export function convJob(wg: usize, x: usize, prmp: usize, out: usize,
                         b0: i32, b1: i32, q0: i32, q1: i32, scratch: usize, narrow: bool): void {
-  const Og = prm(prmp, P_OG);
-  const K = prm(prmp, P_CG) * prm(prmp, P_KH) * prm(prmp, P_KW);
+  const Og = prm(prmp, P_OG), Cg = prm(prmp, P_CG), taps = prm(prmp, P_KH) * prm(prmp, P_KW);
+  const K = Cg * taps;
+  const KC = blockDepth(K, taps), cp = chunkPanels(KC);
   const ap = scratch;
-  const bp = ap + <usize>(b1 - b0) * (<usize>K << 5);
-  const temp = bp + <usize>chunkPanels(K) * (<usize>K << 5);
-  packA(ap, wg, b0 * 4, min(b1 * 4, Og), K, K);
+  const bp = ap + <usize>(b1 - b0) * (<usize>KC << 5);
+  const temp = bp + <usize>cp * (<usize>KC << 5);
   const O = prm(prmp, P_O), oOff = prm(prmp, P_OOFF);
   const P = prm(prmp, P_OH) * prm(prmp, P_OW), cols = prm(prmp, P_N) * P;
-  const cp = chunkPanels(K);
-  for (let s = q0; s < q1; s += cp) {
-    const e = min(q1, s + cp);
-    im2colPacked(bp, x, prmp, s, e);
-    gemmChunk(ap, b0, b1, K, bp, e - s, s, out, Og, O, oOff, P, cols, temp, narrow);
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0), c0 = k0 / taps;
+    packA(ap, wg + (<usize>k0 << 3), b0 * 4, min(b1 * 4, Og), kc, K);
+    for (let s = q0; s < q1; s += cp) {
+      const e = min(q1, s + cp);
+      im2colPacked(bp, x, prmp, s, e, c0, c0 + kc / taps);
+      gemmChunk(ap, b0, b1, kc, bp, e - s, s, out, Og, O, oOff, P, cols, temp, narrow, k0 > 0);
+    }
   }
 }
 

@@ -19,7 +19,8 @@ export interface Kernels {
   sumAxisI64(dst: number, src: number, outer: number, len: number, inner: number): void;
   patchSumI64(out: number, x: number, planes: number, H: number, W: number, ph: number, pw: number): void;
   patchExpandI64(out: number, s: number, planes: number, H: number, W: number, ph: number, pw: number): void;
-  jobScratchBytes(K: number, rowBlocks: number): number;
+  blockDepth(K: number, unit: number): number;
+  jobScratchBytes(KC: number, rowBlocks: number): number;
   fitsI32(p: number, n: number): number;
   matmulJob(a: number, b: number, out: number, M: number, N: number, K: number,
     b0: number, b1: number, q0: number, q1: number, scratch: number, narrow: number): void;

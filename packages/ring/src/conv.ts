@@ -97,7 +97,8 @@ export function conv2d(x: RingTensor, w: RingTensor, opts: Conv2dOptions = {}): 
       runJobs(splitRange(planes, t).map(([r0, r1]): Job => ['convDepthwiseRange', po, px, pw, prm, r0, r1]));
     } else {
       const tiles = gemmTiles(Math.ceil(g.Og / 4), Math.ceil((g.N * P) / 4), g.Og * g.N * P * K);
-      const scratch = tiles.map(([b0, b1]) => alloc(kernels.jobScratchBytes(K, b1 - b0)));
+      const KC = kernels.blockDepth(K, g.KH * g.KW);
+      const scratch = tiles.map(([b0, b1]) => alloc(kernels.jobScratchBytes(KC, b1 - b0)));
       const narrow = narrowOperand(pw, w.size) ? 1 : 0;
       for (let gi = 0; gi < g.groups; gi++) {
         const prm = writeParams(g, gi);

@@ -68,7 +68,7 @@ export function matmul(a: RingTensor, b: RingTensor): RingTensor {
     const pa = copyIn(a.data), pb = copyIn(b.data), po = alloc(out.length * 8);
     const tiles = gemmTiles(Math.ceil(m / 4), Math.ceil(n / 4), m * n * k);
     const narrow = narrowOperand(pa, m * k) ? 1 : 0;
-    runJobs(tiles.map(([b0, b1, q0, q1]) => ['matmulJob', pa, pb, po, m, n, k, b0, b1, q0, q1, alloc(kernels.jobScratchBytes(k, b1 - b0)), narrow]));
+    runJobs(tiles.map(([b0, b1, q0, q1]) => ['matmulJob', pa, pb, po, m, n, k, b0, b1, q0, q1, alloc(kernels.jobScratchBytes(kernels.blockDepth(k, 1), b1 - b0)), narrow]));
     copyOut(out, po);
   });
   return new RingTensor(out, [m, n]);

@@ -42,6 +42,16 @@ test('weights in signed 32 bits (fixed-point): the narrow kernel, equal to the B
   }
 });
 
+test('deep convolutions (Cg x KH x KW > 512: blocked by whole channels, the tiles accumulating) equal the reference', () => {
+  check([1, 70, 6, 7], [6, 70, 3, 3], { padding: 1 }, '3x3, 630 deep (28 channels a block, a short last block)');
+  check([2, 700, 3, 5], [5, 700, 1, 1], {}, '1x1, 700 deep');
+  check([1, 23, 7, 7], [7, 23, 5, 5], { padding: 2, dilation: [1, 2] }, '5x5 dilated, 575 deep');
+  check([1, 2 * 60, 5, 6], [2 * 5, 60, 3, 3], { groups: 2, stride: 2, padding: 1 }, 'two groups, 540 deep each');
+  const x = randomTensor(r, [1, 64, 5, 5]), w = randomTensor(r, [6, 64, 3, 3], 0);
+  for (let i = 0; i < w.size; i++) w.data[i] = BigInt(r.int32() >> 8);
+  assert.is(sameI64(conv2d(x, w, { padding: 1 }).data, conv2dRef(x, w, convGeometry(x.shape, w.shape, { padding: 1 }))), true, 'narrow, 576 deep');
+});
+
 test('depthwise (one input channel per group, with channel multiplier)', () => {
   check([2, 5, 9, 8], [5, 1, 3, 3], { groups: 5, padding: 1 }, 'dw 3x3');
   check([1, 4, 7, 7], [8, 1, 3, 3], { groups: 4, stride: 2, padding: 1 }, 'dw multiplier 2, stride 2');

@@ -73,6 +73,15 @@ test('narrow and general kernels on two threads (each job packs its own panels)'
   }
 });
 
+test('deep products (k > 512: blocked 256 deep, the tiles accumulating) equal the reference, both kernels', () => {
+  for (const k of [513, 600, 1031]) {
+    const m = randInt(r, 5, 11), n = randInt(r, 5, 11);
+    const b = edgyB([k, n]);
+    for (const a of [randomTensor(r, [m, k]), narrowTensor([m, k], 0.2)])
+      assert.is(sameI64(matmul(a, b).data, matmulRef(a, b)), true, `${m}x${k}x${n}`);
+  }
+});
+
 test('degenerate shapes: k = 0 gives zeros, empty m or n gives empty', () => {
   assert.equal([...matmul(RingTensor.zeros([2, 0]), RingTensor.zeros([0, 3])).data], [0n, 0n, 0n, 0n, 0n, 0n]);
   assert.equal(matmul(RingTensor.zeros([0, 4]), RingTensor.zeros([4, 3])).shape, [0, 3]);
