@@ -154,6 +154,23 @@ const P_N = 0, P_C = 1, P_H = 2, P_W = 3, P_COFF = 4, P_CG = 5, P_KH = 6, P_KW =
 // @ts-ignore: decorator
 @inline function prm(p: usize, i: i32): i32 { return load<i32>(p + (<usize>i << 2)); }
 
+
+/**
+ * Moves group channels between the NCHW layout [N, O, P] and the GEMM layout [Og, N, P] (group channels
+ * o0 .. o0 + Og), for channels [r0, r1) of the group: toGemm = 1 copies nchw -> gemm, 0 gemm -> nchw.
+ * One memory.copy per (channel, image) row of P floats.
+ */
+export function regroupF32(gemm: usize, nchw: usize, N: i32, O: i32, P: i32, o0: i32, Og: i32, r0: i32, r1: i32, toGemm: i32): void {
+  const row = <usize>P << 2;
+  for (let o = r0; o < r1; o++) {
+    for (let n = 0; n < N; n++) {
+      const g = gemm + <usize>(o * N + n) * row, c = nchw + <usize>(n * O + o0 + o) * row;
+      if (toGemm) memory.copy(g, c, row);
+      else memory.copy(c, g, row);
+    }
+  }
+}
+
 /**
  * col[k, n*P + p] for k = (c, ki, kj) over the group's Cg channels (from channel cOff) and p over the
  * OH x OW outputs; rows [k0, k1) only. Out-of-map taps are 0.

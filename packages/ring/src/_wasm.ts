@@ -46,6 +46,7 @@ export interface Kernels {
   sgemmScratchBytes(K: number, rowBlocks: number): number;
   sgemmJob(a: number, b: number, c: number, M: number, N: number, K: number, lda: number, ldb: number, ldc: number,
     transA: number, transB: number, acc: number, b0: number, b1: number, q0: number, q1: number, scratch: number): void;
+  regroupF32(gemm: number, nchw: number, N: number, O: number, P: number, o0: number, Og: number, r0: number, r1: number, toGemm: number): void;
   im2colF32(col: number, x: number, prm: number, k0: number, k1: number): void;
   col2imF32(dx: number, col: number, prm: number, c0: number, c1: number): void;
   depthwiseF32(out: number, x: number, w: number, prm: number, r0: number, r1: number): void;

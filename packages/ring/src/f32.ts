@@ -68,20 +68,14 @@ function im2col(col: number, x: number, g: ConvGeometry, group: number): void {
   runJobs(splitRange(K, t).map(([k0, k1]): Job => ['im2colF32', col, x, prm, k0, k1]));
 }
 
-/** Gathers group g's output channels [N, Og, P] from a GEMM result [Og, N*P] into y [N, O, P]. */
-function scatterGroup(y: Float32Array, c: Float32Array, g: ConvGeometry, group: number): void {
+/**
+ * Group g's channels between the NCHW layout [N, O, P] at `nchw` and the GEMM layout [Og, N*P] at `gemm`
+ * (both in the arena), in wasm, split over the threads when large.
+ */
+function regroup(gemm: number, nchw: number, g: ConvGeometry, group: number, toGemm: boolean): void {
   const P = g.OH * g.OW;
-  for (let o = 0; o < g.Og; o++)
-    for (let n = 0; n < g.N; n++) y.set(c.subarray(o * g.N * P + n * P, o * g.N * P + (n + 1) * P), (n * g.O + group * g.Og + o) * P);
-}
-
-/** [N, O, P] -> [Og, N*P] for group g (the GEMM layout of the output gradient). */
-function gatherGroup(dy: Float32Array, g: ConvGeometry, group: number): Float32Array {
-  const P = g.OH * g.OW;
-  const out = new Float32Array(g.Og * g.N * P);
-  for (let o = 0; o < g.Og; o++)
-    for (let n = 0; n < g.N; n++) out.set(dy.subarray((n * g.O + group * g.Og + o) * P, (n * g.O + group * g.Og + o + 1) * P), o * g.N * P + n * P);
-  return out;
+  const t = g.Og * g.N * P < 1 << 18 ? 1 : getThreads();
+  runJobs(splitRange(g.Og, t).map(([r0, r1]): Job => ['regroupF32', gemm, nchw, g.N, g.O, P, group * g.Og, g.Og, r0, r1, toGemm ? 1 : 0]));
 }
 
 /**
@@ -108,12 +102,14 @@ export function conv2dF32(
       return;
     }
     const col = alloc(K * g.N * P * 4), pc = alloc(g.Og * g.N * P * 4);
+    const direct = g.groups === 1 && g.N === 1; // the GEMM layout is already NCHW
+    const py = direct ? pc : alloc(y.length * 4);
     for (let gi = 0; gi < g.groups; gi++) {
       im2col(col, px, g, gi);
       sgemmPtr(pw + gi * g.Og * K * 4, col, pc, g.Og, g.N * P, K, false, false, false);
-      if (g.groups === 1 && g.N === 1) copyOutF32(pc, y.length, y);
-      else scatterGroup(y, new Float32Array(memory.buffer, pc, g.Og * g.N * P), g, gi);
+      if (!direct) regroup(pc, py, g, gi, false);
     }
+    copyOutF32(py, y.length, y);
   });
   if (bias) for (let n = 0; n < g.N; n++) for (let o = 0; o < g.O; o++) {
     const b = bias[o]!, base = (n * g.O + o) * P;
@@ -152,8 +148,8 @@ export function conv2dBackwardF32(
     const pdx = dx ? alloc(x.length * 4) : 0;
     if (dx) heap().u8.fill(0, pdx, pdx + x.length * 4);
     for (let gi = 0; gi < g.groups; gi++) {
-      const dyG = g.groups === 1 && g.N === 1 ? dy : gatherGroup(dy, g, gi);
-      new Float32Array(memory.buffer, pg, dyG.length).set(dyG);
+      if (g.groups === 1 && g.N === 1) heap().u8.copyWithin(pg, pdy, pdy + dy.length * 4);
+      else regroup(pg, pdy, g, gi, true);
       im2col(col, px, g, gi);
       // dW_g [Og, K] = dY_g [Og, NP] x col^T [NP, K]
       sgemmPtr(pg, col, pdw, g.Og, K, g.N * P, false, true, false);

@@ -54,6 +54,7 @@ function convRef(x: Float32Array, xs: number[], w: Float32Array, ws: number[], o
 const CASES: [number[], number[], Conv2dOptions][] = [
   [[2, 3, 9, 8], [5, 3, 3, 3], { padding: 1 }],
   [[1, 4, 11, 11], [6, 2, 3, 3], { groups: 2, stride: 2, padding: [1, 0] }],
+  [[2, 6, 7, 6], [4, 3, 3, 3], { groups: 2, padding: 1 }], // batched and grouped: channels regrouped between the layouts
   [[2, 4, 7, 7], [4, 1, 3, 3], { groups: 4, padding: 2, dilation: 2 }],
   [[1, 3, 10, 10], [8, 3, 7, 7], { stride: 2, padding: 3 }],
   [[3, 8, 5, 5], [16, 8, 1, 1], {}],
@@ -109,6 +110,19 @@ test('threaded float kernels equal single-threaded ones', () => {
   } finally {
     setThreads(before);
   }
+});
+
+test('threaded regrouping (grouped, batched, large enough to split) equals one thread', () => {
+  const xs = [16, 32, 32, 32], ws = [32, 16, 3, 3], o: Conv2dOptions = { groups: 2, padding: 1 };
+  const x = rand(xs.reduce((a, b) => a * b)), w = rand(ws.reduce((a, b) => a * b));
+  const a = withThreads(1, () => conv2dF32(x, xs, w, ws, o).y), b = withThreads(2, () => conv2dF32(x, xs, w, ws, o).y);
+  assert.equal([...a], [...b]);
+  const ga = withThreads(1, () => conv2dBackwardF32(a, x, xs, w, ws, o)), gb = withThreads(2, () => conv2dBackwardF32(a, x, xs, w, ws, o));
+  assert.equal([...ga.dw], [...gb.dw]);
+  assert.equal([...ga.dx!], [...gb.dx!]);
+  // and equals the direct definition at a few outputs
+  const ref = convRef(x, xs, w, ws, o);
+  for (const i of [0, 12345, a.length - 1]) assert.ok(Math.abs(a[i]! - ref[i]!) < 1e-3 * (1 + Math.abs(ref[i]!)), `y[${i}]`);
 });
 
 // [N, C, P] shapes: tails of every length mod 4 and 16, one channel, and one large enough to run on both threads.
